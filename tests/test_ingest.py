@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import HashEmbedder, MemoryStore
+from tutor.errors import TutorError
+from tutor.ingest import add_notes, ingest, load_catalog, stale_sources
+
+
+def run(corpus: Path, index: Path, embedder: HashEmbedder, store: MemoryStore, **kw):  # type: ignore[no-untyped-def]
+    return ingest(corpus, index, embedder, store, progress=False, **kw)
+
+
+def test_first_ingest_indexes_every_chunk(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    report = run(corpus, tmp_path / "index", embedder, store)
+    assert report.added == ["ml-process-summary.md"]
+    assert report.chunks == store.count() == report.embedded > 20
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None and set(catalog.chunks) == set(store.data)
+    assert catalog.abbreviations["MLE"] == "Machine Learning Engineer"
+
+
+def test_unchanged_corpus_embeds_nothing(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    run(corpus, tmp_path / "index", embedder, store)
+    calls = len(embedder.calls)
+    report = run(corpus, tmp_path / "index", embedder, store)
+    assert (report.unchanged, report.embedded, report.changed) == (1, 0, False)
+    assert len(embedder.calls) == calls
+    os.utime(corpus / "ml-process-summary.md")  # touched, same bytes
+    assert run(corpus, tmp_path / "index", embedder, store).embedded == 0
+
+
+def test_edited_file_re_embeds_only_the_changed_chunks(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    first = run(corpus, tmp_path / "index", embedder, store)
+    note = corpus / "ml-process-summary.md"
+    note.write_text(note.read_text().replace("Most time-consuming step", "Slowest step"))
+    report = run(corpus, tmp_path / "index", embedder, store)
+    assert report.updated == ["ml-process-summary.md"]
+    assert report.embedded == 1 and report.reused == first.chunks - 1
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None
+    assert any("Slowest step" in c.text for c in catalog.chunks.values())
+    assert not any("Most time-consuming" in c.text for c in catalog.chunks.values())
+    assert set(store.data) == set(catalog.chunks)
+
+
+def test_inserted_lines_shift_ids_without_leaving_stale_vectors(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    run(corpus, tmp_path / "index", embedder, store)
+    note = corpus / "ml-process-summary.md"
+    note.write_text("# Extra title line\n\nintro\n\n" + note.read_text())
+    run(corpus, tmp_path / "index", embedder, store)
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None and set(store.data) == set(catalog.chunks)
+
+
+def test_deleted_file_is_removed_and_added_file_indexed(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    run(corpus, tmp_path / "index", embedder, store)
+    (corpus / "ml-process-summary.md").unlink()
+    (corpus / "new.txt").write_text("Gradient descent walks downhill.\n")
+    assert stale_sources(corpus, load_catalog(tmp_path / "index")) == ["new.txt", "ml-process-summary.md"]
+    report = run(corpus, tmp_path / "index", embedder, store)
+    assert report.removed == ["ml-process-summary.md"] and report.added == ["new.txt"]
+    assert store.count() == 1
+
+
+def test_files_that_are_not_notes_are_skipped_with_a_warning(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "image.md").write_bytes(b"\x89PNG\x00\x00binary")
+    (corpus / "latin1.txt").write_bytes("caf\xe9 notes about r\xe9sum\xe9s".encode("latin-1"))
+    (corpus / "empty.md").write_text("")
+    report = run(corpus, tmp_path / "index", HashEmbedder(), MemoryStore())
+    assert any("image.md" in w and "binary" in w for w in report.warnings)
+    assert any("latin1.txt" in w and "UTF-8" in w for w in report.warnings)
+    assert "ml-process-summary.md" in report.added and "latin1.txt" in report.added
+
+
+def test_rebuild_starts_from_nothing(corpus: Path, tmp_path: Path) -> None:
+    store, embedder = MemoryStore(), HashEmbedder()
+    run(corpus, tmp_path / "index", embedder, store)
+    store.data["orphan"] = [0.0] * 512
+    report = run(corpus, tmp_path / "index", embedder, store, rebuild=True)
+    assert "orphan" not in store.data and report.embedded == report.chunks
+
+
+def test_corrupted_catalog_says_how_to_rebuild(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "catalog.json").write_text("{not json")
+    with pytest.raises(TutorError, match="corrupted") as info:
+        load_catalog(tmp_path / "index")
+    assert "--rebuild" in info.value.fix
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TutorError, match="no notes folder"):
+        run(tmp_path / "nope", tmp_path / "index", HashEmbedder(), MemoryStore())
+
+
+def test_add_notes_copies_outside_files_in_and_refuses_other_types(corpus: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "week2.md"
+    outside.write_text("## Week 2\nBias and variance.\n")
+    assert add_notes(corpus, [outside]) == [(corpus / "week2.md").resolve()]
+    assert (corpus / "week2.md").read_text() == outside.read_text()
+    with pytest.raises(TutorError, match="not a note file"):
+        (tmp_path / "x.pdf").write_bytes(b"%PDF")
+        add_notes(corpus, [tmp_path / "x.pdf"])
+    store = MemoryStore()
+    report = run(corpus, tmp_path / "index", HashEmbedder(), store, only=[corpus / "week2.md"])
+    assert report.added == ["week2.md"]  # only what was named is synced

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from tests.conftest import NOTES
+from tests.fakes import HashEmbedder, MemoryStore
+from tutor.chunking import chunk_text
+from tutor.retrieval import BM25, Retriever, expand_query, mine_abbreviations, tokenize
+
+
+def make_retriever() -> Retriever:
+    chunks = chunk_text(NOTES.read_text(), "ml-process-summary.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    return Retriever(chunks, store, embedder, mine_abbreviations(chunks))
+
+
+def test_bm25_ranks_the_document_with_the_rare_term_first() -> None:
+    docs = [tokenize(t) for t in ["cats and dogs", "dogs bark loudly", "cats purr", "the weather today"]]
+    scores = BM25(docs).scores(tokenize("purr"))
+    assert max(scores, key=scores.__getitem__) == 2
+    assert set(scores) == {2}
+
+
+def test_abbreviations_come_from_the_notes() -> None:
+    abbreviations = mine_abbreviations(chunk_text(NOTES.read_text(), "ml-process-summary.md"))
+    assert abbreviations["MLE"] == "Machine Learning Engineer"
+    assert abbreviations["DS"] == "Data Scientist"
+    assert "CI" not in abbreviations  # the notes use CI/CD as a word of its own
+
+
+def test_abbreviated_question_finds_the_roles_section() -> None:
+    hits = make_retriever().search("DS vs MLE?", k=3)
+    assert any("Data Scientist" in h.chunk.section for h in hits[:2])
+    assert hits[0].keyword is not None  # the keyword side matched the expanded words
+
+
+def test_written_together_term_finds_the_hyphenated_one() -> None:
+    retriever = make_retriever()
+    assert "CRISP-DM" in expand_query("crispdm steps?", retriever.abbreviations, retriever.vocabulary)
+    hits = retriever.search("crispdm steps?", k=3)
+    assert any("CRISP-DM" in h.chunk.text for h in hits)
+
+
+def test_hits_are_fused_best_first_and_limited_to_k() -> None:
+    hits = make_retriever().search("ethical risks bias fairness", k=4)
+    assert len(hits) == 4
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].chunk.section == "Risk Management in ML Systems > Ethical Risks"
+
+
+def test_keyword_coverage_tells_notes_words_from_foreign_ones() -> None:
+    retriever = make_retriever()
+    assert retriever.keyword_coverage("crispdm steps") == 1.0
+    assert retriever.keyword_coverage("capital of France") == 0.0

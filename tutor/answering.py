@@ -1,0 +1,264 @@
+"""Question -> retrieved notes -> streamed answer with checked ``[n]`` citations.
+
+``stream_answer`` is the one generator behind ``tutor ask``, ``tutor chat``, the UI and evals: it
+yields text pieces as the model writes them and, last, the finished ``Answer``. After generation
+every marker is checked: one that names no retrieved chunk is removed (and reported), and a
+sentence with no valid marker is reported as unsupported. When retrieval finds nothing relevant,
+or the model says the notes don't cover the question, the answer is a refusal naming the nearest
+sections; the tutor never answers from general knowledge.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from tutor.config import Settings
+from tutor.errors import TutorError
+from tutor.llm import ChatModel, LLMError
+from tutor.prompts import NOT_COVERED, answer_messages, condense_messages
+from tutor.records import Answer, Citation, Hit, Timings, plain
+from tutor.retrieval import Retriever, tokenize
+
+MARKER = re.compile(r"\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
+REFUSAL = re.compile(
+    rf"^\W*(?:{NOT_COVERED}|(?:the |your |my )?notes (?:do not|don't|does not|doesn't) "
+    r"(?:cover|contain|mention|answer|say|include))",
+    re.IGNORECASE,
+)
+REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
+
+
+def clean_question(question: str, max_chars: int) -> str:
+    """The question with control characters removed; a TutorError when empty or too long."""
+    text = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = " ".join(text.split())
+    if not text:
+        raise TutorError("the question is empty", fix='ask something, e.g. tutor ask "DS vs MLE?"', exit_code=2)
+    if len(text) > max_chars:
+        raise TutorError(f"the question is {len(text):,} characters long; the limit is {max_chars:,}",
+                         fix="ask a shorter question (or raise TUTOR_MAX_QUESTION_CHARS)", exit_code=2)
+    return text
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list lines, each keeping the markers that follow it."""
+    return [p.strip() for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9*(\"'])|\n+", text) if p.strip()]
+
+
+def _keywords(text: str) -> set[str]:
+    """Content words cut to five letters: "analysis" and "analyse" meet as "analy"."""
+    return {t[:5] for t in tokenize(MARKER.sub(" ", text)) if "-" not in t and not t.isdigit()}
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    text: str  # the answer with only valid markers
+    cited: list[int]
+    removed: list[int]  # markers that named no passage
+    unsupported: list[str]  # sentences without a marker, or not backed by the passages they cite
+    claims: int  # sentences with enough words to be a claim
+    repointed: list[tuple[int, int]] = field(default_factory=list)  # (written, corrected) marker numbers
+
+    @property
+    def grounded(self) -> bool:
+        """Most claims are backed by the notes (an answer from general knowledge is not)."""
+        return self.claims == 0 or len(self.unsupported) * 2 <= self.claims
+
+
+def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5) -> CitationCheck:
+    """Check the ``[n]`` markers of ``text`` against the numbered ``passages``.
+
+    A marker outside 1..len(passages) is removed. A sentence without a marker takes the markers of
+    the sentence before it in the same paragraph (a list under a cited lead-in); it is supported
+    when at least ``min_overlap`` of its content words occur in the passages it cites.
+
+    >>> r = check_citations("DS analyse data [1]. MLEs ship systems [Note 2, 7]. The sky is blue at noon.",
+    ...                     ["Data Scientists: analysis of data", "MLE: ships production systems"])
+    >>> r.text, r.cited, r.removed, r.unsupported
+    ('DS analyse data [1]. MLEs ship systems [2]. The sky is blue at noon.', [1, 2], [7], ['The sky is blue at noon.'])
+    >>> r = check_citations("MLEs ship production systems [1].", ["Data Scientists: analysis", "MLEs ship production systems"])
+    >>> r.text, r.repointed
+    ('MLEs ship production systems [2].', [(1, 2)])
+    """
+    removed: list[int] = []
+
+    def fix(match: re.Match[str]) -> str:
+        numbers = [int(x) for x in re.findall(r"\d+", match.group(1))]
+        removed.extend(n for n in numbers if not 1 <= n <= len(passages))
+        return "".join(f"[{n}]" for n in numbers if 1 <= n <= len(passages))
+
+    cleaned = MARKER.sub(fix, text)
+    cleaned = re.sub(rf"\s*\b{NOT_COVERED}\b\.?", "", cleaned)  # a stray sentinel after a real answer
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
+    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    passage_words = [_keywords(p) for p in passages]
+    unsupported: list[str] = []
+    repointed: list[tuple[int, int]] = []
+    claims = 0
+    out: list[str] = []
+    pos = 0
+    for paragraph in re.split(r"\n\s*\n", cleaned):
+        inherited: list[int] = []
+        for sentence in split_sentences(paragraph):
+            at = cleaned.find(sentence, pos)
+            out.append(cleaned[pos:at])
+            pos = at + len(sentence)
+            own = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+            markers = own or inherited
+            inherited = markers
+            words = _keywords(sentence)
+            if len(words) < 3 or sentence.rstrip().endswith(":"):
+                out.append(sentence)
+                continue  # a lead-in or a fragment is not a claim of its own
+            claims += 1
+            overlap = [len(words & w) for w in passage_words]
+            backing = set().union(*(passage_words[n - 1] for n in markers)) if markers else set()
+            if len(words & backing) >= min_overlap * len(words):
+                out.append(sentence)
+                continue
+            best = max(range(len(passages)), key=lambda i: overlap[i]) if passages else -1
+            if own and best >= 0 and overlap[best] >= min_overlap * len(words):
+                # The right fact under the wrong number (a common small-model slip): point it at its passage.
+                repointed.extend((n, best + 1) for n in own if n != best + 1)
+                sentence = re.sub(r"(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
+                sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
+            else:
+                unsupported.append(sentence)
+            out.append(sentence)
+    out.append(cleaned[pos:])
+    cleaned = "".join(out)
+    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", cleaned)})
+    return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed)
+
+
+def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
+    seen: list[str] = []
+    for hit in hits:
+        label = f"{hit.chunk.source} › {hit.chunk.section}"
+        if label not in seen:
+            seen.append(label)
+    return tuple(seen[:n])
+
+
+def extractive_answer(hits: Sequence[Hit], max_passages: int = 3) -> str:
+    """The best passages themselves, cited: the answer when no language model is available."""
+    lines = ["No language model is available, so these are the most relevant passages of your notes "
+             "(an extractive answer, not a written one):"]
+    for n, hit in enumerate(hits[:max_passages], 1):
+        body = " ".join(plain(hit.chunk.text).split())
+        if len(body) > 300:
+            body = body[:300].rsplit(" ", 1)[0] + " ..."
+        lines.append(f"- {hit.chunk.section}: {body} [{n}]")
+    return "\n".join(lines)
+
+
+def condense(history: Sequence[tuple[str, str]], follow_up: str, model: ChatModel | None) -> str:
+    """A follow-up rewritten as a standalone question, for retrieval."""
+    if not history:
+        return follow_up
+    fallback = f"{history[-1][0]} {follow_up}"
+    if model is None:
+        return fallback
+    try:
+        text = "".join(model.stream(condense_messages(history, follow_up), max_tokens=64, temperature=0.0))
+    except LLMError:
+        return fallback
+    text = text.strip().splitlines()[0].strip().strip('"') if text.strip() else ""
+    text = re.sub(r"^(standalone question|question)\s*:\s*", "", text, flags=re.IGNORECASE)
+    return text if 3 <= len(text) <= 300 else fallback
+
+
+def stream_answer(
+    question: str,
+    retriever: Retriever,
+    model: ChatModel | None,
+    settings: Settings,
+    history: Sequence[tuple[str, str]] = (),
+) -> Iterator[str | Answer]:
+    """Yield the answer's text as it is written, then the finished ``Answer``."""
+    started = time.perf_counter()
+    question = clean_question(question, settings.max_question_chars)
+    standalone = condense(history, question, model) if history else question
+    hits = retriever.search(standalone, k=settings.top_k)
+    retrieve_ms = (time.perf_counter() - started) * 1000
+    backend = model.name if model is not None else "extractive"
+
+    def finish(text: str, *, refused: bool = False, first_ms: float | None = None, **extra: object) -> Answer:
+        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - started) * 1000)
+        if refused:
+            return Answer(question, REFUSAL_TEXT, (), True, backend, timings, nearest=nearest_sections(hits),
+                          standalone_question=standalone if history else None, **extra)  # type: ignore[arg-type]
+        check = check_citations(text, [h.chunk.embed_text() for h in hits])
+        citations = tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited)
+        notes = tuple(f"corrected the marker [{a}] to [{b}]: the sentence comes from passage {b}"
+                      for a, b in check.repointed)
+        extra["warnings"] = notes + tuple(extra.get("warnings", ()))  # type: ignore[operator]
+        return Answer(question, check.text, citations, False, backend, timings,
+                      standalone_question=standalone if history else None,
+                      unsupported=tuple(check.unsupported), removed_markers=tuple(check.removed),
+                      **extra)  # type: ignore[arg-type]
+
+    if not hits or not retriever.is_relevant(standalone, hits, settings.min_relevance):
+        yield finish("", refused=True)
+        return
+    if model is None:
+        text = extractive_answer([h for h in hits if (h.dense or 0) >= settings.min_relevance] or hits)
+        yield text
+        yield finish(text, first_ms=(time.perf_counter() - started) * 1000, extractive=True)
+        return
+
+    # The refusal sentinel is held back until the text can no longer be it, so it never reaches the user.
+    text = ""
+    shown = 0
+    first_ms: float | None = None
+    warnings: list[str] = []
+    incomplete = False
+    try:
+        for piece in model.stream(answer_messages(standalone if history else _expanded(question, retriever), hits),
+                                  max_tokens=settings.max_tokens, temperature=settings.temperature):
+            if first_ms is None:
+                first_ms = (time.perf_counter() - started) * 1000
+            text += piece
+            head = text.lstrip()
+            if shown == 0 and (NOT_COVERED.startswith(head) or head.startswith(NOT_COVERED)):
+                continue
+            yield text[shown:]
+            shown = len(text)
+    except LLMError as exc:
+        if not text:
+            raise
+        incomplete = True
+        warnings.append(f"the answer was cut off: {exc}")
+    if getattr(model, "last_finish_reason", None) == "length":
+        incomplete = True
+        warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
+    if REFUSAL.match(text) or not text.strip():
+        yield finish("", refused=True, first_ms=first_ms)
+        return
+    if not check_citations(text, [h.chunk.embed_text() for h in hits]).grounded:
+        warnings.append("the model answered beyond your notes (most sentences are not backed by the passages "
+                        "they cite), so its answer was withheld")
+        yield finish("", refused=True, first_ms=first_ms, warnings=tuple(warnings))
+        return
+    yield finish(text, first_ms=first_ms, incomplete=incomplete, warnings=tuple(warnings))
+
+
+def _expanded(question: str, retriever: Retriever) -> str:
+    from tutor.retrieval import expand_query
+
+    return expand_query(question, retriever.abbreviations, retriever.vocabulary)
+
+
+def answer(question: str, retriever: Retriever, model: ChatModel | None, settings: Settings,
+           history: Sequence[tuple[str, str]] = ()) -> Answer:
+    """The finished answer, without streaming."""
+    result = None
+    for item in stream_answer(question, retriever, model, settings, history):
+        if isinstance(item, Answer):
+            result = item
+    assert result is not None
+    return result

@@ -1,0 +1,388 @@
+"""The ``tutor`` command: parses arguments, wires a ``Tutor``, prints. No logic of its own.
+
+Heavy libraries are imported only by the commands that need them, so ``tutor --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, TextIO
+
+from tutor.errors import TutorError
+
+EXAMPLES = """\
+examples:
+  tutor ask "DS vs MLE?"                 a cited answer from your notes, streamed
+  tutor ask --json "crispdm steps?"      one JSON object, for scripts
+  tutor search "ethical risks" -k 3      the ranked passages behind an answer
+  tutor chat                             several questions, with follow-ups
+  tutor ingest                           index ./corpus (done for you on first ask)
+  tutor ingest ~/notes/week2.md          copy a note into the corpus and index it
+  tutor doctor                           check every part and print the fix for each failure
+
+settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
+  TUTOR_CORPUS (./corpus)  TUTOR_INDEX (./index)  TUTOR_BACKEND (auto)  TUTOR_MODEL (a .gguf file)
+  OLLAMA_HOST (http://127.0.0.1:11434)  TUTOR_OLLAMA_MODEL (qwen2.5-coder:1.5b)  TUTOR_DATA_DIR
+backends: auto = Ollama if it runs with the model, else the embedded llama.cpp model, else
+  extractive (the cited passages themselves); or name one: ollama, llamacpp, extractive.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_argument_group("where and how")
+    g.add_argument("--corpus", metavar="DIR", help="folder of notes (.md, .txt); default ./corpus")
+    g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
+    g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
+                   help="who writes answers (default auto)")
+    g.add_argument("--model", metavar="GGUF", help="a GGUF model file for the llamacpp backend")
+    g.add_argument("--ollama-model", metavar="NAME", help="model name for the ollama backend")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+
+    parser = argparse.ArgumentParser(
+        prog="tutor",
+        description="A private study tutor over your own notes: cited answers from a local LLM, offline.",
+        epilog=EXAMPLES,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tutor {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ask", parents=[common], formatter_class=_Formatter,
+                       help="answer a question from your notes, with citations",
+                       description="Answer a question from your notes. Every claim cites a passage [n]; "
+                                   "when the notes don't cover it, the tutor says so and names the nearest sections.")
+    p.add_argument("question", nargs="*", help='the question, e.g. "DS vs MLE?"')
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
+    p.add_argument("--batch", metavar="FILE", help="one question per line (- for stdin); one JSON object per line out")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("search", parents=[common], formatter_class=_Formatter,
+                       help="show the passages that best match a query",
+                       description="Hybrid search (meaning + keywords) over your notes; shows ranked passages "
+                                   "with score, section and lines. Useful to see why an answer cites what it cites.")
+    p.add_argument("query", nargs="*", help="what to look for")
+    p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON: query and hits")
+    p.add_argument("--batch", metavar="FILE", help="one query per line (- for stdin); one JSON object per line out")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("chat", parents=[common], formatter_class=_Formatter,
+                       help="ask several questions; follow-ups understood",
+                       description="Chat with your notes in the terminal. Follow-ups such as \"and how does that "
+                                   "differ from a data scientist?\" are rewritten into standalone questions. "
+                                   "Commands: /sources, /clear, /quit.")
+    p.set_defaults(run=cmd_chat)
+
+    p = sub.add_parser("ingest", parents=[common], formatter_class=_Formatter,
+                       help="index the notes (incremental)",
+                       description="Index the notes folder: only new or changed files are embedded, deleted ones are "
+                                   "removed. A file given from outside the notes folder is copied into it first.")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders to index (default: the whole corpus)")
+    p.add_argument("--rebuild", action="store_true", help="throw the index away and build it again")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("doctor", parents=[common], formatter_class=_Formatter,
+                       help="check every part and print the fix for each failure",
+                       description="Checks the notes, the index, the embedding model, Ollama and the embedded model.")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(run=cmd_doctor)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tutor")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Console:
+    """Where output goes: answers to stdout, status and progress to stderr; colour only on a terminal."""
+
+    def __init__(self, out: TextIO, err: TextIO, quiet: bool = False) -> None:
+        self.out, self.err, self.quiet = out, err, quiet
+        self.color = out.isatty() and not os.environ.get("NO_COLOR")
+
+    def style(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def print(self, text: str = "", end: str = "\n") -> None:
+        self.out.write(text + end)
+        self.out.flush()
+
+    def status(self, text: str) -> None:
+        if not self.quiet:
+            self.err.write(text + "\n")
+            self.err.flush()
+
+    def warn(self, text: str) -> None:
+        self.err.write(f"warning: {text}\n")
+        self.err.flush()
+
+
+def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from tutor.config import load_settings
+
+    flags = {
+        "corpus": getattr(args, "corpus", None),
+        "index": getattr(args, "index", None),
+        "backend": getattr(args, "backend", None),
+        "model": getattr(args, "model", None),
+        "ollama_model": getattr(args, "ollama_model", None),
+    }
+    return load_settings(flags)
+
+
+def make_tutor(args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
+    from tutor.pipeline import Tutor
+
+    progress = None if not args.quiet else False
+    return Tutor(settings_from(args), log=console.status, progress=progress)
+
+
+def _text_arg(words: list[str], what: str) -> str:
+    text = " ".join(words)
+    if not text.strip():
+        raise TutorError(f"no {what} given", fix=f'put it in quotes, e.g. tutor {"ask" if what == "question" else "search"} "DS vs MLE?"',
+                         exit_code=2)
+    return text
+
+
+def _batch_lines(path: str) -> Iterable[str]:
+    if path == "-":
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    try:
+        with open(path, encoding="utf-8") as f:
+            yield from (line.rstrip("\n") for line in f)
+    except FileNotFoundError:
+        raise TutorError(f"no batch file at {path}", fix="give a text file with one question per line") from None
+    except UnicodeDecodeError:
+        raise TutorError(f"{path} is not UTF-8 text", fix="save it as UTF-8") from None
+
+
+def _run_batch(path: str, console: Console, one: Callable[[str], dict[str, Any]]) -> int:
+    failures = 0
+    for line in _batch_lines(path):
+        if not line.strip():
+            continue
+        try:
+            result = one(line)
+        except TutorError as exc:
+            if exc.exit_code != 2:
+                raise  # a broken setup fails the whole batch; a bad line fails only itself
+            failures += 1
+            result = {"question": line, "error": exc.message, "fix": exc.fix}
+        console.print(json.dumps(result, ensure_ascii=False))
+    return 1 if failures else 0
+
+
+def cmd_ask(args: argparse.Namespace, console: Console) -> int:
+    from tutor.records import Answer
+
+    tutor = make_tutor(args, console)
+    if args.batch:
+        if args.question:
+            raise TutorError("give either a question or --batch FILE, not both", exit_code=2)
+
+        def one(question: str) -> dict[str, Any]:
+            return _final(tutor.ask(question)).to_dict()
+
+        return _run_batch(args.batch, console, one)
+    question = _text_arg(args.question, "question")
+    if args.json:
+        console.print(json.dumps(_final(tutor.ask(question)).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    stream = tutor.ask(question)  # checks the question and the index before any model loads
+    console.status(f"(answering with {tutor.backend_name})")
+    answer: Answer | None = None
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+        elif not answer:
+            console.print(item, end="")
+    assert answer is not None
+    print_answer_footer(answer, console)
+    return 0
+
+
+def _final(items: Iterable[Any]):  # type: ignore[no-untyped-def]
+    from tutor.records import Answer
+
+    result = None
+    for item in items:
+        if isinstance(item, Answer):
+            result = item
+    return result
+
+
+def print_answer_footer(answer, console: Console) -> None:  # type: ignore[no-untyped-def]
+    if answer.refused:
+        console.print(answer.answer)
+        if answer.nearest:
+            console.print(console.style("Nearest sections of your notes:", "1"))
+            for label in answer.nearest:
+                console.print(f"  - {label}")
+        console.print(console.style(f"({answer.backend})", "2"))
+        return
+    console.print("")
+    for n in answer.removed_markers:
+        console.warn(f"removed the marker [{n}]: it names no passage the answer was given")
+    for sentence in answer.unsupported:
+        console.warn(f"no citation supports: {sentence!r}")
+    for warning in answer.warnings:
+        console.warn(warning)
+    if answer.citations:
+        console.print(console.style("\nSources:", "1"))
+        for c in answer.citations:
+            console.print(f"  [{c.n}] {c.label()}")
+    t = answer.timings
+    first = f" · first token {t.first_token_ms / 1000:.1f}s" if t.first_token_ms is not None else ""
+    console.print(console.style(
+        f"({answer.backend} · retrieval {t.retrieve_ms:.0f} ms{first} · total {t.total_ms / 1000:.1f}s)", "2"))
+
+
+def cmd_search(args: argparse.Namespace, console: Console) -> int:
+    tutor = make_tutor(args, console)
+    if args.k is not None and not 1 <= args.k <= 100:
+        raise TutorError(f"-k must be between 1 and 100, not {args.k}", exit_code=2)
+
+    def one(query: str) -> dict[str, Any]:
+        hits = tutor.search(query, args.k)
+        return {"query": query, "hits": [h.to_dict(rank) for rank, h in enumerate(hits, 1)]}
+
+    if args.batch:
+        return _run_batch(args.batch, console, one)
+    query = _text_arg(args.query, "query")
+    result = one(query)
+    if args.json:
+        console.print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    if not result["hits"]:
+        console.print("No passages found.")
+    for hit in result["hits"]:
+        console.print(console.style(
+            f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})", "1")
+            + console.style(f"  score {hit['score']:.4f}" + (f" · cosine {hit['dense']:.2f}" if hit['dense'] is not None else "")
+                            + (f" · bm25 {hit['keyword']:.2f}" if hit['keyword'] is not None else ""), "2"))
+        for line in hit["text"].splitlines()[:6]:
+            console.print(f"   {line}")
+        if len(hit["text"].splitlines()) > 6:
+            console.print("   ...")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, console: Console) -> int:
+    from tutor.records import Answer
+
+    tutor = make_tutor(args, console)
+    tutor.retriever  # noqa: B018 - build the index before the first prompt
+    console.status(f"Chatting with your notes ({tutor.backend_name}). /sources, /clear, /quit; Ctrl-D to leave.")
+    history: list[tuple[str, str]] = []
+    last: Answer | None = None
+    while True:
+        try:
+            question = input("\nyou> ")
+        except EOFError:
+            console.print("")
+            return 0
+        command = question.strip().lower()
+        if command in ("/quit", "/exit", "/q"):
+            return 0
+        if command == "/clear":
+            history.clear()
+            console.status("(conversation cleared)")
+            continue
+        if command == "/sources":
+            for c in last.citations if last else ():
+                console.print(f"[{c.n}] {c.label()}\n{c.text}\n")
+            continue
+        if not command:
+            continue
+        try:
+            answer: Answer | None = None
+            console.print("tutor> ", end="")
+            for item in tutor.ask(question, history):
+                if isinstance(item, Answer):
+                    answer = item
+                else:
+                    console.print(item, end="")
+            assert answer is not None
+            if answer.standalone_question and answer.standalone_question != question:
+                console.status(f"(searched for: {answer.standalone_question})")
+            print_answer_footer(answer, console)
+            last = answer
+            history.append((question, answer.answer))
+        except TutorError as exc:
+            console.err.write(f"error: {exc}\n")
+        except KeyboardInterrupt:
+            console.print("\n(stopped)")
+
+
+def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
+    from tutor.ingest import add_notes
+
+    tutor = make_tutor(args, console)
+    only = add_notes(tutor.settings.corpus, args.paths) if args.paths else []
+    report = tutor.ingest(only=only, rebuild=args.rebuild)
+    if args.json:
+        console.print(json.dumps(vars(report) | {"changed": report.changed}, indent=2))
+    else:
+        for warning in report.warnings:
+            console.warn(warning)
+        console.print(report.summary())
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    from tutor.doctor import run_checks
+
+    checks = run_checks(settings_from(args))
+    if args.json:
+        console.print(json.dumps({"ok": all(c.ok or not c.required for c in checks),
+                                  "checks": [vars(c) for c in checks]}, indent=2))
+    else:
+        for c in checks:
+            mark = console.style("ok  ", "32") if c.ok else console.style("FAIL" if c.required else "warn", "31" if c.required else "33")
+            console.print(f"{mark} {c.name:<16} {c.detail}")
+            if not c.ok and c.fix:
+                console.print(f"     {'':<16} fix: {c.fix}")
+    return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(out)
+        return 0
+    console = Console(out, err, quiet=args.quiet)
+    try:
+        return args.run(args, console)
+    except TutorError as exc:
+        err.write(f"error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.write("\ninterrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

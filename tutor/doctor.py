@@ -1,0 +1,89 @@
+"""``tutor doctor``: each part checked for real, with the fix for each failure."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Callable
+
+from tutor.config import Settings
+from tutor.errors import TutorError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True  # a failed optional check (e.g. Ollama, when not chosen) is a warning
+
+
+def _check(name: str, fn: Callable[[], str], required: bool = True) -> Check:
+    try:
+        return Check(name, True, fn(), required=required)
+    except TutorError as exc:
+        return Check(name, False, exc.message, exc.fix, required)
+    except Exception as exc:  # a doctor reports, it does not crash
+        return Check(name, False, f"{exc.__class__.__name__}: {exc}", "see the message", required)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    from tutor.ingest import load_catalog, note_files, stale_sources
+
+    def corpus() -> str:
+        if not settings.corpus.is_dir():
+            raise TutorError(f"no notes folder at {settings.corpus}", fix="create it, or set TUTOR_CORPUS / --corpus")
+        n = sum(1 for _ in note_files(settings.corpus))
+        if n == 0:
+            raise TutorError(f"{settings.corpus} has no .md or .txt notes", fix="add your notes there")
+        return f"{n} note file(s) in {settings.corpus}"
+
+    def index() -> str:
+        catalog = load_catalog(settings.index)
+        if catalog is None:
+            raise TutorError(f"no index at {settings.index} yet", fix="run: tutor ingest (or just ask: it builds it)")
+        stale = stale_sources(settings.corpus, catalog) if settings.corpus.is_dir() else []
+        if stale:
+            raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest", fix="run: tutor ingest")
+        from tutor.store import ChromaStore
+
+        stored = ChromaStore(settings.index / "chroma").count()
+        if stored != len(catalog.chunks):
+            raise TutorError(f"the vector store has {stored} chunks, the catalog {len(catalog.chunks)}",
+                             fix="run: tutor ingest --rebuild")
+        return f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date ({settings.index})"
+
+    def embedding() -> str:
+        from tutor.embedding import SentenceTransformerEmbedder, model_path
+
+        vector = SentenceTransformerEmbedder().embed(["doctor"])[0]
+        return f"all-MiniLM-L6-v2 loads offline from {model_path()} ({len(vector)} dimensions)"
+
+    def ollama() -> str:
+        from tutor.llm.ollama import OllamaModel
+
+        model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout)
+        model.check()
+        return f"{settings.ollama_host} is up and has {settings.ollama_model}"
+
+    def embedded() -> str:
+        from tutor.llm.modelfile import EMBEDDED, ensure_embedded, verify
+
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise TutorError("llama-cpp-python is not installed", fix="run scripts/setup")
+        if settings.model is not None:
+            if not settings.model.is_file():
+                raise TutorError(f"no model file at {settings.model}", fix="set TUTOR_MODEL to a .gguf file")
+            return f"TUTOR_MODEL = {settings.model} ({settings.model.stat().st_size / 1e9:.2f} GB; not hash-checked)"
+        path = ensure_embedded(settings.model_dir, progress=None)
+        verify(path)
+        return f"{EMBEDDED.name} at {path}, sha256 {EMBEDDED.sha256[:12]}... verified"
+
+    return [
+        _check("notes", corpus),
+        _check("index", index),
+        _check("embedding model", embedding),
+        _check("ollama", ollama, required=settings.backend == "ollama"),
+        _check("embedded model", embedded, required=settings.backend == "llamacpp"),
+    ]

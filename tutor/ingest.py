@@ -1,0 +1,327 @@
+"""Notes folder -> chunks -> vectors -> store, incrementally.
+
+A catalog (``<index>/catalog.json``) records each file's content hash and chunks. Unchanged files
+are skipped without being read (size and mtime first, then the hash); a changed file's chunks are
+replaced, reusing the vectors of chunks whose words did not change; a deleted file's chunks are
+removed. Files that are not notes (binary, too large, unreadable) are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from tutor.chunking import chunk_text
+from tutor.embedding import Embedder
+from tutor.errors import TutorError
+from tutor.records import Chunk
+from tutor.store import VectorStore
+
+CATALOG_VERSION = 1
+NOTE_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_FILE_BYTES = 5 * 1024 * 1024
+EMBED_BATCH = 32
+
+
+@dataclass
+class FileEntry:
+    hash: str
+    size: int
+    mtime_ns: int
+    chunk_ids: list[str]
+
+
+@dataclass
+class Catalog:
+    embedder: str
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    version: int = CATALOG_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "embedder": self.embedder,
+                "files": {s: vars(e) for s, e in sorted(self.files.items())},
+                "chunks": [c.to_dict() for c in self.chunks.values()],
+                "abbreviations": self.abbreviations,
+            },
+            indent=1,
+        )
+
+
+def catalog_path(index: Path) -> Path:
+    return index / "catalog.json"
+
+
+def load_catalog(index: Path) -> Catalog | None:
+    """The index's catalog, or None when no index was built there yet."""
+    path = catalog_path(index)
+    if not path.exists():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != CATALOG_VERSION:
+            raise TutorError(
+                f"the index at {index} was built by another version of tutor (format {data.get('version')})",
+                fix="run: tutor ingest --rebuild",
+            )
+        return Catalog(
+            embedder=data["embedder"],
+            files={s: FileEntry(**e) for s, e in data["files"].items()},
+            chunks={c["id"]: Chunk.from_dict(c) for c in data["chunks"]},
+            abbreviations=data.get("abbreviations", {}),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TutorError(f"the index at {index} is corrupted ({exc.__class__.__name__})",
+                         fix="run: tutor ingest --rebuild") from None
+
+
+def save_catalog(index: Path, catalog: Catalog) -> None:
+    index.mkdir(parents=True, exist_ok=True)
+    tmp = catalog_path(index).with_suffix(".json.tmp")
+    tmp.write_text(catalog.to_json(), encoding="utf-8")
+    os.replace(tmp, catalog_path(index))
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    embedded: int = 0  # chunks whose vectors were computed
+    reused: int = 0  # chunks whose vectors were kept from before
+    chunks: int = 0  # chunks in the index afterwards
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
+                 f"{self.unchanged} unchanged"]
+        return (f"Indexed {self.chunks} chunks ({', '.join(parts)}; {self.embedded} embedded, "
+                f"{self.reused} reused) in {self.seconds:.1f}s")
+
+
+def note_files(corpus: Path) -> Iterator[Path]:
+    """Note files under ``corpus``, sorted; hidden folders and symlinked folders are not entered."""
+    for root, dirs, files in os.walk(corpus, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.lower().endswith(NOTE_SUFFIXES) and not name.startswith("."):
+                yield Path(root) / name
+
+
+def source_name(corpus: Path, path: Path) -> str:
+    return path.relative_to(corpus).as_posix()
+
+
+def read_note(path: Path) -> tuple[str | None, str | None, bytes]:
+    """(text, warning, raw bytes); text is None when the file is not a note we can index."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"skipped {path}: cannot read it ({exc.strerror or exc})", b""
+    if len(raw) > MAX_FILE_BYTES:
+        return None, f"skipped {path}: {len(raw) / 1e6:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit for a note", raw
+    if b"\x00" in raw[:8192]:
+        return None, f"skipped {path}: it looks binary, not text", raw
+    try:
+        return raw.decode("utf-8-sig"), None, raw
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), f"{path} is not valid UTF-8: undecodable bytes were replaced", raw
+
+
+def stale_sources(corpus: Path, catalog: Catalog | None) -> list[str]:
+    """Sources whose file was added, changed or deleted since the catalog was written."""
+    if catalog is None:
+        return ["(no index)"]
+    seen: set[str] = set()
+    stale: list[str] = []
+    for path in note_files(corpus):
+        source = source_name(corpus, path)
+        seen.add(source)
+        entry = catalog.files.get(source)
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if entry is None:
+            stale.append(source)
+        elif (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
+            text, _, raw = read_note(path)
+            if hashlib.sha256(raw).hexdigest() != entry.hash:
+                stale.append(source)
+    stale.extend(sorted(set(catalog.files) - seen))
+    return stale
+
+
+def ingest(
+    corpus: Path,
+    index: Path,
+    embedder: Embedder,
+    store: VectorStore,
+    only: Sequence[Path] = (),
+    rebuild: bool = False,
+    progress: bool | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> IngestReport:
+    """Bring the index in line with the notes under ``corpus`` (or only under the paths in ``only``)."""
+    from tutor.retrieval import mine_abbreviations
+
+    started = time.perf_counter()
+    if not corpus.is_dir():
+        raise TutorError(f"no notes folder at {corpus}",
+                         fix="create it and put .md/.txt notes in it, or pass --corpus / set TUTOR_CORPUS")
+    catalog = None if rebuild else load_catalog(index)
+    if catalog is not None and catalog.embedder != embedder.name:
+        log(f"the index was built with {catalog.embedder}; rebuilding with {embedder.name}")
+        catalog = None
+    if catalog is None:
+        catalog = Catalog(embedder=embedder.name)
+        store.reset()  # vectors without a catalog (or from another embedder) are of no use
+    report = IngestReport()
+    scope = [p.resolve() for p in only]
+
+    def in_scope(path: Path) -> bool:
+        return not scope or any(path == s or s in path.parents for s in scope)
+
+    present: dict[str, Path] = {}
+    for path in note_files(corpus):
+        if in_scope(path.resolve()):
+            present[source_name(corpus, path)] = path
+
+    todo: list[tuple[str, list[Chunk], FileEntry, bool]] = []  # source, chunks, entry, is_new
+    for source, path in present.items():
+        old = catalog.files.get(source)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            report.warnings.append(f"skipped {path}: it vanished while indexing ({exc.strerror})")
+            continue
+        if old is not None and (st.st_size, st.st_mtime_ns) == (old.size, old.mtime_ns):
+            report.unchanged += 1
+            continue
+        text, warning, raw = read_note(path)
+        if warning:
+            report.warnings.append(warning)
+        if text is None:
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        entry = FileEntry(hash=digest, size=st.st_size, mtime_ns=st.st_mtime_ns, chunk_ids=[])
+        if old is not None and old.hash == digest:
+            entry.chunk_ids = old.chunk_ids
+            catalog.files[source] = entry  # touched, not changed
+            report.unchanged += 1
+            continue
+        chunks = [c for c in chunk_text(text, source) if c.text.strip()]
+        entry.chunk_ids = [c.id for c in chunks]
+        todo.append((source, chunks, entry, old is None))
+
+    # Vectors of chunks whose words did not change are reused, not recomputed.
+    old_ids = [i for source, *_ in todo if source in catalog.files for i in catalog.files[source].chunk_ids]
+    old_by_hash = {catalog.chunks[i].content_hash: i for i in old_ids if i in catalog.chunks}
+    kept = store.vectors([old_by_hash[c.content_hash] for _, chunks, _, _ in todo for c in chunks
+                          if c.content_hash in old_by_hash])
+    pending = [c for _, chunks, _, _ in todo for c in chunks]
+    vectors: dict[str, list[float]] = {}
+    to_embed: list[Chunk] = []
+    for c in pending:
+        old_id = old_by_hash.get(c.content_hash)
+        if old_id is not None and old_id in kept:
+            vectors[c.id] = kept[old_id]
+            report.reused += 1
+        else:
+            to_embed.append(c)
+
+    bar = _progress_bar(len(to_embed), progress)
+    try:
+        for start in range(0, len(to_embed), EMBED_BATCH):
+            batch = to_embed[start : start + EMBED_BATCH]
+            for c, v in zip(batch, embedder.embed([c.embed_text() for c in batch])):
+                vectors[c.id] = v
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    report.embedded = len(to_embed)
+
+    for source, chunks, entry, is_new in todo:
+        old = catalog.files.get(source)
+        stale_ids = [i for i in (old.chunk_ids if old else []) if i not in set(entry.chunk_ids)]
+        store.upsert(chunks, [vectors[c.id] for c in chunks])
+        store.delete(stale_ids)
+        for i in old.chunk_ids if old else []:
+            catalog.chunks.pop(i, None)
+        catalog.chunks.update({c.id: c for c in chunks})
+        catalog.files[source] = entry
+        (report.added if is_new else report.updated).append(source)
+
+    for source in sorted(s for s in catalog.files if s not in present):
+        if in_scope((corpus / source).resolve()):
+            entry = catalog.files.pop(source)
+            store.delete(entry.chunk_ids)
+            for i in entry.chunk_ids:
+                catalog.chunks.pop(i, None)
+            report.removed.append(source)
+
+    if report.changed or not catalog_path(index).exists():
+        catalog.abbreviations = mine_abbreviations(catalog.chunks.values())
+    save_catalog(index, catalog)
+    report.chunks = len(catalog.chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def add_notes(corpus: Path, paths: Sequence[Path]) -> list[Path]:
+    """Copy note files from outside the corpus into it; paths already inside are kept as they are."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    inside: list[Path] = []
+    root = corpus.resolve()
+    for path in paths:
+        if not path.exists():
+            raise TutorError(f"{path} does not exist", fix="check the path")
+        real = path.resolve()
+        if real == root or root in real.parents:
+            inside.append(real)
+            continue
+        if path.is_dir():
+            raise TutorError(f"{path} is a folder outside the notes folder {corpus}",
+                             fix=f"copy it into {corpus}, or point --corpus at it")
+        if not path.name.lower().endswith(NOTE_SUFFIXES):
+            raise TutorError(f"{path} is not a note file", fix=f"notes end in {', '.join(NOTE_SUFFIXES)}")
+        target = root / path.name
+        if target.exists() and target.read_bytes() != path.read_bytes():
+            raise TutorError(f"{target} already exists with other content", fix="rename one of the two files")
+        shutil.copyfile(path, target)
+        inside.append(target)
+    return inside
+
+
+class _NullBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show or total == 0:
+        return _NullBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="Embedding chunks", unit="chunk", file=sys.stderr, leave=False)

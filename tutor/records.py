@@ -1,0 +1,155 @@
+"""Small typed records passed between pipeline stages.
+
+Data flows one way: notes -> Chunk -> Hit -> Citation/Answer. Every record is frozen and
+serialises to the JSON contract with ``to_dict``; nothing here imports a heavy library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A heading-bounded piece of one note file."""
+
+    id: str  # unique in the index: "<source>:<start line>"
+    source: str  # path relative to the corpus folder, e.g. "ml-process-summary.md"
+    section: str  # heading path, e.g. "Professional Roles in ML > Data Scientist vs. ..."
+    start: int  # first line, 1-based, inclusive
+    end: int  # last line, 1-based, inclusive
+    text: str  # the raw lines of the note
+    content_hash: str  # sha256 of section + text: stable while the words are unchanged
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return (self.start, self.end)
+
+    def embed_text(self) -> str:
+        """What the embedder and keyword index see: the heading path, then the text."""
+        return f"{self.section}\n{plain(self.text)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found for a query, with its fused rank score and the signals behind it."""
+
+    chunk: Chunk
+    score: float  # fused score (reciprocal rank fusion); higher is better
+    dense: float | None = None  # cosine similarity of the query and the chunk, if ranked densely
+    keyword: float | None = None  # BM25 score, if the chunk matched a query term
+
+    def to_dict(self, rank: int) -> dict[str, Any]:
+        return {
+            "rank": rank,
+            "score": round(self.score, 6),
+            "dense": None if self.dense is None else round(self.dense, 4),
+            "keyword": None if self.keyword is None else round(self.keyword, 4),
+            "source": self.chunk.source,
+            "section": self.chunk.section,
+            "lines": list(self.chunk.lines),
+            "text": self.chunk.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an ``[n]`` marker in an answer points at."""
+
+    n: int
+    source: str
+    section: str
+    lines: tuple[int, int]
+    text: str
+
+    @classmethod
+    def of(cls, n: int, chunk: Chunk) -> Citation:
+        return cls(n=n, source=chunk.source, section=chunk.section, lines=chunk.lines, text=chunk.text)
+
+    def label(self) -> str:
+        return f"{self.source} › {self.section} (lines {self.lines[0]}-{self.lines[1]})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "section": self.section,
+            "lines": list(self.lines),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 1)
+
+        return {
+            "retrieve_ms": r(self.retrieve_ms),
+            "first_token_ms": r(self.first_token_ms),
+            "total_ms": r(self.total_ms),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer: text with checked ``[n]`` markers and what they cite."""
+
+    question: str
+    answer: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    backend: str
+    timings: Timings = field(default_factory=Timings)
+    standalone_question: str | None = None  # the condensed question, in multi-turn chat
+    unsupported: tuple[str, ...] = ()  # sentences that carry no valid marker
+    removed_markers: tuple[int, ...] = ()  # markers that named no retrieved chunk
+    nearest: tuple[str, ...] = ()  # nearest sections, when refused
+    extractive: bool = False  # True when no language model wrote the answer
+    incomplete: bool = False  # True when generation stopped early (fault or length limit)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "refused": self.refused,
+            "backend": self.backend,
+            "timings": self.timings.to_dict(),
+            "standalone_question": self.standalone_question,
+            "unsupported": list(self.unsupported),
+            "removed_markers": list(self.removed_markers),
+            "nearest": list(self.nearest),
+            "extractive": self.extractive,
+            "incomplete": self.incomplete,
+            "warnings": list(self.warnings),
+        }
+
+
+def plain(markdown: str) -> str:
+    """Markdown emphasis and heading marks removed, for embedding and display.
+
+    >>> plain("#### **1. Business Understanding**")
+    '1. Business Understanding'
+    """
+    out = []
+    for line in markdown.splitlines():
+        line = line.lstrip()
+        while line.startswith("#"):
+            line = line[1:]
+        out.append(line.replace("**", "").replace("__", "").strip())
+    return "\n".join(out)
