@@ -12,7 +12,8 @@ def test_every_chunk_carries_its_heading_path_and_true_line_range() -> None:
     for c in chunks:
         assert c.text == "\n".join(lines[c.start - 1 : c.end])
         assert c.source == "ml-process-summary.md"
-    roles = [c for c in chunks if c.section == "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"]
+    section = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
+    roles = [c for c in chunks if c.section == section]
     assert len(roles) == 1
     assert "| **Deliverables** |" in roles[0].text  # the whole table stays in one chunk
     above = [line for line in lines[: roles[0].start - 1] if line.strip()]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
 
 from tutor.config import Settings
 from tutor.errors import TutorError
@@ -80,7 +80,8 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     ...                     ["Data Scientists: analysis of data", "MLE: ships production systems"])
     >>> r.text, r.cited, r.removed, r.unsupported
     ('DS analyse data [1]. MLEs ship systems [2]. The sky is blue at noon.', [1, 2], [7], ['The sky is blue at noon.'])
-    >>> r = check_citations("MLEs ship production systems [1].", ["Data Scientists: analysis", "MLEs ship production systems"])
+    >>> r = check_citations("MLEs ship production systems [1].",
+    ...                     ["Data Scientists: analysis", "MLEs ship production systems"])
     >>> r.text, r.repointed
     ('MLEs ship production systems [2].', [(1, 2)])
     """

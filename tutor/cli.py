@@ -9,8 +9,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, TextIO
 
 from tutor.errors import TutorError
 
@@ -156,8 +157,8 @@ def make_tutor(args: argparse.Namespace, console: Console):  # type: ignore[no-u
 def _text_arg(words: list[str], what: str) -> str:
     text = " ".join(words)
     if not text.strip():
-        raise TutorError(f"no {what} given", fix=f'put it in quotes, e.g. tutor {"ask" if what == "question" else "search"} "DS vs MLE?"',
-                         exit_code=2)
+        command = "ask" if what == "question" else "search"
+        raise TutorError(f"no {what} given", fix=f'put it in quotes, e.g. tutor {command} "DS vs MLE?"', exit_code=2)
     return text
 
 
@@ -274,10 +275,13 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     if not result["hits"]:
         console.print("No passages found.")
     for hit in result["hits"]:
-        console.print(console.style(
-            f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})", "1")
-            + console.style(f"  score {hit['score']:.4f}" + (f" · cosine {hit['dense']:.2f}" if hit['dense'] is not None else "")
-                            + (f" · bm25 {hit['keyword']:.2f}" if hit['keyword'] is not None else ""), "2"))
+        where = f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})"
+        signals = f"  score {hit['score']:.4f}"
+        if hit["dense"] is not None:
+            signals += f" · cosine {hit['dense']:.2f}"
+        if hit["keyword"] is not None:
+            signals += f" · bm25 {hit['keyword']:.2f}"
+        console.print(console.style(where, "1") + console.style(signals, "2"))
         for line in hit["text"].splitlines()[:6]:
             console.print(f"   {line}")
         if len(hit["text"].splitlines()) > 6:
@@ -356,7 +360,10 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
                                   "checks": [vars(c) for c in checks]}, indent=2))
     else:
         for c in checks:
-            mark = console.style("ok  ", "32") if c.ok else console.style("FAIL" if c.required else "warn", "31" if c.required else "33")
+            if c.ok:
+                mark = console.style("ok  ", "32")
+            else:
+                mark = console.style("FAIL", "31") if c.required else console.style("warn", "33")
             console.print(f"{mark} {c.name:<16} {c.detail}")
             if not c.ok and c.fix:
                 console.print(f"     {'':<16} fix: {c.fix}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tutor.config import Settings
 from tutor.errors import TutorError
@@ -45,7 +45,8 @@ def run_checks(settings: Settings) -> list[Check]:
             raise TutorError(f"no index at {settings.index} yet", fix="run: tutor ingest (or just ask: it builds it)")
         stale = stale_sources(settings.corpus, catalog) if settings.corpus.is_dir() else []
         if stale:
-            raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest", fix="run: tutor ingest")
+            raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest",
+                             fix="run: tutor ingest")
         from tutor.store import ChromaStore
 
         stored = ChromaStore(settings.index / "chroma").count()

@@ -7,7 +7,8 @@ loaded offline from site-packages. sentence-transformers (and torch) are importe
 from __future__ import annotations
 
 import os
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from tutor.errors import TutorError
 

@@ -14,9 +14,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from tutor.chunking import chunk_text
 from tutor.embedding import Embedder
@@ -136,7 +137,8 @@ def read_note(path: Path) -> tuple[str | None, str | None, bytes]:
     except OSError as exc:
         return None, f"skipped {path}: cannot read it ({exc.strerror or exc})", b""
     if len(raw) > MAX_FILE_BYTES:
-        return None, f"skipped {path}: {len(raw) / 1e6:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit for a note", raw
+        limit = MAX_FILE_BYTES // 2**20
+        return None, f"skipped {path}: {len(raw) / 1e6:.1f} MB is over the {limit} MB limit for a note", raw
     if b"\x00" in raw[:8192]:
         return None, f"skipped {path}: it looks binary, not text", raw
     try:

@@ -6,7 +6,8 @@ long-lived process (chat, ``--batch``, the UI) keeps the embedding model and LLM
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from tutor.answering import stream_answer
 from tutor.config import Settings
@@ -94,8 +95,11 @@ class Tutor:
         stale = stale_sources(self.settings.corpus, catalog)
         if not stale:
             return None
-        self.log("Building the index of your notes (first run)..." if catalog is None
-                 else f"Notes changed ({', '.join(stale[:3])}{' ...' if len(stale) > 3 else ''}); updating the index...")
+        if catalog is None:
+            self.log("Building the index of your notes (first run)...")
+        else:
+            more = " ..." if len(stale) > 3 else ""
+            self.log(f"Notes changed ({', '.join(stale[:3])}{more}); updating the index...")
         report = self.ingest()
         self.log(report.summary())
         for warning in report.warnings:

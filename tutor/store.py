@@ -6,8 +6,9 @@ so vectors always come from ``tutor.embedding``. chromadb is imported on first u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from tutor.errors import TutorError
 from tutor.records import Chunk

@@ -7,7 +7,8 @@ None, which the answering stage turns into an extractive answer (cited passages,
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Protocol, TypedDict
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypedDict
 
 from tutor.config import Settings
 from tutor.errors import TutorError

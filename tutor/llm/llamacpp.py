@@ -10,8 +10,9 @@ import atexit
 import importlib.util
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tutor.config import Settings
 from tutor.errors import TutorError

@@ -12,9 +12,9 @@ import hashlib
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tutor.errors import TutorError
 
@@ -98,7 +98,7 @@ def verify(path: Path, spec: ModelSpec = EMBEDDED, progress: bool | None = None)
     size = path.stat().st_size
     if size != spec.size:
         raise TutorError(f"{path} is {size:,} bytes, not the expected {spec.size:,}",
-                         fix=f"delete it; tutor rebuilds it from the installed parts")
+                         fix="delete it; tutor rebuilds it from the installed parts")
     with _bar(size, "Verifying model", progress) as bar:
         digest = sha256_file(path, bar.update)
     if digest != spec.sha256:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from tutor.errors import TutorError
 from tutor.llm import LLMError, Message
@@ -85,3 +86,6 @@ class OllamaModel:
                 raise LLMError(f"Ollama at {self.host} does not have the model {self.model}",
                                fix=f"run: ollama pull {self.model}") from None
             raise LLMError(f"Ollama failed: {exc.error}", fix="see the Ollama server's log") from None
+        finally:
+            # ChatOllama opens an HTTP client per instance and never closes it; free its sockets now.
+            chat._client.close()

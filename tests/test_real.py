@@ -1,0 +1,237 @@
+"""Integration: the real embedding model, real Chroma, the real embedded LLM, the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOTES, REPO, need
+from tutor.config import Settings, load_settings
+from tutor.pipeline import Tutor
+from tutor.records import Answer
+
+pytestmark = pytest.mark.integration
+MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_DIR", REPO / ".cache" / "models"))
+ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
+DS_MLE_TAKEAWAY = "Key Takeaways for Interviews > What's the difference between Data Scientist and MLE?"
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    need(importlib.util.find_spec("sentence_transformers") is not None, "sentence-transformers not installed")
+    from tutor.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("real")
+    (root / "corpus").mkdir()
+    (root / "corpus" / NOTES.name).write_text(NOTES.read_text())
+    return load_settings({"corpus": str(root / "corpus"), "index": str(root / "index"),
+                          "data_dir": str(root / "data"), "backend": "extractive"}, env={}, cwd=root)
+
+
+@pytest.fixture(scope="session")
+def real_tutor(real_settings: Settings, minilm) -> Tutor:  # type: ignore[no-untyped-def]
+    """Real embeddings in a real Chroma index, built once for the session."""
+    tutor = Tutor(real_settings, embedder=minilm, progress=False)
+    report = tutor.ingest()
+    assert report.chunks > 20
+    return tutor
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> Path:
+    need(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
+    from tutor.llm.modelfile import EMBEDDED, ensure_embedded, is_verified
+
+    path = ensure_embedded(MODEL_CACHE, progress=False)
+    assert path.stat().st_size == EMBEDDED.size and is_verified(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def llm_tutor(real_tutor: Tutor, embedded_model: Path) -> Tutor:
+    from tutor.llm.llamacpp import LlamaCppModel
+
+    settings = replace(real_tutor.settings, backend="llamacpp", model=embedded_model)
+    model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b", settings.n_ctx)
+    return Tutor(settings, embedder=real_tutor.embedder, store=real_tutor.store, model=model, progress=False)
+
+
+def ask(tutor: Tutor, question: str, history=()) -> Answer:  # type: ignore[no-untyped-def]
+    answer = list(tutor.ask(question, history))[-1]
+    assert isinstance(answer, Answer)
+    return answer
+
+
+# --- the embedding model and Chroma -------------------------------------------------------------
+
+def test_minilm_gives_unit_vectors_that_rank_meaning(minilm) -> None:  # type: ignore[no-untyped-def]
+    a, b, c = minilm.embed(["machine learning engineer", "ML engineer who deploys models", "banana bread recipe"])
+    assert len(a) == 384
+    dot = lambda x, y: sum(p * q for p, q in zip(x, y))  # noqa: E731
+    assert abs(dot(a, a) - 1) < 1e-4
+    assert dot(a, b) > dot(a, c) + 0.3
+
+
+def test_chroma_store_round_trip_and_persistence(tmp_path: Path) -> None:
+    from tutor.chunking import chunk_text
+    from tutor.store import ChromaStore
+
+    chunks = chunk_text("## A\nalpha\n\n## B\nbeta\n", "x.md")
+    store = ChromaStore(tmp_path / "chroma")
+    store.upsert(chunks, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    reopened = ChromaStore(tmp_path / "chroma")
+    assert reopened.count() == 2
+    (best, similarity), _ = reopened.query([0.9, 0.1, 0.0], 2)
+    assert best == chunks[0].id and similarity > 0.9
+    assert reopened.vectors([chunks[1].id])[chunks[1].id] == pytest.approx([0.0, 1.0, 0.0])
+    reopened.delete([chunks[0].id])
+    assert reopened.count() == 1
+    reopened.reset()
+    assert reopened.count() == 0
+
+
+def test_reingest_of_unchanged_notes_embeds_nothing(real_tutor: Tutor) -> None:
+    report = real_tutor.ingest()
+    assert report.embedded == 0 and not report.changed
+
+
+@pytest.mark.parametrize(
+    ("query", "section"),
+    [
+        ("DS vs MLE?", ROLES),
+        ("crispdm steps?", "Key Takeaways for Interviews > What's the ML development process?"),
+        ("What is the most time-consuming step of an ML project?",
+         "Machine Learning Development Lifecycle > Six Key Steps > 2. Data Understanding & Preparation"),
+        ("How can a model harm underrepresented groups?", "Risk Management in ML Systems > Ethical Risks"),
+        ("user-based vs item-based recommendations", "Recommendation Systems Case Study > Two Main Approaches > "
+                                                     "Unsupervised Learning (Collaborative Filtering)"),
+        ("four guiding questions", "Problem Formulation (The Art of ML) > Four Guiding Questions"),
+    ],
+)
+def test_search_finds_the_section_in_the_top_three(real_tutor: Tutor, query: str, section: str) -> None:
+    hits = real_tutor.search(query, k=3)
+    assert section in [h.chunk.section for h in hits], [h.chunk.section for h in hits]
+
+
+def test_unrelated_question_is_refused_before_any_model(real_tutor: Tutor) -> None:
+    answer = ask(real_tutor, "What is the capital of France?")
+    assert answer.refused and answer.nearest
+
+
+def test_extractive_answer_cites_the_real_passages(real_tutor: Tutor) -> None:
+    answer = ask(real_tutor, "DS vs MLE?")
+    assert answer.extractive and not answer.refused
+    assert {c.section for c in answer.citations} & {ROLES, DS_MLE_TAKEAWAY}
+    notes = NOTES.read_text().splitlines()
+    for c in answer.citations:
+        assert c.text == "\n".join(notes[c.lines[0] - 1 : c.lines[1]])
+
+
+# --- the embedded LLM ----------------------------------------------------------------------------
+
+@pytest.mark.llm
+def test_embedded_model_answers_ds_vs_mle_with_valid_citations(llm_tutor: Tutor) -> None:
+    answer = ask(llm_tutor, "DS vs MLE?")
+    assert not answer.refused and answer.citations and not answer.removed_markers
+    assert {c.section for c in answer.citations} & {ROLES, DS_MLE_TAKEAWAY}
+    text = answer.answer.lower()
+    assert "analysis" in text or "experiment" in text
+    assert "production" in text or "deploy" in text
+    assert answer.timings.first_token_ms is not None
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("What are the six steps of CRISP-DM?", ["business understanding", "deployment"]),
+        ("What are the advantage and disadvantage of collaborative filtering?", ["scalab", "accuracy"]),
+    ],
+)
+def test_embedded_model_answers_from_the_notes(llm_tutor: Tutor, question: str, words: list[str]) -> None:
+    answer = ask(llm_tutor, question)
+    assert not answer.refused and answer.citations, answer
+    for word in words:
+        assert word in answer.answer.lower(), answer.answer
+    notes = NOTES.read_text()
+    assert all(c.text in notes for c in answer.citations)
+
+
+@pytest.mark.llm
+def test_embedded_model_does_not_answer_from_general_knowledge(llm_tutor: Tutor) -> None:
+    answer = ask(llm_tutor, "Which learning rate should I use with the Adam optimizer?")
+    assert answer.refused, answer.answer
+    assert answer.nearest
+
+
+@pytest.mark.llm
+def test_embedded_model_condenses_a_follow_up(llm_tutor: Tutor) -> None:
+    history = [("What does a machine learning engineer focus on?",
+                "MLEs focus on building and deploying production systems [1].")]
+    answer = ask(llm_tutor, "and how does that differ from a data scientist?", history)
+    assert answer.standalone_question and "scientist" in answer.standalone_question.lower()
+    assert not answer.refused
+
+
+@pytest.mark.llm
+def test_embedded_model_follows_a_json_schema(embedded_model: Path) -> None:
+    from tutor.llm.llamacpp import LlamaCppModel
+
+    schema = {"type": "object", "properties": {"role": {"type": "string", "enum": ["Data Scientist", "MLE"]},
+                                               "confidence": {"type": "number"}},
+              "required": ["role", "confidence"]}
+    model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b")
+    text = "".join(model.stream([{"role": "user", "content": "Who deploys models to production? Answer in JSON."}],
+                                max_tokens=60, schema=schema))
+    data = json.loads(text)
+    assert data["role"] in ("Data Scientist", "MLE") and isinstance(data["confidence"], (int, float))
+
+
+# --- the CLI in a subprocess ---------------------------------------------------------------------
+
+def tutor_cli(*args: str, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=600)
+
+
+def test_cli_help_runs_without_heavy_imports() -> None:
+    probe = ("import sys; from tutor.cli import build_parser; build_parser().format_help(); "
+             "print(sorted(m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', 'langchain_ollama') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert tutor_cli("--help").returncode == 0
+
+
+def test_cli_user_mistake_is_one_line_in_a_real_process(tmp_path: Path) -> None:
+    result = tutor_cli("ask", "", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_ask_json_end_to_end_on_the_embedded_model(real_settings: Settings, embedded_model: Path) -> None:
+    env = {"TUTOR_CORPUS": str(real_settings.corpus), "TUTOR_INDEX": str(real_settings.index),
+           "TUTOR_BACKEND": "llamacpp", "TUTOR_MODEL": str(embedded_model)}
+    result = tutor_cli("ask", "--json", "DS vs MLE?", env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["backend"] == f"llamacpp:{embedded_model.stem}" and not data["refused"]
+    assert data["citations"] and all(c["text"] in NOTES.read_text() for c in data["citations"])
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    result = tutor_cli("search", "--json", "-k", "2", "crispdm steps?", env=env)
+    hits = json.loads(result.stdout)["hits"]
+    assert len(hits) == 2 and any("CRISP-DM" in h["text"] for h in hits)
