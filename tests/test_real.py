@@ -235,3 +235,27 @@ def test_cli_ask_json_end_to_end_on_the_embedded_model(real_settings: Settings, 
     result = tutor_cli("search", "--json", "-k", "2", "crispdm steps?", env=env)
     hits = json.loads(result.stdout)["hits"]
     assert len(hits) == 2 and any("CRISP-DM" in h["text"] for h in hits)
+
+
+def test_doctor_reports_each_part_and_the_fix(real_tutor: Tutor, embedded_model: Path,
+                                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import io
+
+    from tutor.cli import main
+
+    s = real_tutor.settings
+    monkeypatch.setenv("TUTOR_MODEL", str(embedded_model))
+    base = ["doctor", "--json", "--corpus", str(s.corpus), "--index", str(s.index)]
+    out = io.StringIO()
+    assert main(base, out=out) == 0
+    checks = {c["name"]: c for c in json.loads(out.getvalue())["checks"]}
+    assert all(checks[n]["ok"] for n in ("notes", "index", "embedding model", "embedded model"))
+    assert not checks["ollama"]["ok"] and not checks["ollama"]["required"] and "ollama serve" in checks["ollama"]["fix"]
+
+    stale = tmp_path / "corpus"
+    stale.mkdir()
+    (stale / "extra.md").write_text("## New\nA note the index has not seen.\n")
+    out = io.StringIO()
+    assert main(["doctor", "--json", "--corpus", str(stale), "--index", str(s.index)], out=out) == 1
+    index = {c["name"]: c for c in json.loads(out.getvalue())["checks"]}["index"]
+    assert not index["ok"] and "extra.md" in index["detail"] and index["fix"] == "run: tutor ingest"
