@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,53 @@ def model() -> ScriptedModel:
 def tutor(settings: Settings, model: ScriptedModel) -> Tutor:
     """The whole pipeline on fakes: hashed embeddings, an in-memory store, a scripted model."""
     return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False)
+
+
+# --- real components, built once per session (integration tests) ---------------------------------
+
+MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_DIR", REPO / ".cache" / "models"))
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    need(importlib.util.find_spec("sentence_transformers") is not None, "sentence-transformers not installed")
+    from tutor.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("real")
+    (root / "corpus").mkdir()
+    (root / "corpus" / NOTES.name).write_text(NOTES.read_text())
+    return load_settings({"corpus": str(root / "corpus"), "index": str(root / "index"),
+                          "data_dir": str(root / "data"), "backend": "extractive"}, env={}, cwd=root)
+
+
+@pytest.fixture(scope="session")
+def real_tutor(real_settings: Settings, minilm) -> Tutor:  # type: ignore[no-untyped-def]
+    """Real embeddings in a real Chroma index, built once for the session."""
+    tutor = Tutor(real_settings, embedder=minilm, progress=False)
+    report = tutor.ingest()
+    assert report.chunks > 20
+    return tutor
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> Path:
+    need(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
+    from tutor.llm.modelfile import EMBEDDED, ensure_embedded, is_verified
+
+    path = ensure_embedded(MODEL_CACHE, progress=False)
+    assert path.stat().st_size == EMBEDDED.size and is_verified(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def llm_tutor(real_tutor: Tutor, embedded_model: Path) -> Tutor:
+    from tutor.llm.llamacpp import LlamaCppModel
+
+    settings = replace(real_tutor.settings, backend="llamacpp", model=embedded_model)
+    model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b", settings.n_ctx)
+    return Tutor(settings, embedder=real_tutor.embedder, store=real_tutor.store, model=model, progress=False)

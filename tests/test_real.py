@@ -2,70 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOTES, REPO, need
-from tutor.config import Settings, load_settings
+from tests.conftest import NOTES
+from tutor.config import Settings
 from tutor.pipeline import Tutor
 from tutor.records import Answer
 
 pytestmark = pytest.mark.integration
-MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_DIR", REPO / ".cache" / "models"))
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
 DS_MLE_TAKEAWAY = "Key Takeaways for Interviews > What's the difference between Data Scientist and MLE?"
-
-
-@pytest.fixture(scope="session")
-def minilm():  # type: ignore[no-untyped-def]
-    need(importlib.util.find_spec("sentence_transformers") is not None, "sentence-transformers not installed")
-    from tutor.embedding import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder()
-
-
-@pytest.fixture(scope="session")
-def real_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    root = tmp_path_factory.mktemp("real")
-    (root / "corpus").mkdir()
-    (root / "corpus" / NOTES.name).write_text(NOTES.read_text())
-    return load_settings({"corpus": str(root / "corpus"), "index": str(root / "index"),
-                          "data_dir": str(root / "data"), "backend": "extractive"}, env={}, cwd=root)
-
-
-@pytest.fixture(scope="session")
-def real_tutor(real_settings: Settings, minilm) -> Tutor:  # type: ignore[no-untyped-def]
-    """Real embeddings in a real Chroma index, built once for the session."""
-    tutor = Tutor(real_settings, embedder=minilm, progress=False)
-    report = tutor.ingest()
-    assert report.chunks > 20
-    return tutor
-
-
-@pytest.fixture(scope="session")
-def embedded_model() -> Path:
-    need(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
-    from tutor.llm.modelfile import EMBEDDED, ensure_embedded, is_verified
-
-    path = ensure_embedded(MODEL_CACHE, progress=False)
-    assert path.stat().st_size == EMBEDDED.size and is_verified(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def llm_tutor(real_tutor: Tutor, embedded_model: Path) -> Tutor:
-    from tutor.llm.llamacpp import LlamaCppModel
-
-    settings = replace(real_tutor.settings, backend="llamacpp", model=embedded_model)
-    model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b", settings.n_ctx)
-    return Tutor(settings, embedder=real_tutor.embedder, store=real_tutor.store, model=model, progress=False)
 
 
 def ask(tutor: Tutor, question: str, history=()) -> Answer:  # type: ignore[no-untyped-def]
