@@ -98,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Checks the notes, the index, the embedding model, Ollama and the embedded model.")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(run=cmd_doctor)
+
+    p = sub.add_parser("eval", parents=[common], formatter_class=_Formatter,
+                       help="measure how far to trust the tutor (retrieval, answers, refusals, latency)",
+                       description="Run the eval cases (evals/cases.yaml, or your own file in that format) through the "
+                                   "tutor and a plain baseline: retrieval hit@k and MRR, key-point recall, "
+                                   "faithfulness, citation validity, refusals, latency. Prints a table, writes a "
+                                   "JSON + HTML report, and exits 1 when a metric is under its threshold.")
+    p.add_argument("--dataset", metavar="FILE", default="evals/cases.yaml", help="YAML or JSONL cases")
+    p.add_argument("--only", metavar="PART", help="retrieval: search only, no LLM (fast); answers: all (default)")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag, e.g. ci")
+    p.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N cases")
+    p.add_argument("--no-baseline", action="store_true", help="skip the baseline pipeline (half the time)")
+    p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a threshold, e.g. hit@5=0.9 (repeatable)")
+    p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
+    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.set_defaults(run=cmd_eval)
     return parser
 
 
@@ -349,6 +367,12 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
             console.warn(warning)
         console.print(report.summary())
     return 0
+
+
+def cmd_eval(args: argparse.Namespace, console: Console) -> int:
+    from tutor.evals.command import run_command
+
+    return run_command(args, make_tutor(args, console), console)
 
 
 def cmd_doctor(args: argparse.Namespace, console: Console) -> int:

@@ -1,0 +1,49 @@
+"""``tutor eval``: load the dataset, run, write the report, print the table; exit 1 under a threshold."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import TutorError
+from tutor.evals.dataset import load_dataset
+from tutor.evals.metrics import parse_overrides
+from tutor.evals.runner import ONLY, run_eval
+
+THRESHOLDS_ENV = "TUTOR_EVAL_THRESHOLDS"  # "hit@5=0.9,faithfulness=0.8": overrides the dataset's thresholds
+
+
+def run_command(args: Any, tutor: Any, console: Any) -> int:
+    from tutor.evals.report import headline, terminal_table, to_dict, write_report
+
+    only = args.only or "answers"
+    if only not in ONLY:
+        raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
+    if args.limit is not None and args.limit < 1:
+        raise TutorError(f"--limit must be at least 1, not {args.limit}", exit_code=2)
+    dataset = load_dataset(Path(args.dataset)).select(args.tag, args.case, args.limit)
+    env = [x for x in os.environ.get(THRESHOLDS_ENV, "").split(",") if x.strip()]
+    overrides = {**parse_overrides(env), **parse_overrides(args.threshold)}
+    if only == "answers":
+        console.status(f"(answering {len(dataset.cases)} cases with {tutor.backend_name}; "
+                       f"{'with' if not args.no_baseline else 'without'} the baseline)")
+    run = run_eval(tutor, dataset, only=only, baseline=not args.no_baseline, thresholds=overrides,
+                   progress=False if args.quiet else None)
+    json_path, html_path = write_report(run, Path(args.report_dir))
+    if args.json:
+        console.print(json.dumps({**to_dict(run), "report": {"json": str(json_path), "html": str(html_path)}},
+                                 ensure_ascii=False, indent=1))
+    else:
+        console.print(headline(run))
+        console.print(terminal_table(run))
+        failing = ", ".join(f"{p} {sum(bool(r['failures']) for r in rows)}" for p, rows in run.results.items())
+        console.print(f"\nFailing cases: {failing} (each listed with its answer in the report)")
+        console.print(f"Report: {html_path} (and {json_path.name})")
+    if run.failed_thresholds:
+        under = ", ".join(f"{t['metric']} {t['value']:.2f} (needs {t['direction']} {t['threshold']:g})"
+                          for t in run.failed_thresholds)
+        console.err.write(f"error: eval failed: {under}\n")
+        return 1
+    return 0

@@ -1,0 +1,199 @@
+"""Eval cases as data: load a YAML or JSONL file and check it, naming the case at fault.
+
+A YAML file is a mapping with ``cases`` (a list) and optionally ``thresholds`` (metric -> value), or
+just the list of cases. A JSONL file has one case object per line. Every error is a ``TutorError``
+with one line that names the file, the case and what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import TutorError
+
+KINDS = ("takeaway", "bottom-line", "section", "paraphrase", "abbreviation", "follow-up", "unanswerable")
+FIELDS = {"id", "question", "kind", "sections", "key_points", "history", "tags", "why"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    kind: str
+    sections: tuple[str, ...] = ()  # heading paths that answer it; a path matches the sections under it
+    key_points: tuple[tuple[str, ...], ...] = ()  # each key point: its acceptable phrasings
+    history: tuple[tuple[str, str], ...] = ()  # (question, answer) turns before this one, oldest first
+    tags: tuple[str, ...] = ()
+    why: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "question": self.question, "kind": self.kind, "sections": list(self.sections),
+                "key_points": [list(k) for k in self.key_points],
+                "history": [{"question": q, "answer": a} for q, a in self.history],
+                "tags": list(self.tags), "why": self.why}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: Path
+    cases: tuple[Case, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def select(self, tags: Sequence[str] = (), ids: Sequence[str] = (), limit: int | None = None) -> Dataset:
+        """The cases with any of ``tags`` and any of ``ids`` (each filter only when given), at most ``limit``."""
+        unknown = sorted(set(ids) - {c.id for c in self.cases})
+        if unknown:
+            raise TutorError(f"{self.path}: no case named {', '.join(unknown)}", fix="see the ids in the dataset",
+                             exit_code=2)
+        cases = [c for c in self.cases if (not tags or set(tags) & set(c.tags)) and (not ids or c.id in ids)]
+        if not cases:
+            raise TutorError(f"{self.path}: no case has the tag(s) {', '.join(tags)}",
+                             fix="tag cases with tags: [NAME] in the dataset", exit_code=2)
+        return Dataset(self.path, tuple(cases[:limit] if limit else cases), self.thresholds)
+
+
+def matches_section(expected: str, section: str) -> bool:
+    """Whether a chunk's heading path is the expected one or lies under it.
+
+    >>> matches_section("Risk Management", "Risk Management > Ethical Risks")
+    True
+    >>> matches_section("Risk", "Risk Management > Ethical Risks")
+    False
+    """
+    return section == expected or section.startswith(expected + " > ")
+
+
+def _bad(path: Path, where: str, message: str, fix: str = "") -> TutorError:
+    return TutorError(f"{path}: {where}: {message}", fix=fix or "see the format at the top of evals/cases.yaml",
+                      exit_code=2)
+
+
+def _strings(value: Any, path: Path, where: str, name: str) -> tuple[str, ...]:
+    """A string or a list of non-empty strings, as a tuple (numbers are taken as text)."""
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, str | int | float) or not str(item).strip():
+            raise _bad(path, where, f"{name} must be text or a list of texts, not {item!r}")
+        out.append(" ".join(str(item).split()))
+    return tuple(out)
+
+
+def parse_case(raw: Any, n: int, path: Path) -> Case:
+    """One case from its raw mapping; ``n`` is its 1-based position, for messages."""
+    where = f"case #{n}"
+    if not isinstance(raw, dict):
+        raise _bad(path, where, f"a case must be a mapping with question, kind, ..., not {type(raw).__name__}")
+    if raw.get("id") is not None:
+        where = f"case {raw['id']!r} (#{n})"
+    unknown = sorted(set(map(str, raw)) - FIELDS)
+    if unknown:
+        raise _bad(path, where, f"unknown field(s) {', '.join(unknown)}",
+                   fix=f"known fields: {', '.join(sorted(FIELDS))}")
+    question = raw.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise _bad(path, where, "question is missing or empty")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise _bad(path, where, f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    sections = _strings(raw["sections"], path, where, "sections") if raw.get("sections") is not None else ()
+    key_points = tuple(_strings(k, path, where, "each key point") for k in raw.get("key_points") or ())
+    if raw.get("key_points") is not None and not isinstance(raw["key_points"], list):
+        raise _bad(path, where, "key_points must be a list")
+    if kind == "unanswerable":
+        if sections or key_points:
+            raise _bad(path, where, "an unanswerable case has no sections or key_points (the tutor must refuse it)")
+    else:
+        if not sections:
+            raise _bad(path, where, "sections is missing: name the heading path(s) that answer the question")
+        if not key_points:
+            raise _bad(path, where, "key_points is missing: list what a good answer says")
+    history = _history(raw.get("history"), path, where)
+    if kind == "follow-up" and not history:
+        raise _bad(path, where, "a follow-up case needs history: [{question, answer}, ...]")
+    tags = _strings(raw["tags"], path, where, "tags") if raw.get("tags") is not None else ()
+    case_id = str(raw["id"]).strip() if raw.get("id") is not None else f"case-{n}"
+    return Case(case_id, " ".join(question.split()), kind, sections, key_points, history, tags,
+                str(raw.get("why") or ""))
+
+
+def _history(raw: Any, path: Path, where: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _bad(path, where, "history must be a list of {question, answer} turns")
+    turns = []
+    for turn in raw:
+        if not (isinstance(turn, dict) and isinstance(turn.get("question"), str)
+                and isinstance(turn.get("answer"), str)):
+            raise _bad(path, where, f"each history turn needs question and answer texts, not {turn!r}")
+        turns.append((turn["question"], turn["answer"]))
+    return tuple(turns)
+
+
+def _read(path: Path) -> tuple[list[Any], dict[str, Any]]:
+    """(raw cases, raw thresholds) from a YAML or JSONL file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TutorError(f"no dataset at {path}", fix="pass --dataset FILE (YAML or JSONL)", exit_code=2) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TutorError(f"cannot read the dataset {path}: {exc}", fix="give a UTF-8 YAML or JSONL file",
+                         exit_code=2) from None
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        cases = []
+        for line_no, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    cases.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise _bad(path, f"line {line_no}", f"not valid JSON ({exc.msg})",
+                               fix="one JSON object per line") from None
+        return cases, {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        problem = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise _bad(path, where, f"not valid YAML ({problem})", fix="check the indentation and quoting there") from None
+    if isinstance(data, list):
+        return data, {}
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise _bad(path, "top level", "expected a list of cases, or a mapping with cases: [...]")
+    unknown = sorted(set(map(str, data)) - {"cases", "thresholds"})
+    if unknown:
+        raise _bad(path, "top level", f"unknown key(s) {', '.join(unknown)}", fix="known keys: cases, thresholds")
+    thresholds = data.get("thresholds") or {}
+    if not isinstance(thresholds, dict):
+        raise _bad(path, "thresholds", "must be a mapping of metric name to value")
+    return data["cases"], thresholds
+
+
+def load_dataset(path: Path) -> Dataset:
+    from tutor.evals.metrics import parse_thresholds
+
+    raw_cases, raw_thresholds = _read(path)
+    if not raw_cases:
+        raise _bad(path, "cases", "the dataset has no cases")
+    cases = [parse_case(raw, n, path) for n, raw in enumerate(raw_cases, 1)]
+    seen: set[str] = set()
+    for case in cases:
+        if case.id in seen:
+            raise _bad(path, f"case {case.id!r}", "the id is used by another case too", fix="give each case its own id")
+        seen.add(case.id)
+    try:
+        thresholds = parse_thresholds(raw_thresholds)
+    except TutorError as exc:
+        raise _bad(path, "thresholds", exc.message, fix=exc.fix) from None
+    return Dataset(path, tuple(cases), thresholds)
