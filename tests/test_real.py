@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import NOTES
 from tutor.config import Settings
+from tutor.errors import TutorError
 from tutor.pipeline import Tutor
 from tutor.records import Answer
 
@@ -34,6 +35,16 @@ def test_minilm_gives_unit_vectors_that_rank_meaning(minilm) -> None:  # type: i
     dot = lambda x, y: sum(p * q for p, q in zip(x, y))  # noqa: E731
     assert abs(dot(a, a) - 1) < 1e-4
     assert dot(a, b) > dot(a, c) + 0.3
+
+
+def test_fast_embedder_matches_sentence_transformers(minilm, reference_minilm) -> None:  # type: ignore[no-untyped-def]
+    from tutor.chunking import chunk_text
+
+    texts = [c.embed_text() for c in chunk_text(NOTES.read_text(), NOTES.name)]
+    texts += ["DS vs MLE?", "crispdm steps?", "", "naïve Bayes — ünïcödé ✓", "word " * 400]  # long: truncated alike
+    fast, reference = minilm.embed(texts), reference_minilm.embed(texts)
+    for text, a, b in zip(texts, fast, reference):
+        assert sum(x * y for x, y in zip(a, b)) >= 0.999, text[:40]
 
 
 def test_chroma_store_round_trip_and_persistence(tmp_path: Path) -> None:
@@ -211,3 +222,25 @@ def test_doctor_reports_each_part_and_the_fix(real_tutor: Tutor, embedded_model:
     assert main(["doctor", "--json", "--corpus", str(stale), "--index", str(s.index)], out=out) == 1
     index = {c["name"]: c for c in json.loads(out.getvalue())["checks"]}["index"]
     assert not index["ok"] and "extra.md" in index["detail"] and index["fix"] == "run: tutor ingest"
+
+
+def test_local_store_answers_from_a_snapshot_that_matches_chroma(tmp_path: Path, minilm) -> None:  # type: ignore[no-untyped-def]
+    from tutor.chunking import chunk_text
+    from tutor.store import LocalStore
+
+    chunks = chunk_text(NOTES.read_text(), NOTES.name)
+    vectors = minilm.embed([c.embed_text() for c in chunks])
+    store = LocalStore(tmp_path)
+    store.upsert(chunks, vectors)
+    store.delete([chunks[0].id])
+    store.commit()
+    query = minilm.embed(["DS vs MLE? (Data Scientist; Machine Learning Engineer)"])[0]
+    fresh = LocalStore(tmp_path)  # a new process: reads the snapshot only
+    from_snapshot = fresh.query(query, 5)
+    from_chroma = fresh.chroma.query(query, 5)
+    assert [i for i, _ in from_snapshot] == [i for i, _ in from_chroma]
+    assert [s for _, s in from_snapshot] == pytest.approx([s for _, s in from_chroma], abs=1e-5)
+    assert fresh.count() == len(chunks) - 1 and chunks[0].id not in dict(from_snapshot)
+    (tmp_path / "vectors.ids").write_text("only-one-id")
+    with pytest.raises(TutorError, match="damaged"):
+        LocalStore(tmp_path).query(query, 3)

@@ -24,6 +24,7 @@ class Settings:
     index: Path = Path("index")
     data_dir: Path = Path()  # filled in by load_settings: the user's data directory
     backend: str = "auto"
+    embedder: str = "fast"  # or "sentence-transformers": the same vectors, a slower start
     model: Path | None = None  # a GGUF file; None means the embedded Qwen2.5-Coder-1.5B
     ollama_host: str = DEFAULT_OLLAMA_HOST
     ollama_model: str = "qwen2.5-coder:1.5b"
@@ -47,6 +48,7 @@ ENV = {
     "index": "TUTOR_INDEX",
     "data_dir": "TUTOR_DATA_DIR",
     "backend": "TUTOR_BACKEND",
+    "embedder": "TUTOR_EMBEDDER",
     "model": "TUTOR_MODEL",
     "ollama_host": "OLLAMA_HOST",
     "ollama_model": "TUTOR_OLLAMA_MODEL",

@@ -47,12 +47,13 @@ def run_checks(settings: Settings) -> list[Check]:
         if stale:
             raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest",
                              fix="run: tutor ingest")
-        from tutor.store import ChromaStore
+        from tutor.store import ChromaStore, LocalStore
 
         stored = ChromaStore(settings.index / "chroma").count()
-        if stored != len(catalog.chunks):
-            raise TutorError(f"the vector store has {stored} chunks, the catalog {len(catalog.chunks)}",
-                             fix="run: tutor ingest --rebuild")
+        snapshot = LocalStore(settings.index).count()
+        if not stored == snapshot == len(catalog.chunks):
+            raise TutorError(f"the index disagrees with itself: Chroma has {stored} chunks, the search snapshot "
+                             f"{snapshot}, the catalog {len(catalog.chunks)}", fix="run: tutor ingest --rebuild")
         return f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date ({settings.index})"
 
     def embedding() -> str:

@@ -281,6 +281,7 @@ def ingest(
 
     if report.changed or not catalog_path(index).exists():
         catalog.abbreviations = mine_abbreviations(catalog.chunks.values())
+    store.commit()  # vectors first: a catalog never names chunks its store cannot find
     save_catalog(index, catalog)
     report.chunks = len(catalog.chunks)
     report.seconds = time.perf_counter() - started

@@ -21,15 +21,15 @@ from tutor.store import VectorStore
 
 
 def _minilm(settings: Settings) -> Embedder:
-    from tutor.embedding import SentenceTransformerEmbedder
+    from tutor.embedding import make_embedder
 
-    return SentenceTransformerEmbedder()
+    return make_embedder(settings.embedder)
 
 
 def _chroma(settings: Settings) -> VectorStore:
-    from tutor.store import ChromaStore
+    from tutor.store import LocalStore
 
-    return ChromaStore(settings.index / "chroma")
+    return LocalStore(settings.index)
 
 
 # How the default embedder and store are made: the seam tests use to run the CLI on fakes.
