@@ -66,6 +66,8 @@ def parse_thresholds(raw: Mapping[str, Any]) -> dict[str, float]:
             raise TutorError(f"unknown metric {name!r}", fix=f"known metrics: {', '.join(METRICS)}", exit_code=2)
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             raise TutorError(f"the threshold of {name} must be a number, not {value!r}", exit_code=2)
+        if METRICS[name].unit == "rate" and not 0 <= value <= 1:
+            raise TutorError(f"{name} is a rate: its threshold must be between 0 and 1, not {value}", exit_code=2)
         out[name] = float(value)
     return out
 
