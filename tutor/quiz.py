@@ -1,0 +1,223 @@
+"""Quiz items: the record, the JSON schemas the model must follow, and generation with repair.
+
+An item is written from one chunk of the notes by the chat model under a JSON schema (llama.cpp
+``response_format`` schema, Ollama ``format``), then built into a ``QuizItem`` in code: the options
+are shuffled here, and the citations are made from the chunk itself, never from model output.
+Every item is checked by ``tutor.validation``; a failed item is sent back once or twice with the
+problem named (bounded repair), and skipped when it still fails. Contrast drills are not written by
+the model: ``tutor.contrast`` builds them from the pairs the notes define.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tutor.llm import ChatModel, Message
+from tutor.records import Chunk, Citation, plain
+
+KINDS = ("mcq", "short", "card", "contrast")
+LLM_KINDS = ("mcq", "short", "card")  # contrast drills are built from the notes' structure, not written
+KIND_NAMES = {"mcq": "multiple choice", "short": "short answer", "card": "flashcard", "contrast": "contrast drill"}
+ATTEMPTS = 3  # first try plus two repairs, then the chunk is skipped for that kind
+MAX_TOKENS = {"mcq": 200, "short": 160, "card": 110}
+
+
+@dataclass(frozen=True)
+class QuizItem:
+    """One question on the notes, with what a right answer is and the chunks that teach it."""
+
+    id: str
+    kind: str  # one of KINDS
+    question: str
+    options: tuple[str, ...] = ()  # mcq (4) and contrast (2+)
+    answer_index: int | None = None  # index into options: mcq and contrast
+    key_points: tuple[str, ...] = ()  # short (2-3 points) and card (the back, as one point)
+    citations: tuple[Citation, ...] = ()  # made from the chunks below, in the same order
+    chunk_hashes: tuple[str, ...] = ()  # content hashes of the cited chunks: the bank's key
+    section: str = ""  # the section of the first cited chunk
+    generator: str = ""  # the model that wrote it, or "notes" for drills built in code
+    extra: dict[str, str] = field(default_factory=dict, compare=False)  # e.g. the contrast's other side
+
+    @property
+    def answer(self) -> str:
+        """The right answer in words, as revealed to the learner."""
+        if self.answer_index is not None and 0 <= self.answer_index < len(self.options):
+            return self.options[self.answer_index]
+        return "; ".join(self.key_points)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "kind": self.kind, "section": self.section, "question": self.question,
+                                "options": list(self.options)}
+        if self.kind in ("mcq", "contrast"):
+            data["answer_index"] = self.answer_index
+        else:
+            data["key_points"] = list(self.key_points)
+        data["answer"] = self.answer
+        data["citations"] = [c.to_dict() for c in self.citations]
+        return data
+
+    def to_record(self) -> dict[str, Any]:
+        """What the question bank stores: no citation text (rebuilt from the chunks when served)."""
+        return {"id": self.id, "kind": self.kind, "question": self.question, "options": list(self.options),
+                "answer_index": self.answer_index, "key_points": list(self.key_points),
+                "chunk_hashes": list(self.chunk_hashes), "section": self.section, "generator": self.generator,
+                "extra": dict(self.extra)}
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> QuizItem:
+        return cls(id=str(data["id"]), kind=str(data["kind"]), question=str(data["question"]),
+                   options=tuple(data.get("options", ())), answer_index=data.get("answer_index"),
+                   key_points=tuple(data.get("key_points", ())), chunk_hashes=tuple(data["chunk_hashes"]),
+                   section=str(data.get("section", "")), generator=str(data.get("generator", "")),
+                   extra=dict(data.get("extra", {})))
+
+    def bind(self, chunks: Sequence[Chunk]) -> QuizItem:
+        """The item citing these chunks (one per content hash, in order), with their current lines."""
+        return replace(self, citations=tuple(Citation.of(n, c) for n, c in enumerate(chunks, 1)),
+                       section=chunks[0].section if chunks else self.section)
+
+
+def item_id(kind: str, chunk_hashes: Sequence[str], question: str) -> str:
+    key = "\n".join([kind, *chunk_hashes, normalise(question)])
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def normalise(text: str) -> str:
+    """Lower case, no markdown, no punctuation, single spaces: how options and questions are compared.
+
+    >>> normalise("  **Higher** accuracy! ")
+    'higher accuracy'
+    """
+    text = plain(text).lower()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+_MARKER = re.compile(r"^\s*(?:[-*•]\s+|\(?[A-Da-d1-4][).:]\s+)")
+
+
+def clean(text: Any) -> str:
+    """A model string tidied: no list marker or option letter in front, no markdown emphasis."""
+    text = plain(str(text)).strip()
+    return " ".join(_MARKER.sub("", text).split())
+
+
+# --- what the model must produce ------------------------------------------------------------------
+
+_TEXT = {"type": "string"}
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "mcq": {"type": "object", "properties": {
+        "question": _TEXT, "correct": _TEXT,
+        "distractors": {"type": "array", "items": _TEXT, "minItems": 3, "maxItems": 3}},
+        "required": ["question", "correct", "distractors"]},
+    "short": {"type": "object", "properties": {
+        "question": _TEXT, "key_points": {"type": "array", "items": _TEXT, "minItems": 2, "maxItems": 3}},
+        "required": ["question", "key_points"]},
+    "card": {"type": "object", "properties": {"front": _TEXT, "back": _TEXT}, "required": ["front", "back"]},
+}
+
+SYSTEM = ("You write quiz items that test a student on their own study notes. Use only facts stated in the note. "
+          "Never put the answer in the question. Reply with JSON only.")
+ASK = {
+    "mcq": 'Write one multiple-choice question on a fact in this note. "correct": the right answer, in words from '
+           'the note. "distractors": three wrong but plausible answers, each different from the right one.',
+    "short": 'Write one question whose full answer needs 2 or 3 facts from this note. "key_points": those facts, '
+             'short, in words from the note.',
+    "card": 'Write one flashcard on a fact in this note. "front": a short question; "back": its answer in a few '
+            'words from the note.',
+}
+
+
+def messages_for(chunk: Chunk, kind: str) -> list[Message]:
+    note = plain(chunk.text).strip()
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note}\n\n{ASK[kind]}'}]
+
+
+def build(kind: str, data: Any, chunk: Chunk, generator: str) -> QuizItem:
+    """The model's JSON as an item citing ``chunk``; raises ValueError when the shape is wrong."""
+    if not isinstance(data, dict):
+        raise ValueError("the reply is not a JSON object")
+    if kind == "mcq":
+        question, correct = clean(data["question"]), clean(data["correct"])
+        distractors = [clean(d) for d in data["distractors"]]
+        if len(distractors) != 3:
+            raise ValueError("there must be exactly three distractors")
+        slot = int(hashlib.sha256(normalise(question).encode()).hexdigest(), 16) % 4  # stable shuffle
+        options = distractors[:slot] + [correct] + distractors[slot:]
+        fields: dict[str, Any] = {"options": tuple(options), "answer_index": slot}
+    elif kind == "short":
+        question = clean(data["question"])
+        fields = {"key_points": tuple(clean(p) for p in data["key_points"])}
+    elif kind == "card":
+        question = clean(data["front"])
+        fields = {"key_points": (clean(data["back"]),)}
+    else:
+        raise ValueError(f"the model does not write {kind} items")
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id(kind, hashes, question), kind=kind, question=question, chunk_hashes=hashes,
+                    generator=generator, **fields).bind([chunk])
+
+
+@dataclass
+class GenerationStats:
+    """How generation went, for the learner's status line and the measured validity rate."""
+
+    tried: int = 0  # (chunk, kind) slots attempted
+    valid: int = 0  # items that passed validation
+    first_try: int = 0  # items valid on the model's first reply
+    replies: int = 0  # model calls in all
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def first_try_rate(self) -> float:
+        return self.first_try / self.tried if self.tried else 0.0
+
+
+Check = Callable[[QuizItem], list[str]]
+
+
+def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: GenerationStats | None = None,
+             attempts: int = ATTEMPTS) -> QuizItem | None:
+    """One valid item of ``kind`` from ``chunk``, or None after ``attempts`` failed replies.
+
+    ``check`` returns the item's problems (``tutor.validation.Validator.problems``). A model that
+    cannot be reached or fails mid-reply raises ``LLMError``; nothing is returned half-made.
+    """
+    stats = stats if stats is not None else GenerationStats()
+    stats.tried += 1
+    started = time.perf_counter()
+    messages = messages_for(chunk, kind)
+    try:
+        for attempt in range(attempts):
+            reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind], temperature=0.0,
+                                         schema=SCHEMAS[kind]))
+            stats.replies += 1
+            try:
+                item = build(kind, json.loads(reply), chunk, model.name)
+                problems = check(item)
+            except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+                problems = [f"the reply is not the JSON asked for ({_short(exc)})"]
+            if not problems:
+                stats.valid += 1
+                stats.first_try += attempt == 0
+                return item
+            stats.problems.extend(problems)
+            messages = [*messages, {"role": "assistant", "content": reply[:600]},
+                        {"role": "user", "content": f"That item is not usable: {problems[0]}. "
+                                                    "Write a corrected item as JSON."}]
+        return None
+    finally:
+        stats.seconds += time.perf_counter() - started
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or exc.__class__.__name__
+    return text if len(text) < 80 else text[:77] + "..."
+
