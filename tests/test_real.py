@@ -244,3 +244,23 @@ def test_local_store_answers_from_a_snapshot_that_matches_chroma(tmp_path: Path,
     (tmp_path / "vectors.ids").write_text("only-one-id")
     with pytest.raises(TutorError, match="damaged"):
         LocalStore(tmp_path).query(query, 3)
+
+
+@pytest.mark.llm
+def test_saved_prompt_cache_gives_the_same_answer_in_a_fresh_context(embedded_model: Path, tmp_path: Path) -> None:
+    from tutor.chunking import chunk_text
+    from tutor.llm import llamacpp
+    from tutor.prompts import answer_messages
+    from tutor.records import Hit
+
+    hits = [Hit(chunk, 1.0) for chunk in chunk_text(NOTES.read_text(), NOTES.name)[7:9]]
+    messages = answer_messages("What does an MLE focus on?", hits)
+    first = llamacpp.LlamaCppModel(embedded_model, "first", cache_dir=tmp_path)
+    llamacpp._close_all()  # a fresh context, as in a new process
+    answer = "".join(first.stream(messages, max_tokens=40, temperature=0.0))
+    assert first.restored_tokens == 0 and len(list(tmp_path.glob("*.kv"))) == 1
+    llamacpp._close_all()
+    second = llamacpp.LlamaCppModel(embedded_model, "second", cache_dir=tmp_path)
+    again = "".join(second.stream(messages, max_tokens=40, temperature=0.0))
+    assert second.restored_tokens > 300  # the whole prompt came from the saved cache
+    assert again == answer
