@@ -36,10 +36,15 @@ class Settings:
     n_ctx: int = 4096
     threads: int = 0  # 0: as many as the machine has cores
     max_question_chars: int = 2000
+    progress_db: Path | None = None  # quiz attempts and schedules; None means <data_dir>/progress.sqlite3
 
     @property
     def model_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def progress_path(self) -> Path:
+        return self.progress_db or self.data_dir / "progress.sqlite3"
 
 
 # name in Settings -> environment variable
@@ -60,8 +65,9 @@ ENV = {
     "n_ctx": "TUTOR_N_CTX",
     "threads": "TUTOR_THREADS",
     "max_question_chars": "TUTOR_MAX_QUESTION_CHARS",
+    "progress_db": "TUTOR_PROGRESS_DB",
 }
-PATHS = {"corpus", "index", "data_dir", "model"}
+PATHS = {"corpus", "index", "data_dir", "model", "progress_db"}
 
 
 def parse_host(host: str) -> str:
