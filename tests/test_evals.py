@@ -331,6 +331,7 @@ def test_tutor_eval_prints_the_table_and_writes_the_report(cli, tmp_path: Path) 
     code, out, err = cli("eval", "--dataset", str(CASES), "--only", "retrieval", "--threshold", "hit@1=0")
     assert code in (0, 1), err
     assert "Eval of" in out and "hit@5" in out and "baseline" in out and "Report: evals/reports/eval-" in out
+    assert "shown to the model for" in out and "relevance gate stops" in out
     reports = sorted((tmp_path / "evals" / "reports").iterdir())
     assert [p.suffix for p in reports] == [".html", ".json"]
     assert cli.model.received == []  # retrieval only: no LLM
@@ -406,3 +407,16 @@ def test_answer_eval_on_the_ci_subset_with_the_embedded_model(llm_tutor: Tutor) 
     s = run.summaries["ours"]
     assert run.ok, (run.failed_thresholds, terminal_table(run))
     assert s["refusal_accuracy"] == 1.0 and s["citation_validity"] == 1.0, terminal_table(run)
+
+
+def test_quiz_items_are_scored_for_validity_answerability_and_key() -> None:
+    from tutor.evals.quiz import quiz_summary
+
+    source = "Supervised Learning: Advantage: Higher accuracy. Disadvantage: Computationally expensive at scale"
+    good = {"question": "What is the advantage of supervised learning?", "answer": "Higher accuracy",
+            "choices": ["Higher accuracy", "Lower cost", "No labels needed"], "source_text": source}
+    wrong_key = {**good, "answer": "Lower cost"}
+    no_key = {**good, "answer": "Faster training"}
+    assert quiz_summary([good, wrong_key, no_key]) == pytest.approx(
+        {"quiz_validity": 2 / 3, "quiz_answerable": 1 / 3, "quiz_key_correct": 1 / 3})
+    assert quiz_summary([]) == {"quiz_validity": None, "quiz_answerable": None, "quiz_key_correct": None}

@@ -46,9 +46,9 @@ def fixed_size_chunks(text: str, source: str, size: int = CHUNK_CHARS, overlap: 
         nxt = end - overlap
         if nxt <= start:
             nxt = end
-        elif not text[nxt - 1].isspace():  # start the next window on a word boundary
-            space = text.find(" ", nxt, end)
-            nxt = space + 1 if space != -1 else end
+        elif not text[nxt - 1].isspace():  # start the next window at the start of the word it cuts
+            back = max(text.rfind(" ", start + 1, nxt), text.rfind("\n", start + 1, nxt))
+            nxt = back + 1 if back > start else nxt
         start = nxt
     return chunks
 

@@ -16,7 +16,7 @@ THRESHOLDS_ENV = "TUTOR_EVAL_THRESHOLDS"  # "hit@5=0.9,faithfulness=0.8": overri
 
 
 def run_command(args: Any, tutor: Any, console: Any) -> int:
-    from tutor.evals.report import headline, terminal_table, to_dict, write_report
+    from tutor.evals.report import headline, terminal_table, to_dict, trust_summary, write_report
 
     only = args.only or "answers"
     if only not in ONLY:
@@ -39,7 +39,8 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
         console.print(headline(run))
         console.print(terminal_table(run))
         failing = ", ".join(f"{p} {sum(bool(r['failures']) for r in rows)}" for p, rows in run.results.items())
-        console.print(f"\nFailing cases: {failing} (each listed with its answer in the report)")
+        console.print("\n" + "\n".join(trust_summary(run)))
+        console.print(f"\nFailing cases: {failing} (listed in the report, with what was retrieved and answered)")
         console.print(f"Report: {html_path} (and {json_path.name})")
     if run.failed_thresholds:
         under = ", ".join(f"{t['metric']} {t['value']:.2f} (needs {t['direction']} {t['threshold']:g})"

@@ -167,10 +167,24 @@ def clean_sentences(answer: str) -> list[str]:
     return out
 
 
+def clauses(sentences: Sequence[str]) -> list[str]:
+    """The sentences, and the clauses of those that join several points ("A; B", "A, and B", "A - B").
+
+    >>> clauses(["Data scientists analyse data; MLEs build systems."])
+    ['Data scientists analyse data; MLEs build systems.', 'Data scientists analyse data', 'MLEs build systems.']
+    """
+    out = []
+    for sentence in sentences:
+        out.append(sentence)
+        parts = [p.strip() for p in re.split(r"[;:,]\s+|\s+[-–—]\s+", sentence)]
+        out.extend(p for p in parts if len(parts) > 1 and terms(p))
+    return list(dict.fromkeys(out))
+
+
 def semantic_matches(key_points: Sequence[Sequence[str]], answer: str, embed: Embed,
                      threshold: float = SEMANTIC_MATCH) -> list[bool]:
-    """Per key point: whether one of its phrasings is close in meaning to one sentence of the answer."""
-    sentences = clean_sentences(answer)
+    """Per key point: whether one of its phrasings is close in meaning to a sentence (or clause) of the answer."""
+    sentences = clauses(clean_sentences(answer))
     if not sentences or not key_points:
         return [False] * len(key_points)
     phrasings = [p for k in key_points for p in k]

@@ -86,6 +86,31 @@ def headline(run: EvalRun) -> str:
             f"unanswerable) · {how} · {run.seconds:.0f}s")
 
 
+def trust_summary(run: EvalRun) -> list[str]:
+    """What the numbers of our pipeline mean for a learner, in plain words."""
+    s = run.summaries["ours"]
+
+    def pct(name: str) -> str:
+        return f"{100 * (s.get(name) or 0):.0f}%"
+
+    lines = []
+    if s.get("hit@5") is not None:
+        lines.append(f"- The passage that answers a question is among the {run.settings['top_k']} shown to the model "
+                     f"for {pct('hit@5')} of questions (ranked first for {pct('hit@1')}).")
+    if s.get("key_points_semantic") is not None:
+        lines.append(f"- Answers say {pct('key_points_lexical')} of the key points in the notes' words "
+                     f"({pct('key_points_semantic')} by meaning); {pct('faithfulness')} of their sentences are backed "
+                     f"by the passage they cite, and {pct('citation_validity')} of answers cite only real passages.")
+    if s.get("refusal_accuracy") is not None:
+        lines.append(f"- It refuses {pct('refusal_accuracy')} of questions the notes don't answer, and wrongly "
+                     f"refuses {pct('false_refusal_rate')} of those they do answer.")
+    elif s.get("gate_refusal") is not None:
+        lines.append(f"- Before any LLM, the relevance gate stops {pct('gate_refusal')} of questions the notes "
+                     f"don't answer (the model must refuse the rest) and {pct('gate_false_refusal')} of those "
+                     "they do answer.")
+    return lines
+
+
 def write_report(run: EvalRun, folder: Path) -> tuple[Path, Path]:
     """Write ``eval-<time>.json`` and ``.html`` into ``folder``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -182,6 +207,7 @@ pre {{ white-space: pre-wrap; background: #f7fafc; padding: .5em; }} .case {{ bo
 <h1>tutor eval: {"passed" if run.ok else "FAILED"}</h1>
 <p>{escape(headline(run))}<br>Started {escape(run.started)} · settings {escape(json.dumps(run.settings))}</p>
 <ul>{about}</ul>
+<h2>How far to trust the tutor</h2><p>{"<br>".join(escape(x[2:]) for x in trust_summary(run))}</p>
 <h2>Metrics</h2><table><tr>{head}</tr>{"".join(rows)}</table>
 <h2>Per-section scores</h2>{"".join(charts) or "<p>(no per-section scores)</p>"}
 <h2>By kind of question</h2><table><tr><th>pipeline</th><th>kind</th><th>cases</th><th>scores</th></tr>

@@ -138,6 +138,13 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
             run.descriptions[pipeline.name] = pipeline.description
     finally:
         bar.close()
+    if only == "answers":
+        from tutor.evals.quiz import quiz_summary, sample_items
+
+        items = sample_items(tutor)
+        if items is not None:  # only once the quiz exists: see tutor/evals/quiz.py
+            run.quiz = {"items": len(items), **quiz_summary(items)}
+            run.summaries["ours"].update(quiz_summary(items))
     run.thresholds = m.check_thresholds(run.summaries["ours"], {**dataset.thresholds, **(thresholds or {})})
     run.seconds = round(time.perf_counter() - started, 1)
     return run
