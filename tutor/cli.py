@@ -24,6 +24,9 @@ examples:
   tutor ingest                           index ./corpus (done for you on first ask)
   tutor ingest ~/notes/week2.md          copy a note into the corpus and index it
   tutor doctor                           check every part and print the fix for each failure
+  tutor quiz -n 5                        a short quiz on your notes, graded, with hints
+  tutor quiz --due                       review what is due, weakest first
+  tutor progress                         mastery per section, due items, streak, gaps
 
 settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
   TUTOR_CORPUS (./corpus)  TUTOR_INDEX (./index)  TUTOR_BACKEND (auto)  TUTOR_MODEL (a .gguf file)
@@ -116,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("quiz", parents=[common], formatter_class=_Formatter,
+                       help="quiz yourself on your notes: graded, with hints and spaced repetition",
+                       description="Questions written from your notes (multiple choice, short answer, flashcards, "
+                                   "contrast drills), each citing the passage it comes from. Answers are graded point "
+                                   "by point and scheduled for review (FSRS). Commands: /hint (up to 3: hint, stronger "
+                                   "hint, answer), /skip, /quit. Ctrl-C stops; graded answers are kept.")
+    p.add_argument("--section", metavar="TEXT", help="only sections whose heading path contains TEXT")
+    p.add_argument("--kind", choices=["mcq", "short", "card", "contrast"], help="only this kind of question")
+    p.add_argument("-n", type=int, default=5, metavar="N", help="how many questions (default 5)")
+    p.add_argument("--due", action="store_true", help="only items due for review, weakest first")
+    p.add_argument("--json", action="store_true", help="print the items as JSON, one per line, without asking")
+    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
+    p.set_defaults(run=cmd_quiz)
+
+    p = sub.add_parser("progress", parents=[common], formatter_class=_Formatter,
+                       help="mastery per section, items due, streak and sections never practised",
+                       description="What your quiz attempts say: mastery per section of the notes, how many items "
+                                   "are due for review, your streak of days, and the sections never practised.")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
+    p.set_defaults(run=cmd_progress)
     return parser
 
 
@@ -161,6 +186,7 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         "backend": getattr(args, "backend", None),
         "model": getattr(args, "model", None),
         "ollama_model": getattr(args, "ollama_model", None),
+        "progress_db": getattr(args, "progress_db", None),
     }
     return load_settings(flags)
 
@@ -392,6 +418,18 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
             if not c.ok and c.fix:
                 console.print(f"     {'':<16} fix: {c.fix}")
     return 0 if all(c.ok or not c.required for c in checks) else 1
+
+
+def cmd_quiz(args: argparse.Namespace, console: Console) -> int:
+    from tutor.quiz_cli import run_quiz
+
+    return run_quiz(args, console, make_tutor(args, console))
+
+
+def cmd_progress(args: argparse.Namespace, console: Console) -> int:
+    from tutor.quiz_cli import run_progress
+
+    return run_progress(args, console, make_tutor(args, console))
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

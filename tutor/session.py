@@ -105,12 +105,18 @@ class QuizSession:
 
     def items(self, *, kind: str | None = None, section: str | None = None, n: int = 5, due: bool = False,
               now: datetime | None = None) -> Iterator[QuizItem]:
-        """Up to ``n`` items to ask, best first; new ones are written (and banked) as they are needed."""
+        """Up to ``n`` items to ask, best first; new ones are written (and banked) as they are needed.
+
+        The selection is checked at once (a bad section or kind raises here); items come lazily.
+        """
         if kind is not None and kind not in KINDS:
             raise TutorError(f"unknown kind {kind!r}", fix=f"choose one of: {', '.join(KINDS)}", exit_code=2)
-        now = now or utcnow()
         every = self.chunks()
         chosen = self.select(every, section)
+        return self._items(every, chosen, kind, n, due, now or utcnow())
+
+    def _items(self, every: list[Chunk], chosen: list[Chunk], kind: str | None, n: int, due: bool,
+               now: datetime) -> Iterator[QuizItem]:
         validator = Validator({c.content_hash: c for c in every}, self.bank.items(every))
         pool = [i for i in self.bank.items(chosen) if kind in (None, i.kind)]
         if kind in (None, "contrast"):
