@@ -249,6 +249,7 @@ def ingest(
         else:
             to_embed.append(c)
 
+    to_embed.sort(key=lambda c: len(c.embed_text()))  # batches of like length: little padding
     bar = _progress_bar(len(to_embed), progress)
     try:
         for start in range(0, len(to_embed), EMBED_BATCH):
