@@ -24,6 +24,8 @@ examples:
   tutor ingest                           index ./corpus (done for you on first ask)
   tutor ingest ~/notes/week2.md          copy a note into the corpus and index it
   tutor doctor                           check every part and print the fix for each failure
+  tutor eval --only retrieval            score search on evals/cases.yaml against a baseline (no LLM)
+  tutor eval                             the whole eval suite: answers too, report in evals/reports/
   tutor quiz -n 5                        a short quiz on your notes, graded, with hints
   tutor quiz --due                       review what is due, weakest first
   tutor progress                         mastery per section, due items, streak, gaps
