@@ -237,7 +237,7 @@ def test_answer_run_scores_a_good_answer_a_refusal_and_a_bad_citation(tutor: Tut
                (("scalable",), ("lower accuracy",)))
     model.enqueue("Data Scientists focus on analysis and experimentation [1]. MLEs focus on building "
                   "production systems [1].", "Collaborative filtering is scalable [1]. It has lower accuracy [7].")
-    run = run_eval(tutor, dataset(DS_MLE, bad, FRANCE), baseline=False, progress=False)
+    run = run_eval(tutor, dataset(DS_MLE, bad, FRANCE), baseline=False, progress=False, quiz_items=0)
     good, cited_wrong, france = run.results["ours"]
     assert good["kp_lexical"] == good["kp_semantic"] == 1.0 and good["faithfulness"] == 1.0
     assert good["citations_valid"] == 1.0 and good["failures"] == [] and good["rank"] is not None
@@ -251,7 +251,7 @@ def test_answer_run_flags_a_refused_answerable_and_an_answered_unanswerable(tuto
                                                                              model: ScriptedModel) -> None:
     unanswerable = Case("lr", "Which learning rate suits the Machine Learning Engineer models?", "unanswerable")
     model.enqueue(NOT_COVERED, "Use a learning rate of 0.001 for Machine Learning Engineer models [1].")
-    run = run_eval(tutor, dataset(DS_MLE, unanswerable), baseline=False, progress=False)
+    run = run_eval(tutor, dataset(DS_MLE, unanswerable), baseline=False, progress=False, quiz_items=0)
     refused, answered = run.results["ours"]
     assert refused["refused"] and refused["kp_lexical"] == 0.0 and "refused a question the notes answer" in \
         refused["failures"]
@@ -265,7 +265,7 @@ def test_follow_up_retrieves_with_the_condensed_question(tutor: Tutor, model: Sc
                   (("What is collaborative filtering?", "Unsupervised clustering of users [1]."),))
     model.enqueue("What is the main disadvantage of collaborative filtering?",
                   "Collaborative filtering has lower accuracy [1].")
-    row = run_eval(tutor, dataset(follow), baseline=False, progress=False).results["ours"][0]
+    row = run_eval(tutor, dataset(follow), baseline=False, progress=False, quiz_items=0).results["ours"][0]
     assert row["query"] == "What is the main disadvantage of collaborative filtering?"
     assert row["answer"]["standalone_question"] == row["query"] and row["kp_lexical"] == 1.0
 
@@ -289,7 +289,8 @@ def test_thresholds_from_the_dataset_and_overrides_decide_ok(tutor: Tutor) -> No
 def test_report_has_the_table_chart_and_failing_cases_with_answers(tutor: Tutor, model: ScriptedModel,
                                                                    tmp_path: Path) -> None:
     model.enqueue(NOT_COVERED, NOT_COVERED)
-    run = run_eval(tutor, dataset(DS_MLE, FRANCE, thresholds={"false_refusal_rate": 0.1}), progress=False)
+    run = run_eval(tutor, dataset(DS_MLE, FRANCE, thresholds={"false_refusal_rate": 0.1}), progress=False,
+                   quiz_items=0)
     json_path, html_path = write_report(run, tmp_path / "reports")
     data = json.loads(json_path.read_text())
     assert data["ok"] is False and data["pipelines"]["ours"]["failing"] == ["ds-mle"]
@@ -353,7 +354,8 @@ def test_tutor_eval_exits_1_naming_the_metric_under_threshold(cli, tmp_path: Pat
 
 def test_tutor_eval_answers_with_the_backend(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli.model.enqueue("Data Scientists focus on analysis and experimentation [1].")
-    code, out, err = cli("eval", "--dataset", str(CASES), "--case", "takeaway-ds-vs-mle", "--no-baseline")
+    code, out, err = cli("eval", "--dataset", str(CASES), "--case", "takeaway-ds-vs-mle", "--no-baseline",
+                         "--quiz", "0")
     assert code == 0, err
     assert "answers by scripted:test" in out and "key_points_lexical" in out and "faithfulness" in out
 
@@ -403,7 +405,7 @@ def test_retrieval_eval_on_the_full_dataset_meets_its_thresholds(real_tutor: Tut
 def test_answer_eval_on_the_ci_subset_with_the_embedded_model(llm_tutor: Tutor) -> None:
     """A bounded subset (7 cases: 2 unanswerable, 1 follow-up) on the real LLM, held to the dataset's thresholds."""
     data = load_dataset(CASES).select(tags=["ci"])
-    run = run_eval(llm_tutor, data, baseline=False, progress=False)
+    run = run_eval(llm_tutor, data, baseline=False, progress=False, quiz_items=2)
     failed = [t for t in run.failed_thresholds if m.METRICS[t["metric"]].group == "answers"]
     assert not failed, (failed, terminal_table(run))  # retrieval thresholds hold on the full dataset (above)
     assert run.summaries["ours"]["refusal_accuracy"] is not None and run.summaries["ours"]["faithfulness"] is not None
@@ -420,3 +422,19 @@ def test_quiz_items_are_scored_for_validity_answerability_and_key() -> None:
     assert quiz_summary([good, wrong_key, no_key]) == pytest.approx(
         {"quiz_validity": 2 / 3, "quiz_answerable": 1 / 3, "quiz_key_correct": 1 / 3})
     assert quiz_summary([]) == {"quiz_validity": None, "quiz_answerable": None, "quiz_key_correct": None}
+
+
+def test_quiz_mode_generates_a_sample_and_scores_it(tutor: Tutor, model: ScriptedModel) -> None:
+    good = {"question": "What does the acronym of the framework stand for?",
+            "correct": "Cross Industry Standard Process for Data Mining",
+            "distractors": ["A deep learning library", "A cloud hosting service", "A statistical test"]}
+    model.enqueue(json.dumps(good), "not json", "still not json", "no")
+    run = run_eval(tutor, dataset(DS_MLE), only="quiz", progress=False, quiz_items=2,
+                   thresholds={"quiz_validity": 0.9})
+    assert run.results == {"ours": []} and run.quiz is not None and len(model.received) == 4
+    s = run.summaries["ours"]
+    assert (s["quiz_validity"], s["quiz_answerable"], s["quiz_key_correct"]) == (0.5, 1.0, 1.0)
+    assert run.quiz["generator"]["tried"] == 2 and run.quiz["items"][0]["choices"][run.quiz["items"][0]["answer"]] \
+        == good["correct"]
+    assert [t["metric"] for t in run.failed_thresholds] == ["quiz_validity"]
+    assert "quiz_validity" in terminal_table(run) and s["hit@1"] is None

@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "faithfulness, citation validity, refusals, latency. Prints a table, writes a "
                                    "JSON + HTML report, and exits 1 when a metric is under its threshold.")
     p.add_argument("--dataset", metavar="FILE", default="evals/cases.yaml", help="YAML or JSONL cases")
-    p.add_argument("--only", metavar="PART", help="retrieval: search only, no LLM (fast); answers: all (default)")
+    p.add_argument("--only", metavar="PART",
+                   help="retrieval: search only, no LLM (fast); quiz: quiz quality only; answers: all (default)")
+    p.add_argument("--quiz", type=int, default=5, metavar="N", help="quiz items to generate and check (default 5)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag, e.g. ci")
     p.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N cases")

@@ -26,11 +26,13 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
     dataset = load_dataset(Path(args.dataset)).select(args.tag, args.case, args.limit)
     env = [x for x in os.environ.get(THRESHOLDS_ENV, "").split(",") if x.strip()]
     overrides = {**parse_overrides(env), **parse_overrides(args.threshold)}
-    if only == "answers":
+    if only != "retrieval":
         console.status(f"(answering {len(dataset.cases)} cases with {tutor.backend_name}; "
                        f"{'with' if not args.no_baseline else 'without'} the baseline)")
+    if args.quiz < 0:
+        raise TutorError(f"--quiz must be 0 or more, not {args.quiz}", exit_code=2)
     run = run_eval(tutor, dataset, only=only, baseline=not args.no_baseline, thresholds=overrides,
-                   progress=False if args.quiet else None)
+                   progress=False if args.quiet else None, quiz_items=args.quiz)
     json_path, html_path = write_report(run, Path(args.report_dir))
     if args.json:
         console.print(json.dumps({**to_dict(run), "report": {"json": str(json_path), "html": str(html_path)}},

@@ -81,7 +81,8 @@ def terminal_table(run: EvalRun) -> str:
 def headline(run: EvalRun) -> str:
     rows = run.results["ours"]
     answerable = sum(r["answerable"] for r in rows)
-    how = "retrieval only (no LLM)" if run.mode == "retrieval" else f"answers by {run.backend}"
+    how = {"retrieval": "retrieval only (no LLM)", "quiz": f"quiz items by {run.backend}"}.get(
+        run.mode, f"answers by {run.backend}")
     return (f"Eval of {run.dataset}: {len(rows)} cases ({answerable} answerable, {len(rows) - answerable} "
             f"unanswerable) · {how} · {run.seconds:.0f}s")
 

@@ -21,7 +21,8 @@ from tutor.evals import metrics as m
 from tutor.evals.dataset import Case, Dataset, matches_section
 from tutor.records import Chunk
 
-ONLY = ("retrieval", "answers")
+ONLY = ("retrieval", "answers", "quiz")
+QUIZ_ITEMS = 5  # quiz items generated per run, by default
 CASE_MIN_KEY_POINTS = 0.5  # a case whose answer says under half its key points (both ways) is listed as failing
 CASE_MIN_FAITHFULNESS = 0.67
 
@@ -108,24 +109,28 @@ def baseline_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
 
 
 def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: bool = True,
-             thresholds: dict[str, float] | None = None, progress: bool | None = None) -> EvalRun:
+             thresholds: dict[str, float] | None = None, progress: bool | None = None,
+             quiz_items: int = QUIZ_ITEMS) -> EvalRun:
     """Score ``dataset`` on our pipeline (and the baseline); thresholds are checked on ours."""
     if only not in ONLY:
         raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
     started = time.perf_counter()
     settings = tutor.settings
-    check_sections(dataset, tutor.retriever.chunks)
+    if only != "quiz":
+        check_sections(dataset, tutor.retriever.chunks)
     embedder = CachedEmbedder(tutor.embedder) if only == "retrieval" else None
     if embedder is not None:
         embedder.warm(_queries(dataset, tutor.retriever))
-    pipelines = [our_pipeline(tutor, embedder)] + ([baseline_pipeline(tutor, embedder)] if baseline else [])
-    model = tutor.model if only == "answers" else None
-    backend = (model.name if model is not None else "extractive") if only == "answers" else None
+    pipelines = [] if only == "quiz" else [our_pipeline(tutor, embedder)]
+    pipelines += [baseline_pipeline(tutor, embedder)] if baseline and only != "quiz" else []
+    model = tutor.model if only != "retrieval" else None
+    backend = (model.name if model is not None else "extractive") if only != "retrieval" else None
     run = EvalRun(str(dataset.path), only, backend,
                   {"top_k": settings.top_k, "min_relevance": settings.min_relevance,
                    "embedder": getattr(tutor.embedder, "name", "?"), "cases": len(dataset.cases)},
                   started=datetime.now(UTC).isoformat(timespec="seconds"))
     bar = _bar(len(dataset.cases) * len(pipelines), progress)
+    run.results["ours"], run.summaries["ours"] = [], m.summarise([])
     try:
         for pipeline in pipelines:
             rows = []
@@ -138,13 +143,15 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
             run.descriptions[pipeline.name] = pipeline.description
     finally:
         bar.close()
-    if only == "answers":
+    if only != "retrieval" and quiz_items > 0:
         from tutor.evals.quiz import quiz_summary, sample_items
 
-        items = sample_items(tutor)
-        if items is not None:  # only once the quiz exists: see tutor/evals/quiz.py
-            run.quiz = {"items": len(items), **quiz_summary(items)}
-            run.summaries["ours"].update(quiz_summary(items))
+        sampled = sample_items(tutor, quiz_items)
+        if sampled is not None:  # None without a model (extractive): quiz metrics are not run
+            items, stats = sampled
+            scores = quiz_summary(items, stats["tried"])
+            run.quiz = {**scores, "generator": stats, "items": items}
+            run.summaries["ours"].update(scores)
     run.thresholds = m.check_thresholds(run.summaries["ours"], {**dataset.thresholds, **(thresholds or {})})
     run.seconds = round(time.perf_counter() - started, 1)
     return run
