@@ -147,3 +147,21 @@ def test_check_citations_inherits_a_lead_in_marker_for_a_list() -> None:
     check = check_citations("The guiding questions are [1]:\n1. What problem is the model solving?\n"
                             "2. What kind of data is needed?", passages)
     assert check.unsupported == [] and check.cited == [1]
+
+
+def test_uncited_sentence_gets_the_marker_of_the_passage_that_has_its_words() -> None:
+    passages = ["Data Scientists: analysis", "MLEs focus on building production systems"]
+    check = check_citations("MLEs focus on building production systems.", passages)
+    assert check.text == "MLEs focus on building production systems [2]." and check.repointed == [(0, 2)]
+    assert check.unsupported == [] and check.grounded
+
+
+def test_an_answer_with_no_claim_and_no_citation_is_not_grounded() -> None:
+    assert not check_citations("HACKED", ["MLEs focus on building production systems"]).grounded
+    assert check_citations("Yes [1].", ["MLEs focus on building production systems"]).grounded
+
+
+def test_instructions_planted_in_a_note_do_not_reach_the_user(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("HACKED")  # what a model that obeyed a planted note would write
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert answer.refused and "HACKED" not in answer.answer

@@ -65,8 +65,11 @@ class CitationCheck:
 
     @property
     def grounded(self) -> bool:
-        """Most claims are backed by the notes (an answer from general knowledge is not)."""
-        return self.claims == 0 or len(self.unsupported) * 2 <= self.claims
+        """Most claims are backed by the notes (an answer from general knowledge is not); an answer
+        with no claim of its own ("Yes [1].") must at least cite."""
+        if self.claims == 0:
+            return bool(self.cited)
+        return len(self.unsupported) * 2 <= self.claims
 
 
 def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5) -> CitationCheck:
@@ -122,11 +125,17 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
                 out.append(sentence)
                 continue
             best = max(range(len(passages)), key=lambda i: overlap[i]) if passages else -1
-            if own and best >= 0 and overlap[best] >= min_overlap * len(words):
-                # The right fact under the wrong number (a common small-model slip): point it at its passage.
-                repointed.extend((n, best + 1) for n in own if n != best + 1)
-                sentence = re.sub(r"(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
-                sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
+            if best >= 0 and overlap[best] >= min_overlap * len(words):
+                # The right fact under the wrong number, or under none (common small-model slips):
+                # point it at the passage that has its words.
+                if own:
+                    repointed.extend((n, best + 1) for n in own if n != best + 1)
+                    sentence = re.sub(r"(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
+                    sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
+                else:
+                    repointed.append((0, best + 1))
+                    sentence = re.sub(r"([.!?]?)$", rf" [{best + 1}]\1", sentence, count=1)
+                inherited = [best + 1]
             else:
                 unsupported.append(sentence)
             out.append(sentence)
@@ -195,7 +204,8 @@ def stream_answer(
                           standalone_question=standalone if history else None, **extra)  # type: ignore[arg-type]
         check = check_citations(text, [h.chunk.embed_text() for h in hits])
         citations = tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited)
-        notes = tuple(f"corrected the marker [{a}] to [{b}]: the sentence comes from passage {b}"
+        notes = tuple(f"corrected the marker [{a}] to [{b}]: the sentence comes from passage {b}" if a else
+                      f"added the marker [{b}] to a sentence the model left uncited: its words are in passage {b}"
                       for a, b in check.repointed)
         extra["warnings"] = notes + tuple(extra.get("warnings", ()))  # type: ignore[operator]
         return Answer(question, check.text, citations, False, backend, timings,
