@@ -1,0 +1,212 @@
+"""The study UI's adapters (``ui.core``, and the page handlers of ``ui.app``), called directly: no server."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes import HashEmbedder, MemoryStore
+from tests.test_quiz import GOOD_MCQ
+from tutor.errors import TutorError
+from tutor.llm import LLMError, Message
+from tutor.pipeline import Tutor
+from tutor.prompts import CONDENSE_SYSTEM
+from tutor.records import Answer, plain
+from ui.core import Notice, Study, answer_html, safe_note_name
+
+UNRELATED = "Who painted the Sistine Chapel ceiling?"
+
+
+class EchoModel:
+    """A model that always has a reply: a sentence of passage [1] cited [1], a standalone question for a
+    follow-up, a fixed multiple-choice item under a schema; or an LLMError while ``down``."""
+
+    def __init__(self, name: str = "echo:test") -> None:
+        self.name = name
+        self.down = False
+        self.received: list[list[Message]] = []
+        self.last_finish_reason: str | None = "stop"
+
+    def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
+               schema: dict[str, Any] | None = None) -> Iterator[str]:
+        if self.down:
+            raise LLMError("cannot reach the language model server", fix="start it")
+        self.received.append(list(messages))
+        reply = self._reply(messages, schema)
+        for i in range(0, len(reply), 6):
+            yield reply[i : i + 6]
+
+    @staticmethod
+    def _reply(messages: list[Message], schema: dict[str, Any] | None) -> str:
+        if schema is not None:
+            return json.dumps(GOOD_MCQ)
+        prompt = messages[-1]["content"]
+        if messages[0]["content"] == CONDENSE_SYSTEM:
+            asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
+            follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]
+            return f"{asked} {follow}"
+        body = prompt.split("[1] (", 1)[1].split("\n", 1)[1].split("\n\n[2]", 1)[0]
+        for line in plain(body).splitlines():
+            words = re.findall(r"[A-Za-z][A-Za-z-]+", line)
+            if len(words) >= 4:
+                return " ".join(words[:14]) + " [1]."
+        return " ".join(re.findall(r"[A-Za-z]+", body)[:10]) + " [1]."
+
+
+def make_tutor(settings, model=None) -> Tutor:  # type: ignore[no-untyped-def]
+    return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False)
+
+
+@pytest.fixture
+def echo() -> EchoModel:
+    return EchoModel()
+
+
+@pytest.fixture
+def study(settings, echo: EchoModel) -> Study:  # type: ignore[no-untyped-def]
+    return Study(lambda: make_tutor(settings, echo))
+
+
+def run(study: Study, question: str, history=()) -> tuple[list[str], Answer]:  # type: ignore[no-untyped-def]
+    items = list(study.ask(question, history))
+    assert isinstance(items[-1], Answer)
+    return [x for x in items[:-1] if isinstance(x, str)], items[-1]
+
+
+# --- chat --------------------------------------------------------------------------------------------
+
+
+def test_chat_streams_pieces_then_a_cited_answer_rendered_with_clickable_citations(study: Study) -> None:
+    pieces, answer = run(study, "DS vs MLE?")
+    assert len(pieces) > 1 and "".join(pieces) == answer.answer
+    assert not answer.refused and answer.backend == "echo:test" and answer.citations[0].n == 1
+    page = answer_html(answer)
+    c = answer.citations[0]
+    assert '<a class="marker" href="#cite-1">[1]</a>' in page
+    assert f'<details class="citation" id="cite-1"><summary>[1] {c.source} › ' in page.replace("&gt;", ">")
+    assert f"lines {c.lines[0]}-{c.lines[1]}" in page and "cited-text" in page
+
+
+def test_follow_up_uses_the_history(study: Study, echo: EchoModel) -> None:
+    _, first = run(study, "DS vs MLE?")
+    _, follow = run(study, "and what tools do they use?", [("DS vs MLE?", first.answer)])
+    assert follow.standalone_question == "DS vs MLE? and what tools do they use?"
+    assert echo.received[-2][0]["content"] == CONDENSE_SYSTEM
+
+
+def test_uncovered_question_shows_a_clear_notice(study: Study) -> None:
+    _, answer = run(study, UNRELATED)
+    assert answer.refused
+    page = answer_html(answer)
+    assert "Not in your notes." in page and "Nearest sections of your notes" in page
+
+
+def test_model_down_gives_a_notice_and_the_extractive_answer(study: Study, echo: EchoModel) -> None:
+    echo.down = True
+    pieces, answer = run(study, "DS vs MLE?")
+    assert isinstance(pieces[0], Notice) and "not available" in pieces[0]
+    assert answer.extractive and answer.citations and answer.backend == "extractive"
+    answer2, notice = study.chat("DS vs MLE?")
+    assert answer2.extractive and "cannot reach the language model server" in notice
+
+
+def test_model_that_cannot_open_falls_back_too(settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    tutor = Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), progress=False)
+
+    def broken(*_a: Any, **_k: Any) -> None:
+        raise TutorError("the ollama backend was chosen but Ollama is not running", fix="start it")
+
+    monkeypatch.setattr("tutor.pipeline.open_model", broken)
+    study = Study(lambda: tutor)
+    assert study.backend() == ("extractive", "the ollama backend was chosen but Ollama is not running (fix: start it)")
+    assert "not available" in study.status_markdown()
+    pieces, answer = run(study, "DS vs MLE?")
+    assert isinstance(pieces[0], Notice) and answer.extractive
+
+
+def test_a_bad_question_is_an_error_not_a_fallback(study: Study) -> None:
+    with pytest.raises(TutorError):
+        run(study, "   ")
+
+
+def test_search_returns_ranked_chunks(study: Study) -> None:
+    hits = study.search("ethical risks", 3)
+    assert [h["rank"] for h in hits] == [1, 2, 3] and {"section", "lines", "text", "score"} <= set(hits[0])
+    with pytest.raises(TutorError):
+        study.search("x", 0)
+
+
+# --- quiz and progress -------------------------------------------------------------------------------
+
+
+def test_quiz_serves_grades_hints_and_records_through_the_session(study: Study) -> None:
+    item = study.quiz_next("data understanding", "mcq")
+    assert item is not None and item.question == GOOD_MCQ["question"]
+    assert "Look in your notes" in study.quiz_hint(item.id, 1)
+    wrong = next(o for o in item.options if o != GOOD_MCQ["correct"])
+    _, grade, state = study.quiz_grade(item.id, wrong, hints_used=1)
+    assert not grade.correct and grade.missed[0].teaching is not None and state.reviews == 1
+    again = study.quiz_next("data understanding", "mcq", exclude=[])
+    assert again is not None and again.id == item.id  # due again now, so served first
+    report = study.progress_report()
+    assert report.attempts == 1 and report.gaps
+
+
+def test_quiz_grade_markdown_names_missed_points_and_the_passage_that_teaches_them(study: Study) -> None:
+    from ui.core import grade_markdown, item_markdown
+
+    item = study.quiz_next("data understanding", "mcq")
+    assert item is not None
+    assert item_markdown(item, 1).startswith("**Q1 · multiple choice · ") and "- **A)** " in item_markdown(item, 1)
+    _, grade, state = study.quiz_grade(item.id, "Z")
+    text = grade_markdown(item, grade, state)
+    assert "✗ Not quite: the answer is" in text and "**Read again:**" in text and "Recorded as again" in text
+    _, grade, state = study.quiz_grade(item.id, GOOD_MCQ["correct"])
+    assert "✓ Correct" in grade_markdown(item, grade, state)
+
+
+def test_quiz_rejects_unknown_items_and_kinds(study: Study) -> None:
+    with pytest.raises(TutorError, match="no quiz item"):
+        study.quiz_grade("nope", "A")
+    with pytest.raises(TutorError, match="unknown kind"):
+        study.quiz_next("", "essay")
+    with pytest.raises(TutorError, match="no section"):
+        study.quiz_next("no such section at all", "")
+
+
+# --- notes -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../evil.md", "/etc/cron.d/evil.md", "..\\..\\evil.md"])
+def test_uploaded_notes_stay_in_the_corpus(study: Study, settings, name: str) -> None:  # type: ignore[no-untyped-def]
+    path = study.save_note(name, b"# Evil\nStill just a note about feature stores.\n")
+    assert path.parent == settings.corpus.resolve() and path.name == "evil.md"
+
+
+def test_upload_limits_and_reindex(study: Study, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TutorError, match="not a note file"):
+        study.save_note("run.sh", b"rm -rf /")
+    monkeypatch.setattr("ui.core.MAX_FILE_BYTES", 10)
+    with pytest.raises(TutorError, match="larger than"):
+        study.save_note("big.md", b"x" * 11)
+    monkeypatch.undo()
+    with pytest.raises(TutorError, match="UTF-8"):
+        study.save_note("bin.md", b"\xff\xfe\x00")
+    assert "not built yet" in study.notes_status()
+    path = study.save_note("Week 3: Feature stores.md", b"# Feature stores\nA feature store serves features online.\n")
+    other = study.save_note("Week 3: Feature stores.md", b"# Other\nDifferent words.\n")
+    assert path.name == "Week-3-Feature-stores.md" and other.name == "Week-3-Feature-stores-2.md"
+    summary = study.reindex()
+    assert "Week-3-Feature-stores.md" in summary or "3 files" in summary or "added" in summary.lower(), summary
+    status = study.notes_status()
+    assert "Week-3-Feature-stores.md" in status and "up to date" in status
+    assert study.search("feature store online", 3)[0]["source"] == "Week-3-Feature-stores.md"
+
+
+def test_safe_note_names() -> None:
+    assert safe_note_name("a/b/../c d.TXT") == "c-d.txt"
+    assert safe_note_name(".bashrc.md") == "bashrc.md"
