@@ -210,3 +210,15 @@ def test_upload_limits_and_reindex(study: Study, settings, monkeypatch: pytest.M
 def test_safe_note_names() -> None:
     assert safe_note_name("a/b/../c d.TXT") == "c-d.txt"
     assert safe_note_name(".bashrc.md") == "bashrc.md"
+
+
+def serve(corpus: str, index: str, port: int) -> None:
+    """Serve the app on fakes (``python -c "from tests.test_ui import serve; serve(...)"``): the server and
+    browser tests run it in a subprocess, so the server's threads and sockets stay out of the test process."""
+    from tutor.config import load_settings
+    from ui.app import launch
+
+    settings = load_settings({"corpus": corpus, "index": index})
+    study = Study(lambda: make_tutor(settings, EchoModel()))
+    study.tutor.retriever  # noqa: B018 - index before serving, as ``tutor ui`` does
+    launch(study, "127.0.0.1", port, None)

@@ -29,6 +29,7 @@ examples:
   tutor quiz -n 5                        a short quiz on your notes, graded, with hints
   tutor quiz --due                       review what is due, weakest first
   tutor progress                         mastery per section, due items, streak, gaps
+  tutor ui                               the study web app on http://127.0.0.1:7860
 
 settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
   TUTOR_CORPUS (./corpus)  TUTOR_INDEX (./index)  TUTOR_BACKEND (auto)  TUTOR_MODEL (a .gguf file)
@@ -145,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
     p.set_defaults(run=cmd_progress)
+
+    p = sub.add_parser("ui", parents=[common], formatter_class=_Formatter,
+                       help="open the study web app (chat, quiz, progress, notes) in your browser",
+                       description="A local web app: chat with cited answers, quizzes with hints, progress charts, "
+                                   "your notes and search. Serves on 127.0.0.1 only unless --host says otherwise; "
+                                   "binding another address needs --auth. Named API endpoints for gradio_client.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", metavar="USER:PASS", help="require this login (or set TUTOR_UI_AUTH); "
+                                                        "required when --host is not a loopback address")
+    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
+    p.set_defaults(run=cmd_ui)
     return parser
 
 
@@ -434,6 +447,25 @@ def cmd_progress(args: argparse.Namespace, console: Console) -> int:
     from tutor.quiz_cli import run_progress
 
     return run_progress(args, console, make_tutor(args, console))
+
+
+def cmd_ui(args: argparse.Namespace, console: Console) -> int:
+    from ui.app import launch, launch_options
+    from ui.core import Study
+
+    auth = args.auth or os.environ.get("TUTOR_UI_AUTH") or None
+    launch_options(args.host, args.port, auth)  # a bad bind or login fails before anything loads
+    study = Study(lambda: make_tutor(args, console))
+    console.status("Loading your notes and the language model...")
+    try:
+        study.tutor.retriever  # noqa: B018 - build the index before the first question
+    except TutorError as exc:
+        console.warn(f"{exc} (the page shows this too)")
+    console.status(f"{study.status_markdown().replace('**', '').replace('`', '')}")
+    console.status(f"Open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port} "
+                   "in your browser; Ctrl-C stops.")
+    launch(study, args.host, args.port, auth)
+    return 0
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
