@@ -86,8 +86,10 @@ def test_quiz_handlers_serve_hint_and_grade(study: Study) -> None:
     assert hint.startswith("**Hint 1 of 3:**") and state["hints"] == 1
     grade, state = app.quiz_grade(study, GOOD_MCQ["correct"], "", state)
     assert "✓ Correct" in grade and "1 hint used" in grade and state["graded"]
-    frame, summary = app.progress_view(study)
+    plot, summary = app.progress_view(study)
     assert "**attempts:** 1" in summary and "Never practised" in summary
+    frame = plot["value"]
+    assert plot["sort"][0] == frame["section"][0]
     assert list(frame.columns) == ["section", "mastery %", "due"] and frame["mastery %"].max() > 0
     text, *_ = app.quiz_next(study, "no such section anywhere", "any", False, state)
     assert "Problem:" in text and "no section of your notes matches" in text

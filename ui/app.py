@@ -199,7 +199,8 @@ def progress_view(study: Study) -> tuple[Any, str]:
         lines += [f"- {g}" for g in report.gaps]
     if not report.attempts:
         lines.append("\nNo attempts yet: take a quiz in the **Quiz** tab.")
-    return frame, "\n".join(lines)
+    order = list(dict.fromkeys(r["section"] for r in rows)) or None  # the notes' order, not the alphabet's
+    return gr.update(value=frame, sort=order), "\n".join(lines)
 
 
 def search_view(study: Study, query: str, k: float) -> str:
@@ -280,7 +281,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                 with gr.Row():
                     with gr.Column(scale=3):
                         chatbot = gr.Chatbot(label="Chat with your notes", elem_id="chatbot", height=480,
-                                             feedback_options=None, sanitize_html=True)
+                                             feedback_options=None, sanitize_html=True, buttons=["copy"])
                         question = gr.Textbox(placeholder="Ask about your notes, e.g. DS vs MLE?", show_label=False,
                                               elem_id="question", submit_btn=True)
                         with gr.Row():
@@ -321,8 +322,9 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                         upload = gr.File(label="Upload notes (.md, .markdown, .txt)", file_count="multiple",
                                          file_types=[".md", ".markdown", ".txt"], elem_id="upload")
                     with gr.Column():
-                        note_name = gr.Textbox(label="New note: file name", placeholder="week-3.md")
-                        note_text = gr.Textbox(label="New note: text (Markdown)", lines=5)
+                        note_name = gr.Textbox(label="New note: file name", placeholder="week-3.md",
+                                               elem_id="note-name")
+                        note_text = gr.Textbox(label="New note: text (Markdown)", lines=5, elem_id="note-text")
                 with gr.Row():
                     add_btn = gr.Button("Save and re-index", variant="primary", elem_id="add-notes")
                     reindex_btn = gr.Button("Re-index everything", elem_id="reindex")
