@@ -101,6 +101,8 @@ def test_launch_refuses_an_open_address_without_a_login() -> None:
     options = app.launch_options("0.0.0.0", 7860, "ann:pw")
     assert options["auth"] == ("ann", "pw") and options["share"] is False
     assert app.launch_options("127.0.0.1", 7860, None)["server_name"] == "127.0.0.1"
+    with pytest.raises(TutorError, match="user:password"):
+        app.launch_options("127.0.0.1", 7860, "no-colon")
 
 
 def test_cli_ui_refuses_before_loading_anything(capsys: pytest.CaptureFixture[str]) -> None:

@@ -29,8 +29,9 @@ WAIT = 120_000  # ms: generous, the machine may be busy; every wait is for somet
 def page(tmp_path: Path, corpus: Path) -> Iterator:  # type: ignore[type-arg]
     need(importlib.util.find_spec("playwright") is not None, "playwright not installed (pip install -e .[dev])")
     need(Path(CHROMIUM).exists(), "chromium not installed (apt-get install chromium, or scripts/setup as root)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT)  # assertions wait this long too (their own default is 5 s)
     proc, url = start_server(tmp_path, corpus)
     try:
         with sync_playwright() as pw:

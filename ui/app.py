@@ -493,7 +493,7 @@ def launch_options(host: str, port: int, auth: str | None) -> dict[str, Any]:
     if not 1 <= port <= 65535:
         raise TutorError(f"--port must be between 1 and 65535, not {port}", exit_code=2)
     return {"server_name": host, "server_port": port, "auth": credentials, "share": False, "inbrowser": False,
-            "show_error": False, "ssr_mode": False, "quiet": False, "css": CSS,
+            "show_error": False, "ssr_mode": False, "quiet": True, "css": CSS,
             "theme": gr.themes.Default(font=FONTS, font_mono=["ui-monospace", "monospace"])}
 
 
@@ -501,5 +501,8 @@ def launch(study: Study, host: str = "127.0.0.1", port: int = 7860, auth: str | 
            block: bool = True) -> gr.Blocks:
     options = launch_options(host, port, auth)
     demo = create_app(study)
-    demo.launch(prevent_thread_lock=not block, **options)
+    try:
+        demo.launch(prevent_thread_lock=not block, **options)
+    except OSError as exc:
+        raise TutorError(f"cannot serve on {host}:{port} ({exc})", fix="choose another --port") from None
     return demo
