@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -222,3 +223,52 @@ def serve(corpus: str, index: str, port: int) -> None:
     study = Study(lambda: make_tutor(settings, EchoModel()))
     study.tutor.retriever  # noqa: B018 - index before serving, as ``tutor ui`` does
     launch(study, "127.0.0.1", port, None)
+
+
+class LockedModel(EchoModel):
+    """Holds a thread-owned lock across its yields, as the llama.cpp model does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+    def stream(self, messages: list[Message], **kwargs: Any) -> Iterator[str]:
+        with self.lock:
+            yield from super().stream(messages, **kwargs)
+
+
+def test_the_answer_is_written_on_one_thread_whoever_advances_the_stream(settings) -> None:  # type: ignore[no-untyped-def]
+    model = LockedModel()
+    study = Study(lambda: make_tutor(settings, model))
+    stream = study.ask("DS vs MLE?")
+    items: list[Any] = []
+    finish = threading.Event()
+    workers = []
+
+    def step(box: list[Any], done: threading.Event) -> None:
+        try:
+            box.append(next(stream))
+        except Exception as exc:  # noqa: BLE001 - checked below
+            box.append(exc)
+        done.set()
+        finish.wait(60)  # stay alive, so every step runs on a thread with an identity of its own
+
+    try:
+        while not items or not isinstance(items[-1], Answer | Exception):
+            box: list[Any] = []
+            done = threading.Event()
+            workers.append(threading.Thread(target=step, args=(box, done)))
+            workers[-1].start()
+            assert done.wait(60), "the stream stalled"
+            items.append(box[0])
+    finally:
+        finish.set()
+        for w in workers:
+            w.join(60)
+    assert isinstance(items[-1], Answer), items[-1]
+    assert not items[-1].refused and len(items) > 2
+    assert model.lock.acquire(timeout=5)  # released: the next question can use the model
+    model.lock.release()
+    study.ask("DS vs MLE?").close()  # abandoned at once: nothing is left holding the lock
+    _, answer = run(study, "DS vs MLE?")
+    assert answer.citations

@@ -8,6 +8,7 @@ grades). Nothing here starts a server; the tests call these functions directly.
 from __future__ import annotations
 
 import html
+import queue
 import re
 import sys
 import threading
@@ -36,6 +37,47 @@ class Notice(str):
 
 def _log(text: str) -> None:
     sys.stderr.write(f"[tutor ui] {text}\n")
+
+
+def on_one_thread(make: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+    """The items of ``make()``, produced on one thread of its own whoever advances this iterator.
+
+    Gradio advances a streaming handler from whichever worker thread is free, but the llama.cpp model
+    holds its lock (an RLock, owned by one thread) across its yields: advanced from another thread, the
+    lock cannot be released and the model stays locked. Stopping early (the page went away) closes the
+    inner generator on its own thread too.
+    """
+    pieces: queue.Queue[tuple[str, Any]] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            inner = make()
+            try:
+                for item in inner:
+                    pieces.put(("item", item))
+                    if stop.is_set():
+                        break
+            finally:
+                close = getattr(inner, "close", None)
+                if close is not None:
+                    close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            pieces.put(("error", exc))
+        else:
+            pieces.put(("done", None))
+
+    threading.Thread(target=run, name="tutor-stream", daemon=True).start()
+    try:
+        while True:
+            kind, value = pieces.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
+                return
+            yield value
+    finally:
+        stop.set()
 
 
 def pairs(history: Sequence[Any]) -> list[tuple[str, str]]:
@@ -208,7 +250,11 @@ class Study:
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:
         """The tutor's stream (text pieces, then the ``Answer``); when the model is down, a notice as the
-        first piece, then the extractive answer. Bad questions and a missing index still raise ``TutorError``."""
+        first piece, then the extractive answer. Bad questions and a missing index still raise ``TutorError``.
+        The answer is written on one thread of its own (see ``on_one_thread``)."""
+        return on_one_thread(lambda: self._ask(question, history))
+
+    def _ask(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[str | Answer]:
         shown = False
         try:
             for piece in self.tutor.ask(question, history):
