@@ -120,6 +120,18 @@ def test_rejects_a_question_that_gives_the_answer_away() -> None:
     assert any("gives away the key point 'Higher accuracy'" in p for p in validator().problems(short))
 
 
+def test_rejects_a_wrong_option_that_the_notes_list_too() -> None:
+    mle = BY_SECTION['MLE as "Engineer First"']
+    ambiguous = build("mcq", {"question": "Which trait of an MLE is about scalability and reliability?",
+                              "correct": "System thinking",
+                              "distractors": ["Production mindset", "Statistical charm", "Luck"]}, mle, "t")
+    assert any("'Production mindset' is also listed" in p for p in validator().problems(ambiguous))
+    table = build("mcq", {"question": "What is the primary focus of a Data Scientist?",
+                          "correct": "Analysis and experimentation",
+                          "distractors": ["Building production systems", "Writing compilers", "Sales"]}, ROLES, "t")
+    assert validator().problems(table) == []  # the other column of a table row is a fair distractor
+
+
 def test_rejects_wrong_counts_and_unsupported_key_points() -> None:
     assert any("4 options" in p for p in validator().problems(mcq(options=mcq().options[:3], answer_index=0)))
     one = build("short", {**GOOD_SHORT, "key_points": ["Higher accuracy"]}, SUPERVISED, "t")
@@ -185,7 +197,8 @@ def test_an_item_still_broken_after_the_retries_is_never_returned() -> None:
     stats = GenerationStats()
     assert generate(DATA_PREP, "mcq", model, validator().problems, stats) is None
     assert stats.replies == 3 and stats.valid == 0 and len(model.replies) == 1  # bounded: the 4th never asked
-    assert "appears twice" in model.received[2][-1]["content"]
+    assert "appears twice" in model.received[1][-1]["content"]  # the repair names the problem
+    assert len(model.received[2]) == 2 and model.temperatures == [0.0, 0.0, 0.7]  # then a fresh, sampled try
 
 
 def test_a_model_failure_propagates_as_llm_error() -> None:

@@ -24,7 +24,8 @@ from tutor.records import Chunk, Citation, plain
 KINDS = ("mcq", "short", "card", "contrast")
 LLM_KINDS = ("mcq", "short", "card")  # contrast drills are built from the notes' structure, not written
 KIND_NAMES = {"mcq": "multiple choice", "short": "short answer", "card": "flashcard", "contrast": "contrast drill"}
-ATTEMPTS = 3  # first try plus two repairs, then the chunk is skipped for that kind
+ATTEMPTS = 3  # first try, a repair naming the problem, a fresh try at a higher temperature; then skipped
+RETRY_TEMPERATURE = 0.7  # greedy decoding repeats its mistake; the last try samples another item
 MAX_TOKENS = {"mcq": 200, "short": 160, "card": 110}
 
 
@@ -196,8 +197,11 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
     messages = messages_for(chunk, kind)
     try:
         for attempt in range(attempts):
-            reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind], temperature=0.0,
-                                         schema=SCHEMAS[kind]))
+            fresh = attempt > 0 and attempt == attempts - 1
+            if fresh:
+                messages = messages_for(chunk, kind)
+            reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind],
+                                         temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=SCHEMAS[kind]))
             stats.replies += 1
             try:
                 item = build(kind, json.loads(reply), chunk, model.name)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from tutor.embedding import Embedder
@@ -22,6 +23,7 @@ SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, wi
 GIVEN_AWAY = 0.8  # share of an answer's keywords found in the question that gives it away
 DUPLICATE_MEANING = 0.92  # cosine similarity of two questions of one kind that makes them duplicates
 MAX_CHARS = 300
+LISTED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")  # a bullet or numbered line (table cells are not)
 
 
 def keywords(text: str) -> set[str]:
@@ -107,6 +109,19 @@ class Validator:
                                                   if c is not None)])
         return max((sum(x * y for x, y in zip(a, v)) for v in chunks), default=0.0) >= SUPPORTED_MEANING
 
+    @staticmethod
+    def _listed(option: str, item: QuizItem) -> bool:
+        """True when ``option`` is a whole bullet of a cited chunk, or its bold label, or the text after it."""
+        want = normalise(option)
+        for citation in item.citations:
+            for line in citation.text.splitlines():
+                if not LISTED.match(line):
+                    continue
+                label, _, rest = LISTED.sub("", line).partition(":")
+                if want in (normalise(line), normalise(label), normalise(rest)):
+                    return True
+        return False
+
     def _choice_problems(self, item: QuizItem) -> list[str]:
         out = []
         if item.kind == "mcq" and len(item.options) != 4:
@@ -124,6 +139,9 @@ class Validator:
         if any(len(o) > MAX_CHARS for o in item.options):
             out.append("an option is too long")
         correct = item.options[item.answer_index]
+        stated = [o for i, o in enumerate(item.options) if i != item.answer_index and self._listed(o, item)]
+        if item.kind == "mcq" and stated:
+            out.append(f"the wrong option {stated[0]!r} is also listed in the cited notes: two answers fit")
         if not self._supported(correct, item):
             out.append(f"the correct answer {correct!r} is not what the cited notes say")
         if gives_away(correct, item.question):
