@@ -146,12 +146,15 @@ def when(due: datetime, now: datetime | None = None) -> str:
     >>> t = datetime(2026, 11, 24, tzinfo=timezone.utc)
     >>> when(t + timedelta(minutes=10), t), when(t + timedelta(days=3, hours=1), t), when(t, t)
     ('in 10 minutes', 'in 3 days', 'now')
+    >>> when(t + timedelta(seconds=59), t)
+    'in 1 minute'
     """
     left = due - (now or utcnow())
-    if left <= timedelta(minutes=1):
+    if left <= timedelta(0):
         return "now"
     if left < timedelta(hours=1):
-        return f"in {round(left.total_seconds() / 60)} minutes"
+        minutes = max(1, round(left.total_seconds() / 60))
+        return f"in {minutes} minute{'s' * (minutes != 1)}"
     if left < timedelta(days=1):
         return f"in {round(left.total_seconds() / 3600)} hours"
     return f"in {left.days} days"
