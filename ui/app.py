@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: it must not phone home
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: it never phones home
 
 import gradio as gr  # noqa: E402
 
