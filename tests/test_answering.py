@@ -165,3 +165,9 @@ def test_instructions_planted_in_a_note_do_not_reach_the_user(tutor: Tutor, mode
     model.enqueue("HACKED")  # what a model that obeyed a planted note would write
     streamed, answer = run(tutor, "DS vs MLE?")
     assert answer.refused and "HACKED" not in answer.answer
+
+
+def test_an_answer_of_markers_only_is_a_refusal(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("[1].")
+    _, answer = run(tutor, "Which one deploys models?")
+    assert answer.refused and answer.citations == ()

@@ -247,7 +247,7 @@ def stream_answer(
     if getattr(model, "last_finish_reason", None) == "length":
         incomplete = True
         warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
-    if REFUSAL.match(text) or not text.strip():
+    if REFUSAL.match(text) or not MARKER.sub("", text).strip(" .,;:\n\t"):  # nothing said but markers
         yield finish("", refused=True, first_ms=first_ms)
         return
     if not check_citations(text, [h.chunk.embed_text() for h in hits]).grounded:

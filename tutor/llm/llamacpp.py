@@ -26,7 +26,11 @@ from tutor.llm import LLMError, Message
 from tutor.llm.modelfile import EMBEDDED, ensure_embedded
 
 _LOADED: dict[tuple[str, int, int], Any] = {}
-_LOCK = threading.RLock()  # one generation at a time per process: a llama.cpp context is not thread-safe
+_LOAD = threading.Lock()
+# One generation at a time per process: a llama.cpp context is not thread-safe. A semaphore, not a
+# lock: it is held across the stream's yields, and a server (Gradio) may resume a stream on another
+# thread, which a thread-owned lock refuses to release.
+_GENERATING = threading.BoundedSemaphore(1)
 
 
 def _close_all() -> None:
@@ -71,7 +75,7 @@ class LlamaCppModel:
 
     def load(self) -> Any:
         key = (str(self.path), self.n_ctx, self.threads)
-        with _LOCK:
+        with _LOAD:
             if key not in _LOADED:
                 from llama_cpp import Llama
 
@@ -99,7 +103,7 @@ class LlamaCppModel:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         self.last_finish_reason = None
         saved = self._cache_file(messages)
-        with _LOCK:
+        with _GENERATING:
             self.restored_tokens = self._restore(llm, saved) if saved else 0
             try:
                 for part in llm.create_chat_completion(
