@@ -221,8 +221,13 @@ def test_baseline_windows_cover_the_notes_and_map_to_sections() -> None:
 
 # --- the runner, on fakes -------------------------------------------------------------------------
 
-def test_retrieval_run_scores_both_pipelines_without_any_llm(tutor: Tutor, model: ScriptedModel) -> None:
-    run = run_eval(tutor, load_dataset(CASES), only="retrieval", progress=False)
+def test_retrieval_run_scores_both_pipelines_without_any_llm(tutor: Tutor, model: ScriptedModel,
+                                                            tmp_path: Path) -> None:
+    checkpoint = tmp_path / "partial.jsonl"
+    run = run_eval(tutor, load_dataset(CASES), only="retrieval", progress=False, checkpoint=checkpoint)
+    saved = [json.loads(line) for line in checkpoint.read_text().splitlines()]
+    assert [(r["pipeline"], r["id"]) for r in saved] == [(p, r["id"]) for p in ("ours", "baseline")
+                                                         for r in run.results[p]]
     assert set(run.results) == {"ours", "baseline"} and model.received == []
     assert len(run.results["ours"]) == len(run.results["baseline"]) == len(load_dataset(CASES).cases)
     ours = run.summaries["ours"]

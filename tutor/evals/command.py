@@ -31,9 +31,13 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
                        f"{'with' if not args.no_baseline else 'without'} the baseline)")
     if args.quiz < 0:
         raise TutorError(f"--quiz must be 0 or more, not {args.quiz}", exit_code=2)
+    folder = Path(args.report_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = folder / f"partial-{os.getpid()}.jsonl"  # rows as they are scored; removed once the report is out
     run = run_eval(tutor, dataset, only=only, baseline=not args.no_baseline, thresholds=overrides,
-                   progress=False if args.quiet else None, quiz_items=args.quiz)
-    json_path, html_path = write_report(run, Path(args.report_dir))
+                   progress=False if args.quiet else None, quiz_items=args.quiz, checkpoint=checkpoint)
+    json_path, html_path = write_report(run, folder)
+    checkpoint.unlink(missing_ok=True)
     if args.json:
         console.print(json.dumps({**to_dict(run), "report": {"json": str(json_path), "html": str(html_path)}},
                                  ensure_ascii=False, indent=1))

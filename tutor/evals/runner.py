@@ -7,11 +7,13 @@ evaluators of ``tutor.evals.metrics``. Nothing here prints: progress goes to a t
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tutor.answering import answer as final_answer
@@ -110,8 +112,12 @@ def baseline_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
 
 def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: bool = True,
              thresholds: dict[str, float] | None = None, progress: bool | None = None,
-             quiz_items: int = QUIZ_ITEMS) -> EvalRun:
-    """Score ``dataset`` on our pipeline (and the baseline); thresholds are checked on ours."""
+             quiz_items: int = QUIZ_ITEMS, checkpoint: Path | None = None) -> EvalRun:
+    """Score ``dataset`` on our pipeline (and the baseline); thresholds are checked on ours.
+
+    With ``checkpoint``, each case's row is appended there as JSON as soon as it is scored, so a long
+    run that is stopped still leaves what it measured (and shows how far it got).
+    """
     if only not in ONLY:
         raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
     started = time.perf_counter()
@@ -137,6 +143,9 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
             for case in dataset.cases:
                 bar.set_postfix_str(f"{pipeline.name}: {case.id}"[:40])
                 rows.append(run_case(pipeline, case, settings, model, tutor.embedder.embed, only == "answers"))
+                if checkpoint is not None:
+                    with checkpoint.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps({"pipeline": pipeline.name, **rows[-1]}, ensure_ascii=False) + "\n")
                 bar.update(1)
             run.results[pipeline.name] = rows
             run.summaries[pipeline.name] = m.summarise(rows)
