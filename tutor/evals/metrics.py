@@ -137,14 +137,24 @@ def retrieval_scores(rank: int | None) -> dict[str, float]:
 
 # --- key points -----------------------------------------------------------------------------------
 
+def _root(word: str) -> str:
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return (word[:-1] if word.endswith("e") and len(word) > 4 else word)[:6]
+
+
 def terms(text: str) -> set[str]:
-    """Content words, stemmed and cut to six letters, so "analysis"/"analyse" and "deploy"/"deploying" meet.
+    """Content words, stemmed and cut to six letters: "analysis"/"analyse", "define"/"defining" meet.
 
     >>> sorted(terms("Deploying production-ready systems [2]"))
     ['deploy', 'produc', 'ready', 'system']
+    >>> terms("defining") == terms("define"), terms("iteration") == terms("iterative")
+    (True, True)
     """
     text = MARKER.sub(" ", text).replace("-", " ").replace("/", " ")
-    return {t[:6] for t in tokenize(text)}
+    return {_root(t) for t in tokenize(text)}
 
 
 def lexical_matches(key_points: Sequence[Sequence[str]], answer: str) -> list[bool]:
