@@ -47,7 +47,8 @@ def test_the_embedded_model_writes_valid_items_across_kinds(llm_tutor: Tutor, tm
     items = []
     for chunk, kind in slots:
         item = generate(chunk, kind, model, validator.problems, stats)  # type: ignore[arg-type]
-        print(f"{kind:>5} {'ok' if item else 'skipped':<7} {stats.seconds:7.1f}s  {chunk.section}", flush=True)
+        print(f"{kind:>5} {'ok' if item else 'skipped':<7} first-try {stats.first_try}/{stats.tried} "
+              f"replies {stats.replies} {stats.seconds:7.1f}s  {chunk.section}", flush=True)
         if item is not None:
             validator.accept(item)
             items.append(item)
