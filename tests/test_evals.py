@@ -317,7 +317,7 @@ def test_report_has_the_table_chart_and_failing_cases_with_answers(tutor: Tutor,
 def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     store = MemoryStore()
     monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s: store)
+    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
     model = ScriptedModel()
     monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
     monkeypatch.setenv("TUTOR_CORPUS", str(corpus))

@@ -11,7 +11,7 @@ from tutor.ingest import add_notes, ingest, load_catalog, stale_sources
 
 
 def run(corpus: Path, index: Path, embedder: HashEmbedder, store: MemoryStore, **kw):  # type: ignore[no-untyped-def]
-    return ingest(corpus, index, embedder, store, progress=False, **kw)
+    return ingest(corpus, index, embedder, lambda _folder: store, progress=False, **kw)
 
 
 def test_first_ingest_indexes_every_chunk(corpus: Path, tmp_path: Path) -> None:
@@ -90,11 +90,15 @@ def test_rebuild_starts_from_nothing(corpus: Path, tmp_path: Path) -> None:
 
 
 def test_corrupted_catalog_says_how_to_rebuild(corpus: Path, tmp_path: Path) -> None:
-    (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "catalog.json").write_text("{not json")
+    run(corpus, tmp_path / "index", HashEmbedder(), MemoryStore())
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None and catalog.folder is not None
+    (catalog.folder / "catalog.json").write_text("{not json")
     with pytest.raises(TutorError, match="corrupted") as info:
         load_catalog(tmp_path / "index")
     assert "--rebuild" in info.value.fix
+    report = run(corpus, tmp_path / "index", HashEmbedder(), MemoryStore(), rebuild=True)
+    assert report.added == ["ml-process-summary.md"] and load_catalog(tmp_path / "index") is not None
 
 
 def test_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type:
     """Run ``tutor ARGS`` in process with typed input; returns (exit code, stdout, stderr)."""
     store = MemoryStore()
     monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s: store)
+    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
     model = ScriptedModel()
     monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
     monkeypatch.setenv("TUTOR_CORPUS", str(corpus))

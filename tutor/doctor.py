@@ -49,12 +49,14 @@ def run_checks(settings: Settings) -> list[Check]:
                              fix="run: tutor ingest")
         from tutor.store import ChromaStore, LocalStore
 
-        stored = ChromaStore(settings.index / "chroma").count()
-        snapshot = LocalStore(settings.index).count()
+        assert catalog.folder is not None
+        stored = ChromaStore(catalog.folder / "chroma").count()
+        snapshot = LocalStore(catalog.folder).count()
         if not stored == snapshot == len(catalog.chunks):
             raise TutorError(f"the index disagrees with itself: Chroma has {stored} chunks, the search snapshot "
                              f"{snapshot}, the catalog {len(catalog.chunks)}", fix="run: tutor ingest --rebuild")
-        return f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date ({settings.index})"
+        return (f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date "
+                f"({settings.index}, generation {catalog.folder.name})")
 
     def embedding() -> str:
         from tutor.embedding import SentenceTransformerEmbedder, model_path

@@ -1,9 +1,11 @@
 """Notes folder -> chunks -> vectors -> store, incrementally.
 
-A catalog (``<index>/catalog.json``) records each file's content hash and chunks. Unchanged files
-are skipped without being read (size and mtime first, then the hash); a changed file's chunks are
-replaced, reusing the vectors of chunks whose words did not change; a deleted file's chunks are
-removed. Files that are not notes (binary, too large, unreadable) are skipped with a warning.
+Each ingest that changes something writes a new index generation and switches to it atomically
+(``tutor.generations``); one ingest runs at a time. A catalog (``catalog.json`` in each generation)
+records each file's content hash and chunks. Unchanged files are skipped without being read (size
+and mtime first, then the hash); a changed file's chunks are replaced, reusing the vectors of chunks
+whose words did not change; a deleted file's chunks are removed. Files that are not notes (binary,
+too large, unreadable) are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Any
 from tutor.chunking import chunk_text
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
+from tutor.generations import current, ingest_lock, new_generation
 from tutor.records import Chunk
 from tutor.store import VectorStore
 
-CATALOG_VERSION = 1
+CATALOG_VERSION = 2  # 2: the index is a series of generations (tutor.generations)
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 EMBED_BATCH = 32
@@ -46,6 +49,7 @@ class Catalog:
     chunks: dict[str, Chunk] = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     version: int = CATALOG_VERSION
+    folder: Path | None = field(default=None, compare=False)  # the generation it was read from
 
     def to_json(self) -> str:
         return json.dumps(
@@ -60,15 +64,19 @@ class Catalog:
         )
 
 
-def catalog_path(index: Path) -> Path:
-    return index / "catalog.json"
+def catalog_path(folder: Path) -> Path:
+    return folder / "catalog.json"
 
 
 def load_catalog(index: Path) -> Catalog | None:
-    """The index's catalog, or None when no index was built there yet."""
-    path = catalog_path(index)
-    if not path.exists():
+    """The live generation's catalog, or None when no index was built there yet."""
+    folder = current(index)
+    if folder is None:
         return None
+    path = catalog_path(folder)
+    if not path.exists():
+        raise TutorError(f"the index at {index} is damaged ({folder.name} has no catalog)",
+                         fix="run: tutor ingest --rebuild")
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != CATALOG_VERSION:
@@ -81,17 +89,19 @@ def load_catalog(index: Path) -> Catalog | None:
             files={s: FileEntry(**e) for s, e in data["files"].items()},
             chunks={c["id"]: Chunk.from_dict(c) for c in data["chunks"]},
             abbreviations=data.get("abbreviations", {}),
+            folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TutorError(f"the index at {index} is corrupted ({exc.__class__.__name__})",
                          fix="run: tutor ingest --rebuild") from None
 
 
-def save_catalog(index: Path, catalog: Catalog) -> None:
-    index.mkdir(parents=True, exist_ok=True)
-    tmp = catalog_path(index).with_suffix(".json.tmp")
+def save_catalog(folder: Path, catalog: Catalog) -> None:
+    """Write the catalog into a generation folder, atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = catalog_path(folder).with_suffix(".json.tmp")
     tmp.write_text(catalog.to_json(), encoding="utf-8")
-    os.replace(tmp, catalog_path(index))
+    os.replace(tmp, catalog_path(folder))
 
 
 @dataclass
@@ -175,26 +185,48 @@ def ingest(
     corpus: Path,
     index: Path,
     embedder: Embedder,
-    store: VectorStore,
+    store_at: Callable[[Path], VectorStore],
     only: Sequence[Path] = (),
     rebuild: bool = False,
     progress: bool | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    lock_wait: float = 0.0,
 ) -> IngestReport:
-    """Bring the index in line with the notes under ``corpus`` (or only under the paths in ``only``)."""
-    from tutor.retrieval import mine_abbreviations
+    """Bring the index in line with the notes under ``corpus`` (or only under the paths in ``only``).
 
+    ``store_at(folder)`` opens the vector store of one index generation (see ``tutor.generations``).
+    Changes are written to a new generation that becomes the live one only when complete; when
+    nothing changed, nothing is written.
+    """
     started = time.perf_counter()
     if not corpus.is_dir():
         raise TutorError(f"no notes folder at {corpus}",
                          fix="create it and put .md/.txt notes in it, or pass --corpus / set TUTOR_CORPUS")
+    with ingest_lock(index, wait=lock_wait):
+        report = _ingest_locked(corpus, index, embedder, store_at, only, rebuild, progress, log)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_locked(
+    corpus: Path,
+    index: Path,
+    embedder: Embedder,
+    store_at: Callable[[Path], VectorStore],
+    only: Sequence[Path],
+    rebuild: bool,
+    progress: bool | None,
+    log: Callable[[str], None],
+) -> IngestReport:
+    from tutor.retrieval import mine_abbreviations
+
     catalog = None if rebuild else load_catalog(index)
     if catalog is not None and catalog.embedder != embedder.name:
         log(f"the index was built with {catalog.embedder}; rebuilding with {embedder.name}")
         catalog = None
+    fresh = catalog is None
     if catalog is None:
         catalog = Catalog(embedder=embedder.name)
-        store.reset()  # vectors without a catalog (or from another embedder) are of no use
     report = IngestReport()
     scope = [p.resolve() for p in only]
 
@@ -207,6 +239,7 @@ def ingest(
             present[source_name(corpus, path)] = path
 
     todo: list[tuple[str, list[Chunk], FileEntry, bool]] = []  # source, chunks, entry, is_new
+    touched = False  # files whose mtime changed but not their content
     for source, path in present.items():
         old = catalog.files.get(source)
         try:
@@ -226,14 +259,44 @@ def ingest(
         entry = FileEntry(hash=digest, size=st.st_size, mtime_ns=st.st_mtime_ns, chunk_ids=[])
         if old is not None and old.hash == digest:
             entry.chunk_ids = old.chunk_ids
-            catalog.files[source] = entry  # touched, not changed
+            catalog.files[source] = entry
+            touched = True
             report.unchanged += 1
             continue
         chunks = [c for c in chunk_text(text, source) if c.text.strip()]
         entry.chunk_ids = [c.id for c in chunks]
         todo.append((source, chunks, entry, old is None))
+    gone = sorted(s for s in catalog.files if s not in present and in_scope((corpus / s).resolve()))
 
-    # Vectors of chunks whose words did not change are reused, not recomputed.
+    if not fresh and not todo and not gone:
+        if touched:  # only modification times changed: the same catalog with new stamps, replaced atomically
+            save_catalog(catalog.folder or index, catalog)
+        report.chunks = len(catalog.chunks)
+        return report
+
+    with new_generation(index, copy_current=not fresh) as draft:
+        store = store_at(draft)
+        if fresh:
+            store.reset()  # a new generation starts empty; this also clears a store shared across them
+        _apply(catalog, store, todo, gone, embedder, progress, report)
+        catalog.abbreviations = mine_abbreviations(catalog.chunks.values())
+        store.commit()  # vectors first: a catalog never names chunks its store cannot find
+        save_catalog(draft, catalog)
+    catalog.folder = current(index)
+    report.chunks = len(catalog.chunks)
+    return report
+
+
+def _apply(
+    catalog: Catalog,
+    store: VectorStore,
+    todo: list[tuple[str, list[Chunk], FileEntry, bool]],
+    gone: list[str],
+    embedder: Embedder,
+    progress: bool | None,
+    report: IngestReport,
+) -> None:
+    """Embed what changed (reusing the vectors of chunks whose words did not) and write it to ``store``."""
     old_ids = [i for source, *_ in todo if source in catalog.files for i in catalog.files[source].chunk_ids]
     old_by_hash = {catalog.chunks[i].content_hash: i for i in old_ids if i in catalog.chunks}
     kept = store.vectors([old_by_hash[c.content_hash] for _, chunks, _, _ in todo for c in chunks
@@ -272,21 +335,12 @@ def ingest(
         catalog.files[source] = entry
         (report.added if is_new else report.updated).append(source)
 
-    for source in sorted(s for s in catalog.files if s not in present):
-        if in_scope((corpus / source).resolve()):
-            entry = catalog.files.pop(source)
-            store.delete(entry.chunk_ids)
-            for i in entry.chunk_ids:
-                catalog.chunks.pop(i, None)
-            report.removed.append(source)
-
-    if report.changed or not catalog_path(index).exists():
-        catalog.abbreviations = mine_abbreviations(catalog.chunks.values())
-    store.commit()  # vectors first: a catalog never names chunks its store cannot find
-    save_catalog(index, catalog)
-    report.chunks = len(catalog.chunks)
-    report.seconds = time.perf_counter() - started
-    return report
+    for source in gone:
+        entry = catalog.files.pop(source)
+        store.delete(entry.chunk_ids)
+        for i in entry.chunk_ids:
+            catalog.chunks.pop(i, None)
+        report.removed.append(source)
 
 
 def add_notes(corpus: Path, paths: Sequence[Path]) -> list[Path]:

@@ -7,13 +7,15 @@ long-lived process (chat, ``--batch``, the UI) keeps the embedding model and LLM
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from tutor.answering import stream_answer
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
-from tutor.ingest import IngestReport, ingest, load_catalog, stale_sources
+from tutor.generations import IndexBusy
+from tutor.ingest import Catalog, IngestReport, ingest, load_catalog, stale_sources
 from tutor.llm import ChatModel, open_model
 from tutor.records import Answer, Hit
 from tutor.retrieval import Retriever
@@ -26,14 +28,15 @@ def _minilm(settings: Settings) -> Embedder:
     return make_embedder(settings.embedder)
 
 
-def _chroma(settings: Settings) -> VectorStore:
+def _chroma(settings: Settings, folder: Path) -> VectorStore:
     from tutor.store import LocalStore
 
-    return LocalStore(settings.index)
+    return LocalStore(folder)
 
 
-# How the default embedder and store are made: the seam tests use to run the CLI on fakes.
-COMPONENTS: dict[str, Callable[[Settings], Any]] = {"embedder": _minilm, "store": _chroma}
+# How the default embedder and the store of one index generation are made: the seam tests use to
+# run the CLI on fakes. ``store`` is called as store(settings, generation_folder).
+COMPONENTS: dict[str, Callable[..., Any]] = {"embedder": _minilm, "store": _chroma}
 
 
 class Tutor:
@@ -48,7 +51,9 @@ class Tutor:
     ) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._given_store = store  # a store passed in serves every generation (tests, evals)
         self._store = store
+        self._catalog: Catalog | None = None
         self._model = model
         self._model_opened = model is not None
         self._retriever: Retriever | None = None
@@ -61,10 +66,31 @@ class Tutor:
             self._embedder = COMPONENTS["embedder"](self.settings)
         return self._embedder
 
+    def store_at(self, folder: Path) -> VectorStore:
+        """The vector store of one index generation."""
+        if self._given_store is not None:
+            return self._given_store
+        return COMPONENTS["store"](self.settings, folder)  # type: ignore[no-any-return]
+
+    @property
+    def catalog(self) -> Catalog:
+        """The live index's catalog, built or refreshed first when the notes changed."""
+        if self._catalog is None:
+            self.ensure_index()
+            catalog = load_catalog(self.settings.index)
+            if catalog is None or not catalog.chunks:
+                raise TutorError(f"there are no notes to search in {self.settings.corpus}",
+                                 fix="add .md or .txt files there, then run: tutor ingest")
+            self._catalog = catalog
+        return self._catalog
+
     @property
     def store(self) -> VectorStore:
+        """The vector store of the live generation (the one ``catalog`` was read from)."""
         if self._store is None:
-            self._store = COMPONENTS["store"](self.settings)
+            catalog = self.catalog
+            assert catalog.folder is not None
+            self._store = self.store_at(catalog.folder)
         return self._store
 
     @property
@@ -80,10 +106,12 @@ class Tutor:
         model = self.model
         return model.name if model is not None else "extractive"
 
-    def ingest(self, only: Sequence = (), rebuild: bool = False) -> IngestReport:
-        report = ingest(self.settings.corpus, self.settings.index, self.embedder, self.store,
-                        only=only, rebuild=rebuild, progress=self.progress, log=self.log)
+    def ingest(self, only: Sequence = (), rebuild: bool = False, lock_wait: float = 0.0) -> IngestReport:
+        report = ingest(self.settings.corpus, self.settings.index, self.embedder, self.store_at,
+                        only=only, rebuild=rebuild, progress=self.progress, log=self.log, lock_wait=lock_wait)
         self._retriever = None
+        self._catalog = None
+        self._store = self._given_store
         return report
 
     def ensure_index(self) -> IngestReport | None:
@@ -100,7 +128,14 @@ class Tutor:
         else:
             more = " ..." if len(stale) > 3 else ""
             self.log(f"Notes changed ({', '.join(stale[:3])}{more}); updating the index...")
-        report = self.ingest()
+        try:
+            report = self.ingest()
+        except IndexBusy:
+            if catalog is not None:
+                self.log("Another process is updating the index; answering from the current one.")
+                return None
+            self.log("Another process is building the index; waiting for it...")
+            report = self.ingest(lock_wait=600.0)
         self.log(report.summary())
         for warning in report.warnings:
             self.log(f"warning: {warning}")
@@ -109,11 +144,7 @@ class Tutor:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            self.ensure_index()
-            catalog = load_catalog(self.settings.index)
-            if catalog is None or not catalog.chunks:
-                raise TutorError(f"there are no notes to search in {self.settings.corpus}",
-                                 fix="add .md or .txt files there, then run: tutor ingest")
+            catalog = self.catalog
             self._retriever = Retriever(list(catalog.chunks.values()), self.store, self.embedder,
                                         catalog.abbreviations)
         return self._retriever

@@ -4,7 +4,7 @@ Chroma never embeds anything itself here: its default embedding function would d
 so vectors always come from ``tutor.embedding``. chromadb is imported on first use.
 
 ``LocalStore``, the default, keeps Chroma as the store of record and answers queries from a numpy
-snapshot of the same vectors written after each ingest (``<index>/vectors.npy``): a search then
+snapshot of the same vectors written after each ingest (``vectors.npy`` in the index generation): a search then
 never imports chromadb (1-3 s here), and exact cosine over a few thousand chunks takes well under
 a millisecond.
 """
@@ -49,6 +49,7 @@ class ChromaStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._client: Any = None
         self._collection = None
 
     @property
@@ -123,14 +124,21 @@ class ChromaStore:
     def commit(self) -> None:
         pass  # Chroma persists each write
 
+    def close(self) -> None:
+        """Release Chroma's database and files (it reopens on next use)."""
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._collection = None
+
 
 class LocalStore:
-    """Chroma on disk for writes; a numpy snapshot of its vectors for reads."""
+    """Chroma on disk for writes; a numpy snapshot of its vectors for reads. One per index generation."""
 
-    def __init__(self, index: Path) -> None:
-        self.chroma = ChromaStore(index / "chroma")
-        self.matrix_path = index / "vectors.npy"
-        self.ids_path = index / "vectors.ids"
+    def __init__(self, folder: Path) -> None:
+        self.chroma = ChromaStore(folder / "chroma")
+        self.matrix_path = folder / "vectors.npy"
+        self.ids_path = folder / "vectors.ids"
         self._snapshot: tuple[list[str], Any] | None = None
         self._dirty = False
 
@@ -167,7 +175,7 @@ class LocalStore:
         os.replace(tmp_matrix, self.matrix_path)
         self._snapshot = (ids, matrix)
         self._dirty = False
-
+        self.chroma.close()  # the writer is done: no open database left on this generation
     def _load(self) -> tuple[list[str], Any]:
         if self._snapshot is None:
             import numpy as np

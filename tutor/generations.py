@@ -1,0 +1,177 @@
+"""Index generations: each ingest writes a new folder and switches to it with one atomic rename.
+
+Layout of the index folder::
+
+    <index>/CURRENT              the name of the live generation, e.g. "g000007" (replaced atomically)
+    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids: one complete index
+    <index>/g000008.building/    an ingest in progress, or one that was killed: readers never look here
+    <index>/ingest.lock          held (flock) by the one ingest running; the kernel frees it if it dies
+
+A reader resolves ``CURRENT`` once and reads that folder only, so it is never blocked by a writer
+and never sees half an ingest. A writer copies the live generation, changes the copy, and publishes
+it by replacing ``CURRENT``; a process killed at any point before that leaves the old index as it
+was, and the next ingest removes what it left behind. The two generations before the live one are
+kept, for readers that resolved them a moment ago.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from tutor.errors import TutorError
+
+POINTER = "CURRENT"
+LOCK = "ingest.lock"
+BUILDING = ".building"
+KEEP_PREVIOUS = 2
+_NAME = re.compile(r"^g(\d{6})$")
+# Files of the index layout before generations (tutor 0.1): removed when the first generation is written.
+_LEGACY = ("catalog.json", "chroma", "vectors.npy", "vectors.ids")
+
+
+class IndexBusy(TutorError):
+    """Another process holds the ingest lock."""
+
+
+def current(index: Path) -> Path | None:
+    """The live generation's folder, or None when no index was published there yet."""
+    try:
+        name = (index / POINTER).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise TutorError(f"cannot read the index at {index} ({exc.strerror or exc})",
+                         fix="check the folder's permissions, or run: tutor ingest --rebuild") from None
+    folder = index / name
+    if not _NAME.match(name) or not folder.is_dir():
+        raise TutorError(f"the index at {index} is damaged ({POINTER} names {name!r}, which is not there)",
+                         fix="run: tutor ingest --rebuild")
+    return folder
+
+
+def generations(index: Path) -> list[Path]:
+    """Published generation folders, oldest first."""
+    if not index.is_dir():
+        return []
+    return sorted(p for p in index.iterdir() if _NAME.match(p.name) and p.is_dir())
+
+
+@contextlib.contextmanager
+def ingest_lock(index: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index's writer lock; a TutorError names the holder when it stays busy past ``wait`` s."""
+    import fcntl
+
+    index.mkdir(parents=True, exist_ok=True)
+    path = index / LOCK
+    with open(path, "a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise IndexBusy(f"another ingest is updating {index} ({holder})",
+                                     fix="wait for it to finish; searches keep using the current index") from None
+                time.sleep(0.1)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def new_generation(index: Path, copy_current: bool = True) -> Iterator[Path]:
+    """A fresh generation folder to write (a copy of the live one, unless ``copy_current`` is false).
+
+    Published when the block ends normally; removed when it raises. Call it under ``ingest_lock``.
+    """
+    live = current(index)
+    _sweep(index)
+    number = max((int(p.name[1:]) for p in generations(index)), default=0) + 1
+    final = index / f"g{number:06d}"
+    draft = index / (final.name + BUILDING)
+    if copy_current and live is not None:
+        shutil.copytree(live, draft, symlinks=True)
+    else:
+        draft.mkdir(parents=True)
+    try:
+        yield draft
+    except BaseException:
+        shutil.rmtree(draft, ignore_errors=True)
+        raise
+    _publish(index, draft, final)
+    _prune(index, keep=final)
+
+
+def _publish(index: Path, draft: Path, final: Path) -> None:
+    _fsync_tree(draft)
+    os.replace(draft, final)
+    pointer = index / (POINTER + ".tmp")
+    with open(pointer, "w", encoding="utf-8") as handle:
+        handle.write(final.name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(pointer, index / POINTER)  # the switch: readers see the old generation or the new one
+    _fsync_dir(index)
+
+
+def _sweep(index: Path) -> None:
+    """Remove what killed ingests left behind, and the files of the layout before generations."""
+    for path in index.iterdir():
+        if path.name.endswith(BUILDING) or path.name == POINTER + ".tmp":
+            _remove(path)
+    if not (index / POINTER).exists():
+        for name in _LEGACY:
+            _remove(index / name)
+
+
+def _prune(index: Path, keep: Path) -> None:
+    older = [p for p in generations(index) if p != keep]
+    for path in older[: max(0, len(older) - KEEP_PREVIOUS)]:
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of the new generation to disk before it can become the live one."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                fd = os.open(os.path.join(root, name), os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
