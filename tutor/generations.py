@@ -101,7 +101,7 @@ def new_generation(index: Path, copy_current: bool = True) -> Iterator[Path]:
 
     Published when the block ends normally; removed when it raises. Call it under ``ingest_lock``.
     """
-    live = current(index)
+    live = current(index) if copy_current else None  # a rebuild must not depend on a damaged index
     _sweep(index)
     number = max((int(p.name[1:]) for p in generations(index)), default=0) + 1
     final = index / f"g{number:06d}"
