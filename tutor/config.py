@@ -37,6 +37,8 @@ class Settings:
     threads: int = 0  # 0: as many as the machine has cores
     max_question_chars: int = 2000
     progress_db: Path | None = None  # quiz attempts and schedules; None means <data_dir>/progress.sqlite3
+    chroma_url: str = ""  # a Chroma server (http://HOST:PORT) holding a team's index; "" means the local index
+    chroma_collection: str = "tutor"  # the name of the index on that server
 
     @property
     def model_dir(self) -> Path:
@@ -66,6 +68,8 @@ ENV = {
     "threads": "TUTOR_THREADS",
     "max_question_chars": "TUTOR_MAX_QUESTION_CHARS",
     "progress_db": "TUTOR_PROGRESS_DB",
+    "chroma_url": "TUTOR_CHROMA_URL",
+    "chroma_collection": "TUTOR_CHROMA_COLLECTION",
 }
 PATHS = {"corpus", "index", "data_dir", "model", "progress_db"}
 

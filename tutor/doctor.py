@@ -28,8 +28,44 @@ def _check(name: str, fn: Callable[[], str], required: bool = True) -> Check:
         return Check(name, False, f"{exc.__class__.__name__}: {exc}", "see the message", required)
 
 
+def check_index(settings: Settings) -> str:
+    """The index is there, current and consistent (local, or on the team's Chroma server)."""
+    from tutor.ingest import load_catalog, stale_sources
+
+    if settings.chroma_url:
+        from tutor.pipeline import Tutor
+
+        catalog = Tutor(settings, progress=False).load_catalog()
+        assert catalog is not None and catalog.folder is not None
+        from tutor.store import ServerIndex
+
+        stored = ServerIndex(settings.chroma_url, settings.chroma_collection).store(catalog.folder.name).count()
+        if stored != len(catalog.chunks):
+            raise TutorError(f"the index on {settings.chroma_url} disagrees with itself: {stored} vectors, "
+                             f"{len(catalog.chunks)} chunks in its catalog", fix="run: tutor ingest --rebuild")
+        return (f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s) on the Chroma server "
+                f"{settings.chroma_url} ({settings.chroma_collection}, generation {catalog.folder.name})")
+    catalog = load_catalog(settings.index)
+    if catalog is None:
+        raise TutorError(f"no index at {settings.index} yet", fix="run: tutor ingest (or just ask: it builds it)")
+    stale = stale_sources(settings.corpus, catalog) if settings.corpus.is_dir() else []
+    if stale:
+        raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest",
+                         fix="run: tutor ingest")
+    from tutor.store import ChromaStore, LocalStore
+
+    assert catalog.folder is not None
+    stored = ChromaStore(catalog.folder / "chroma").count()
+    snapshot = LocalStore(catalog.folder).count()
+    if not stored == snapshot == len(catalog.chunks):
+        raise TutorError(f"the index disagrees with itself: Chroma has {stored} chunks, the search snapshot "
+                         f"{snapshot}, the catalog {len(catalog.chunks)}", fix="run: tutor ingest --rebuild")
+    return (f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date "
+            f"({settings.index}, generation {catalog.folder.name})")
+
+
 def run_checks(settings: Settings) -> list[Check]:
-    from tutor.ingest import load_catalog, note_files, stale_sources
+    from tutor.ingest import note_files
 
     def corpus() -> str:
         if not settings.corpus.is_dir():
@@ -38,25 +74,6 @@ def run_checks(settings: Settings) -> list[Check]:
         if n == 0:
             raise TutorError(f"{settings.corpus} has no .md or .txt notes", fix="add your notes there")
         return f"{n} note file(s) in {settings.corpus}"
-
-    def index() -> str:
-        catalog = load_catalog(settings.index)
-        if catalog is None:
-            raise TutorError(f"no index at {settings.index} yet", fix="run: tutor ingest (or just ask: it builds it)")
-        stale = stale_sources(settings.corpus, catalog) if settings.corpus.is_dir() else []
-        if stale:
-            raise TutorError(f"out of date: {', '.join(stale[:5])} changed since the last ingest",
-                             fix="run: tutor ingest")
-        from tutor.store import ChromaStore, LocalStore
-
-        assert catalog.folder is not None
-        stored = ChromaStore(catalog.folder / "chroma").count()
-        snapshot = LocalStore(catalog.folder).count()
-        if not stored == snapshot == len(catalog.chunks):
-            raise TutorError(f"the index disagrees with itself: Chroma has {stored} chunks, the search snapshot "
-                             f"{snapshot}, the catalog {len(catalog.chunks)}", fix="run: tutor ingest --rebuild")
-        return (f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s), up to date "
-                f"({settings.index}, generation {catalog.folder.name})")
 
     def embedding() -> str:
         from tutor.embedding import SentenceTransformerEmbedder, model_path
@@ -86,7 +103,7 @@ def run_checks(settings: Settings) -> list[Check]:
 
     return [
         _check("notes", corpus),
-        _check("index", index),
+        _check("index", lambda: check_index(settings)),
         _check("embedding model", embedding),
         _check("ollama", ollama, required=settings.backend == "ollama"),
         _check("embedded model", embedded, required=settings.backend == "llamacpp"),

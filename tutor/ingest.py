@@ -77,11 +77,16 @@ def load_catalog(index: Path) -> Catalog | None:
     if not path.exists():
         raise TutorError(f"the index at {index} is damaged ({folder.name} has no catalog)",
                          fix="run: tutor ingest --rebuild")
+    return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
+
+
+def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
+    """A catalog from its JSON text; ``where`` names the index in messages."""
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(text)
         if data.get("version") != CATALOG_VERSION:
             raise TutorError(
-                f"the index at {index} was built by another version of tutor (format {data.get('version')})",
+                f"the index at {where} was built by another version of tutor (format {data.get('version')})",
                 fix="run: tutor ingest --rebuild",
             )
         return Catalog(
@@ -92,7 +97,7 @@ def load_catalog(index: Path) -> Catalog | None:
             folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise TutorError(f"the index at {index} is corrupted ({exc.__class__.__name__})",
+        raise TutorError(f"the index at {where} is corrupted ({exc.__class__.__name__})",
                          fix="run: tutor ingest --rebuild") from None
 
 

@@ -14,8 +14,8 @@ from tutor.answering import stream_answer
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
-from tutor.generations import IndexBusy
-from tutor.ingest import Catalog, IngestReport, ingest, load_catalog, stale_sources
+from tutor.generations import IndexBusy, current
+from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
 from tutor.llm import ChatModel, open_model
 from tutor.records import Answer, Hit
 from tutor.retrieval import Retriever
@@ -29,6 +29,16 @@ def _minilm(settings: Settings) -> Embedder:
 
 
 def _chroma(settings: Settings, folder: Path) -> VectorStore:
+    """The local store of a generation folder, or its collection on the team's Chroma server."""
+    if settings.chroma_url:
+        from tutor.generations import BUILDING, current
+        from tutor.store import ServerIndex
+
+        base = None
+        if folder.name.endswith(BUILDING):  # a new generation starts as a copy of the live one
+            live = current(settings.index)
+            base = live.name if live is not None else None
+        return ServerIndex(settings.chroma_url, settings.chroma_collection).store(folder.name, copy_from=base)
     from tutor.store import LocalStore
 
     return LocalStore(folder)
@@ -72,12 +82,33 @@ class Tutor:
             return self._given_store
         return COMPONENTS["store"](self.settings, folder)  # type: ignore[no-any-return]
 
+    def server(self):  # type: ignore[no-untyped-def]
+        """The team's Chroma server index (``chroma_url``), or None for the local index."""
+        if not self.settings.chroma_url:
+            return None
+        from tutor.store import ServerIndex
+
+        return ServerIndex(self.settings.chroma_url, self.settings.chroma_collection)
+
+    def load_catalog(self) -> Catalog | None:
+        """The live catalog as it is now (local, or published on the Chroma server); None if none yet."""
+        server = self.server()
+        if server is None:
+            return load_catalog(self.settings.index)
+        live = server.live()
+        if live is None:
+            raise TutorError(f"the Chroma server at {self.settings.chroma_url} has no index named "
+                             f"{self.settings.chroma_collection!r} yet",
+                             fix="run tutor ingest with TUTOR_CHROMA_URL set, on the machine that has the notes")
+        generation, text = live
+        return catalog_from_json(text, Path(generation), f"{self.settings.chroma_url} ({server.name})")
+
     @property
     def catalog(self) -> Catalog:
         """The live index's catalog, built or refreshed first when the notes changed."""
         if self._catalog is None:
             self.ensure_index()
-            catalog = load_catalog(self.settings.index)
+            catalog = self.load_catalog()
             if catalog is None or not catalog.chunks:
                 raise TutorError(f"there are no notes to search in {self.settings.corpus}",
                                  fix="add .md or .txt files there, then run: tutor ingest")
@@ -107,15 +138,32 @@ class Tutor:
         return model.name if model is not None else "extractive"
 
     def ingest(self, only: Sequence = (), rebuild: bool = False, lock_wait: float = 0.0) -> IngestReport:
+        server = self.server()
+        live = current(self.settings.index) if server is not None else None
+        if server is not None and live is not None and not rebuild and not server.has(live.name):
+            self.log(f"{self.settings.chroma_url} does not have this index's vectors; rebuilding it there")
+            rebuild = True
         report = ingest(self.settings.corpus, self.settings.index, self.embedder, self.store_at,
                         only=only, rebuild=rebuild, progress=self.progress, log=self.log, lock_wait=lock_wait)
+        if server is not None:  # publish (again, if a previous run stopped before it could)
+            catalog = load_catalog(self.settings.index)
+            published = server.live()
+            if catalog is not None and catalog.folder is not None and (
+                published is None or published[0] != catalog.folder.name
+            ):
+                server.publish(catalog.folder.name, catalog.to_json())
         self._retriever = None
         self._catalog = None
         self._store = self._given_store
         return report
 
     def ensure_index(self) -> IngestReport | None:
-        """Build or refresh the index when it is missing or older than the notes."""
+        """Build or refresh the index when it is missing or older than the notes.
+
+        An index on a Chroma server is shared: only ``tutor ingest`` changes it, never a question.
+        """
+        if self.settings.chroma_url:
+            return None
         if not self.settings.corpus.is_dir():
             raise TutorError(f"no notes folder at {self.settings.corpus}",
                              fix="create it with your .md/.txt notes, or pass --corpus / set TUTOR_CORPUS")

@@ -23,7 +23,6 @@ from tutor import contrast
 from tutor.bank import Bank
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
-from tutor.ingest import load_catalog
 from tutor.progress import ItemState, Progress, utcnow
 from tutor.quiz import KIND_NAMES, KINDS, LLM_KINDS, GenerationStats, QuizItem, generate
 from tutor.records import Chunk, plain
@@ -83,7 +82,7 @@ class QuizSession:
     def chunks(self) -> list[Chunk]:
         """The chunks of the notes as indexed now (the index is built or refreshed first)."""
         self.tutor.ensure_index()
-        catalog = load_catalog(self.tutor.settings.index)
+        catalog = self.tutor.load_catalog()
         if catalog is None or not catalog.chunks:
             raise TutorError(f"there are no notes to quiz on in {self.tutor.settings.corpus}",
                              fix="add .md or .txt files there, then run: tutor ingest")

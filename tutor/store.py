@@ -45,16 +45,20 @@ class VectorStore(Protocol):
 
 
 class ChromaStore:
-    """A Chroma collection persisted in ``<index>/chroma``."""
+    """A Chroma collection: persisted in a folder (``path``), or on a Chroma server (``url``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None = None, url: str = "", name: str = COLLECTION,
+                 copy_from: str | None = None) -> None:
         self.path = path
+        self.url = url
+        self.name = name
+        self.copy_from = copy_from  # a collection on the same server to start from (a new generation)
         self._client: Any = None
         self._collection = None
 
     @property
-    def collection(self):  # type: ignore[no-untyped-def]
-        if self._collection is None:
+    def client(self):  # type: ignore[no-untyped-def]
+        if self._client is None:
             from tutor.embedding import offline_env
 
             offline_env()
@@ -63,21 +67,32 @@ class ChromaStore:
                 from chromadb.config import Settings as ChromaSettings
             except ImportError:
                 raise TutorError("chromadb is not installed", fix="run scripts/setup") from None
-            self.path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(
-                path=str(self.path), settings=ChromaSettings(anonymized_telemetry=False)
+            settings = ChromaSettings(anonymized_telemetry=False)
+            if self.url:
+                self._client = connect(self.url, settings)
+            else:
+                assert self.path is not None
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+        return self._client
+
+    @property
+    def collection(self):  # type: ignore[no-untyped-def]
+        if self._collection is None:
+            self._collection = self.client.get_or_create_collection(
+                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
-            self._client = client
-            self._collection = client.get_or_create_collection(
-                COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
-            )
+            if self.copy_from:
+                source, self.copy_from = self.copy_from, None
+                _copy_collection(self.client, source, self._collection)
         return self._collection
 
     def reset(self) -> None:
-        if not self.path.exists():
+        self.copy_from = None
+        if self.path is not None and not self.path.exists():
             return
-        self.collection  # noqa: B018 - opens the client
-        self._client.delete_collection(COLLECTION)
+        if self.name in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(self.name)
         self._collection = None
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
@@ -211,3 +226,102 @@ class LocalStore:
 
     def count(self) -> int:
         return len(self._load()[0])
+
+
+def connect(url: str, settings: Any = None):  # type: ignore[no-untyped-def]
+    """chromadb's HTTP client for a Chroma server URL such as ``http://127.0.0.1:8000``, checked to answer."""
+    from urllib.parse import urlsplit
+
+    import chromadb
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TutorError(f"TUTOR_CHROMA_URL {url!r} is not a server address",
+                         fix="use the form http://HOST:PORT, e.g. http://127.0.0.1:8000")
+    port = parts.port or (443 if parts.scheme == "https" else 8000)
+    try:
+        client = chromadb.HttpClient(host=parts.hostname, port=port, ssl=parts.scheme == "https",
+                                     settings=settings)
+        client.heartbeat()
+    except Exception as exc:  # chromadb raises several kinds for a server that is not there
+        raise TutorError(f"cannot reach the Chroma server at {url} ({exc.__class__.__name__})",
+                         fix="start it (chroma run --path DIR --port PORT), or unset TUTOR_CHROMA_URL "
+                             "to use the local index") from None
+    return client
+
+
+def _copy_collection(client: Any, source: str, target: Any, page: int = 1000) -> None:
+    """Copy every record of collection ``source`` into ``target`` (same server): the start of a new generation."""
+    try:
+        origin = client.get_collection(source, embedding_function=None)
+    except Exception:  # the previous generation is gone: start empty, the ingest re-adds what is missing
+        return
+    offset = 0
+    while True:
+        got = origin.get(include=["embeddings", "documents", "metadatas"], limit=page, offset=offset)
+        if not got["ids"]:
+            return
+        target.upsert(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                      metadatas=got["metadatas"])
+        offset += len(got["ids"])
+
+
+class ServerIndex:
+    """A published index on a Chroma server, for a team: one collection of vectors per generation
+    (``<name>-g000007``) and a ``<name>-meta`` collection holding each generation's catalog and the
+    ``CURRENT`` record that names the live one. Publishing replaces that one record, so learners'
+    tutors switch from one complete generation to the next, never to half of one.
+    """
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._client: Any = None
+
+    @property
+    def client(self):  # type: ignore[no-untyped-def]
+        if self._client is None:
+            from chromadb.config import Settings as ChromaSettings
+
+            self._client = connect(self.url, ChromaSettings(anonymized_telemetry=False))
+        return self._client
+
+    def collection_name(self, generation: str) -> str:
+        return f"{self.name}-{generation.removesuffix('.building')}"
+
+    def store(self, generation: str, copy_from: str | None = None) -> ChromaStore:
+        return ChromaStore(url=self.url, name=self.collection_name(generation),
+                           copy_from=self.collection_name(copy_from) if copy_from else None)
+
+    def has(self, generation: str) -> bool:
+        """Whether the server holds the vectors of ``generation``."""
+        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        return self.collection_name(generation) in names
+
+    def _meta(self):  # type: ignore[no-untyped-def]
+        return self.client.get_or_create_collection(f"{self.name}-meta", embedding_function=None)
+
+    def live(self) -> tuple[str, str] | None:
+        """(generation, catalog JSON) of the live generation, or None when nothing was published."""
+        meta = self._meta()
+        pointer = meta.get(ids=["CURRENT"], include=["documents"])
+        if not pointer["ids"]:
+            return None
+        generation = pointer["documents"][0]
+        got = meta.get(ids=[f"catalog-{generation}"], include=["documents"])
+        if not got["ids"]:
+            raise TutorError(f"the index on {self.url} is damaged (no catalog for {generation})",
+                             fix="run: tutor ingest --rebuild (with TUTOR_CHROMA_URL set)")
+        return generation, got["documents"][0]
+
+    def publish(self, generation: str, catalog_json: str, keep: int = 2) -> None:
+        """Make ``generation`` the live one, then drop the collections of all but ``keep`` older ones."""
+        meta = self._meta()
+        dim = [[0.0]]  # Chroma stores a vector with every record; these records are found by id only
+        meta.upsert(ids=[f"catalog-{generation}"], documents=[catalog_json], embeddings=dim)
+        meta.upsert(ids=["CURRENT"], documents=[generation], embeddings=dim)  # the switch
+        ours = sorted(c for c in (x if isinstance(x, str) else x.name for x in self.client.list_collections())
+                      if c.startswith(f"{self.name}-g") and c[len(self.name) + 2:].isdigit())
+        for old in [c for c in ours if c != self.collection_name(generation)][:-keep or None]:
+            self.client.delete_collection(old)
+            meta.delete(ids=[f"catalog-{old[len(self.name) + 1:]}"])

@@ -338,7 +338,7 @@ class Study:
     def sections(self) -> list[str]:
         from tutor.session import top
 
-        catalog = load_catalog(self.tutor.settings.index)
+        catalog = self.tutor.load_catalog()
         if catalog is None:
             return []
         return list(dict.fromkeys(top(c.section) for c in sorted(catalog.chunks.values(),
