@@ -139,3 +139,13 @@ def test_the_layout_before_generations_is_replaced(corpus: Path, tmp_path: Path)
     assert load_catalog(index) is None  # no generation yet: it is built, not refused
     run(corpus, index)
     assert sorted(p.name for p in index.iterdir()) == [POINTER, "README.md", "g000001", "ingest.lock"]
+
+
+def test_a_skipped_file_does_not_make_the_index_stale(corpus: Path, tmp_path: Path) -> None:
+    from tutor.ingest import stale_sources
+
+    (corpus / "image.md").write_bytes(b"\x89PNG\x00\x00binary")
+    os.symlink(corpus / "loop.md", corpus / "loop.md")
+    report = run(corpus, tmp_path / "index")
+    assert any("image.md" in w for w in report.warnings) and any("loop.md" in w for w in report.warnings)
+    assert stale_sources(corpus, load_catalog(tmp_path / "index")) == []  # no re-ingest on every question

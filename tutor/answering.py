@@ -32,15 +32,27 @@ REFUSAL = re.compile(
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
-def clean_question(question: str, max_chars: int) -> str:
-    """The question with control characters removed; a TutorError when empty or too long."""
-    text = "".join(ch for ch in question if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+# Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
+ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def clean_question(question: str, max_chars: int, what: str = "question") -> str:
+    """The question with control characters and escape sequences removed and whitespace runs (newlines,
+    tabs) made one space; a TutorError when nothing is left or it is longer than ``max_chars``.
+
+    >>> clean_question("DS\\x00 vs\\x1b[31m MLE\\x07?\\n\\tand AI?", 100)
+    'DS vs MLE? and AI?'
+    """
+    text = ESCAPE_SEQUENCE.sub("", question)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = " ".join(text.split())
     if not text:
-        raise TutorError("the question is empty", fix='ask something, e.g. tutor ask "DS vs MLE?"', exit_code=2)
+        example = 'search for something, e.g. tutor search "ethical risks"' if what == "query" else \
+            'ask something, e.g. tutor ask "DS vs MLE?"'
+        raise TutorError(f"the {what} is empty", fix=example, exit_code=2)
     if len(text) > max_chars:
-        raise TutorError(f"the question is {len(text):,} characters long; the limit is {max_chars:,}",
-                         fix="ask a shorter question (or raise TUTOR_MAX_QUESTION_CHARS)", exit_code=2)
+        raise TutorError(f"the {what} is {len(text):,} characters long; the limit is {max_chars:,}",
+                         fix=f"ask a shorter {what} (or raise TUTOR_MAX_QUESTION_CHARS)", exit_code=2)
     return text
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from tutor.records import Chunk, plain
 
-HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# An ATX heading; "##" alone is an empty one, and a closing "#" run counts only after a space ("C#").
+HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FENCE = re.compile(r"^ {0,3}(```|~~~)")
 LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 MAX_CHARS = 1500
@@ -34,7 +36,9 @@ def content_hash(section: str, text: str) -> str:
 
 def chunk_text(text: str, source: str, max_chars: int = MAX_CHARS) -> list[Chunk]:
     """Split one note (markdown or plain text) into chunks; ``source`` names the file."""
-    lines = text.splitlines()
+    lines = LINE_BREAK.split(text)  # as editors count lines: not at form feeds, U+2028 or other separators
+    if lines[-1] == "":
+        lines.pop()
     is_markdown = not source.lower().endswith(".txt")
     sections = _sections(lines, default=_stem(source)) if is_markdown else [
         _Section([_stem(source)], 0, len(lines) - 1)
@@ -70,7 +74,7 @@ def _sections(lines: list[str], default: str) -> list[_Section]:
         if FENCE.match(line):
             in_fence = not in_fence
         elif not in_fence and (m := HEADING.match(line)):
-            headings.append((i, len(m.group(1)), plain(m.group(2)) or "(untitled)"))
+            headings.append((i, len(m.group(1)), plain(m.group(2) or "") or "(untitled)"))
 
     # A lone top-level heading that opens the file is the document's title, not a section.
     level_one = [h for h in headings if h[1] == 1]

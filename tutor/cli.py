@@ -6,6 +6,7 @@ Heavy libraries are imported only by the commands that need them, so ``tutor --h
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -225,7 +226,10 @@ def _text_arg(words: list[str], what: str) -> str:
 
 def _batch_lines(path: str) -> Iterable[str]:
     if path == "-":
-        yield from (line.rstrip("\n") for line in sys.stdin)
+        try:
+            yield from (line.rstrip("\n") for line in sys.stdin)
+        except UnicodeDecodeError:
+            raise TutorError("standard input is not UTF-8 text", fix="send UTF-8 text") from None
         return
     try:
         with open(path, encoding="utf-8") as f:
@@ -364,6 +368,9 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
         except EOFError:
             console.print("")
             return 0
+        except UnicodeDecodeError:
+            console.err.write("error: that line is not UTF-8 text (fix: set your terminal to UTF-8)\n")
+            continue
         command = question.strip().lower()
         if command in ("/quit", "/exit", "/q"):
             return 0
@@ -469,7 +476,11 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
+    if out is None:
+        out = sys.stdout
+        # A terminal that cannot show a character (an ASCII locale, a Windows code page) gets "?"; never a crash.
+        if isinstance(out, io.TextIOWrapper):
+            out.reconfigure(errors="replace")
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -35,7 +35,7 @@ class Settings:
     timeout: float = 120.0  # seconds without progress from an LLM server before giving up
     n_ctx: int = 4096
     threads: int = 0  # 0: as many as the machine has cores
-    max_question_chars: int = 2000
+    max_question_chars: int = 2000  # fits n_ctx with the ~450-token prompt, ~1,000 of notes, 320 of answer
     progress_db: Path | None = None  # quiz attempts and schedules; None means <data_dir>/progress.sqlite3
     chroma_url: str = ""  # a Chroma server (http://HOST:PORT) holding a team's index; "" means the local index
     chroma_collection: str = "tutor"  # the name of the index on that server

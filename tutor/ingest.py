@@ -10,10 +10,14 @@ too large, unreadable) are skipped with a warning.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -132,34 +136,124 @@ class IngestReport:
                 f"{self.reused} reused) in {self.seconds:.1f}s")
 
 
-def note_files(corpus: Path) -> Iterator[Path]:
-    """Note files under ``corpus``, sorted; hidden folders and symlinked folders are not entered."""
+def note_files(corpus: Path, warnings: list[str] | None = None) -> Iterator[Path]:
+    """Note files under ``corpus``, sorted; hidden folders and symlinked folders are not entered.
+
+    A name that is not a regular file once symlinks are followed (a symlink loop, a broken symlink, a
+    folder, a pipe or a device named like a note) is left out; why is appended to ``warnings``.
+    """
     for root, dirs, files in os.walk(corpus, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.lower().endswith(NOTE_SUFFIXES) and not name.startswith("."):
-                yield Path(root) / name
+                path = Path(root) / name
+                problem = _not_a_file(path)
+                if problem is None:
+                    yield path
+                elif warnings is not None:
+                    warnings.append(f"skipped {path}: {problem}")
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a note file, or None when it is a regular file."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "it is a symlink loop"
+        if path.is_symlink():
+            return f"it is a symlink to {os.readlink(path)}, which does not exist"
+        return f"it vanished while indexing ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    return None
 
 
 def source_name(corpus: Path, path: Path) -> str:
     return path.relative_to(corpus).as_posix()
 
 
+BINARY_SAMPLE = 8192
+
+
 def read_note(path: Path) -> tuple[str | None, str | None, bytes]:
-    """(text, warning, raw bytes); text is None when the file is not a note we can index."""
+    """(text, warning, raw bytes); text is None when the file is not a note we can index.
+
+    Never blocks on a pipe or reads more than ``MAX_FILE_BYTES`` + 1 bytes. UTF-8 (with or without a BOM)
+    and UTF-16/32 with a BOM are decoded; other bytes are replaced, with a warning, unless they look
+    binary. Control characters other than tab and line breaks (terminal escape sequences, NUL, bell)
+    are removed with a warning: they would reach the terminal and the prompt.
+    """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None, f"skipped {path}: it vanished before it could be read", b""
     except OSError as exc:
         return None, f"skipped {path}: cannot read it ({exc.strerror or exc})", b""
-    if len(raw) > MAX_FILE_BYTES:
-        limit = MAX_FILE_BYTES // 2**20
-        return None, f"skipped {path}: {len(raw) / 1e6:.1f} MB is over the {limit} MB limit for a note", raw
-    if b"\x00" in raw[:8192]:
-        return None, f"skipped {path}: it looks binary, not text", raw
     try:
-        return raw.decode("utf-8-sig"), None, raw
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, f"skipped {path}: it is not a regular file", b""
+        if st.st_size > MAX_FILE_BYTES:
+            return None, _too_large(path, st.st_size), b""
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return None, f"skipped {path}: cannot read it ({exc.strerror or exc})", b""
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        return None, _too_large(path, len(raw)), raw
+    text, warning = _decode(path, raw)
+    if text is None:
+        return None, warning, raw
+    clean = _strip_controls(text)
+    if clean != text:
+        warning = (f"{warning}; " if warning else f"{path}: ") + "control characters were removed"
+    if not clean.strip():
+        warning = (f"{warning}; " if warning else f"{path}: ") + "it is empty, so there is nothing to index"
+    return clean, warning, raw
+
+
+def _too_large(path: Path, size: int) -> str:
+    limit = MAX_FILE_BYTES // 2**20
+    return f"skipped {path}: {size / 1e6:.1f} MB is over the {limit} MB limit for a note"
+
+
+def _decode(path: Path, raw: bytes) -> tuple[str | None, str | None]:
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec), None
+            except UnicodeDecodeError:
+                return None, f"skipped {path}: it starts like {codec.upper()} text but does not decode as it"
+    if b"\x00" in raw[:BINARY_SAMPLE]:
+        return None, f"skipped {path}: it looks binary, not text"
+    try:
+        return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
-        return raw.decode("utf-8", errors="replace"), f"{path} is not valid UTF-8: undecodable bytes were replaced", raw
+        pass
+    sample = raw[:BINARY_SAMPLE].decode("utf-8", errors="replace")
+    odd = sum(ch == "\ufffd" or (ch < " " and ch not in "\t\n\r\f\x1b") for ch in sample)
+    if odd > 0.3 * len(sample):  # text in a legacy encoding has a few odd characters; binary has many
+        return None, f"skipped {path}: it looks binary, not text"
+    text = raw.decode("utf-8", errors="replace")
+    return text, f"{path} is not valid UTF-8: undecodable bytes were replaced"
+
+
+# Escape sequences (colours, titles, cursor moves) and control characters other than tab and line breaks.
+_CONTROLS = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[@-Z\\-_])?"
+                       r"|[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def _strip_controls(text: str) -> str:
+    r"""``text`` without control characters (tab, newline, carriage return and form feed are kept).
+
+    >>> _strip_controls("red \x1b[31mtext\x1b[0m\x07 and\ttabs\r\n")
+    'red text and\ttabs\r\n'
+    """
+    return _CONTROLS.sub("", text)
 
 
 def stale_sources(corpus: Path, catalog: Catalog | None) -> list[str]:
@@ -177,7 +271,8 @@ def stale_sources(corpus: Path, catalog: Catalog | None) -> list[str]:
         except OSError:
             continue
         if entry is None:
-            stale.append(source)
+            if read_note(path)[0] is not None:  # a file ingest would skip (binary, too big) changes nothing
+                stale.append(source)
         elif (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
             text, _, raw = read_note(path)
             if hashlib.sha256(raw).hexdigest() != entry.hash:
@@ -239,7 +334,7 @@ def _ingest_locked(
         return not scope or any(path == s or s in path.parents for s in scope)
 
     present: dict[str, Path] = {}
-    for path in note_files(corpus):
+    for path in note_files(corpus, report.warnings):
         if in_scope(path.resolve()):
             present[source_name(corpus, path)] = path
 

@@ -200,7 +200,7 @@ class Tutor:
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         from tutor.answering import clean_question
 
-        query = clean_question(query, self.settings.max_question_chars)
+        query = clean_question(query, self.settings.max_question_chars, "query")
         return self.retriever.search(query, k=k or self.settings.top_k)
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:

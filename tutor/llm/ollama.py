@@ -76,7 +76,7 @@ class OllamaModel:
                 if isinstance(chunk.content, str) and chunk.content:
                     yield chunk.content
         except httpx.TimeoutException:
-            raise LLMError(f"Ollama at {self.host} did not answer within {self.timeout:.0f}s",
+            raise LLMError(f"Ollama at {self.host} did not answer within {self.timeout:g}s",
                            fix="raise TUTOR_TIMEOUT, or use a smaller model") from None
         except (httpx.TransportError, ConnectionError) as exc:
             raise LLMError(f"lost the connection to Ollama at {self.host} ({exc.__class__.__name__})",
