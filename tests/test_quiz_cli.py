@@ -144,3 +144,14 @@ def test_progress_db_flag_and_env_choose_the_file(cli, tmp_path: Path, monkeypat
     monkeypatch.setenv("TUTOR_PROGRESS_DB", str(db))
     _, out, _ = cli("progress", "--json")
     assert json.loads(out)["attempts"] == 1
+
+
+def test_a_mixed_session_gives_contrast_drills_at_most_a_third_while_the_model_writes_the_rest(cli) -> None:  # type: ignore[no-untyped-def]
+    supervised_mcq = {"question": "What is the main disadvantage of supervised recommenders?",
+                      "correct": "Computationally expensive at scale",
+                      "distractors": ["They need no labels", "They ignore item data", "They only run offline"]}
+    cli.model.enqueue(json.dumps(supervised_mcq), json.dumps(GOOD_SHORT))
+    code, out, err = cli("quiz", "--json", "-n", "3", "--section", "> supervised learning")
+    assert code == 0, err
+    kinds = [json.loads(line)["kind"] for line in out.splitlines()]
+    assert kinds.count("contrast") == 1 and {"mcq", "short"} <= set(kinds), (kinds, err)

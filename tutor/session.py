@@ -137,10 +137,18 @@ class QuizSession:
         if due:
             yield from serve(interleave([i for i in weakest if self.progress.mastery(states[i.id], now) < PASS]))
             return
-        yield from serve(interleave([i for i in pool if i.id not in states]))
+        fresh = [i for i in pool if i.id not in states]
+        drills = [i for i in fresh if i.kind == "contrast"]
+        if kind is None:  # a mixed session: contrast drills take at most a third of it while others can be written
+            share = max(1, n // 3)
+            yield from serve(interleave([i for i in fresh if i.kind != "contrast"] + drills[:share]))
+            drills = drills[share:]
+        else:
+            yield from serve(interleave(fresh))
         if len(served) < n and kind != "contrast":
             validator.embedder = self.tutor.embedder
             yield from serve(self._written(chosen, kind, validator, n - len(served)))
+        yield from serve(interleave(drills))
         yield from serve(weakest)
 
     def _written(self, chunks: Sequence[Chunk], kind: str | None, validator: Validator,
