@@ -149,3 +149,10 @@ def test_a_skipped_file_does_not_make_the_index_stale(corpus: Path, tmp_path: Pa
     report = run(corpus, tmp_path / "index")
     assert any("image.md" in w for w in report.warnings) and any("loop.md" in w for w in report.warnings)
     assert stale_sources(corpus, load_catalog(tmp_path / "index")) == []  # no re-ingest on every question
+
+
+def test_a_link_to_a_note_in_the_folder_is_not_indexed_twice(corpus: Path, tmp_path: Path) -> None:
+    os.symlink("ml-process-summary.md", corpus / "alias.md")
+    report = run(corpus, tmp_path / "index")
+    assert report.added == ["ml-process-summary.md"]
+    assert any("alias.md" in w and "indexed under its own name" in w for w in report.warnings)

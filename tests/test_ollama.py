@@ -35,6 +35,7 @@ def test_stream_sends_the_documented_request_and_yields_the_pieces(server: FakeO
     assert body["model"] == "qwen2.5-coder:1.5b" and body["stream"] is True
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["options"]["num_predict"] == 50 and body["options"]["temperature"] == 0.0
+    assert body["options"]["num_ctx"] == 4096  # never the server's smaller default, which cuts prompts silently
 
 
 def test_schema_is_sent_as_format(server: FakeOllama) -> None:

@@ -84,7 +84,7 @@ def run_checks(settings: Settings) -> list[Check]:
     def ollama() -> str:
         from tutor.llm.ollama import OllamaModel
 
-        model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout)
+        model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout, settings.n_ctx)
         model.check()
         return f"{settings.ollama_host} is up and has {settings.ollama_model}"
 

@@ -142,16 +142,30 @@ def note_files(corpus: Path, warnings: list[str] | None = None) -> Iterator[Path
     A name that is not a regular file once symlinks are followed (a symlink loop, a broken symlink, a
     folder, a pipe or a device named like a note) is left out; why is appended to ``warnings``.
     """
+    inside = corpus.resolve()
     for root, dirs, files in os.walk(corpus, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.lower().endswith(NOTE_SUFFIXES) and not name.startswith("."):
                 path = Path(root) / name
-                problem = _not_a_file(path)
+                problem = _not_a_file(path) or _a_second_name(path, inside)
                 if problem is None:
                     yield path
                 elif warnings is not None:
                     warnings.append(f"skipped {path}: {problem}")
+
+
+def _a_second_name(path: Path, corpus: Path) -> str | None:
+    """Why a symlink to a note that is indexed under its own name is left out (else its chunks come twice)."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    relative = target.relative_to(corpus) if target.is_relative_to(corpus) else None
+    if relative is None or not target.name.lower().endswith(NOTE_SUFFIXES):
+        return None
+    if any(part.startswith(".") for part in relative.parts):
+        return None  # its target is in a hidden folder, so it is not indexed under its own name
+    return f"it is a link to {relative.as_posix()}, which is indexed under its own name"
 
 
 def _not_a_file(path: Path) -> str | None:

@@ -50,7 +50,7 @@ def _llamacpp(settings: Settings) -> ChatModel:
 def _ollama(settings: Settings) -> ChatModel:
     from tutor.llm.ollama import OllamaModel
 
-    model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout)
+    model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout, settings.n_ctx)
     model.check()
     return model
 
@@ -76,7 +76,7 @@ def open_model(settings: Settings, log: Callable[[str], None] = lambda _m: None)
         return factory(settings)
     from tutor.llm.ollama import OllamaModel
 
-    ollama = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout)
+    ollama = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout, settings.n_ctx)
     if ollama.ready(timeout=0.5):
         return ollama
     try:

@@ -17,10 +17,11 @@ from tutor.llm import LLMError, Message
 
 
 class OllamaModel:
-    def __init__(self, host: str, model: str, timeout: float = 120.0) -> None:
+    def __init__(self, host: str, model: str, timeout: float = 120.0, n_ctx: int = 4096) -> None:
         self.host = host.rstrip("/")
         self.model = model
         self.timeout = timeout
+        self.n_ctx = n_ctx  # sent as num_ctx: older servers default to 2048 and silently cut longer prompts
         self.name = f"ollama:{model}"
 
     def models(self, timeout: float = 2.0) -> list[str]:
@@ -68,6 +69,7 @@ class OllamaModel:
             base_url=self.host,
             temperature=temperature,
             num_predict=max_tokens,
+            num_ctx=self.n_ctx,
             format=schema,
             client_kwargs={"timeout": self.timeout},
         )
