@@ -9,8 +9,9 @@ tested): ``FastMiniLM`` (numpy + tokenizers, the default: ready in half a second
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -125,7 +126,7 @@ class FastMiniLM:
         w = self._load()
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # little padding per batch
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        batches = []
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
             width = max(len(encodings[i].ids) for i in batch)
@@ -135,8 +136,52 @@ class FastMiniLM:
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1.0
-            out[batch] = _minilm_forward(w, ids, mask)
+            batches.append((batch, ids, mask))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for (batch, _, _), vectors in zip(batches, self._forward_all(w, [(i, m) for _, i, m in batches])):
+            out[batch] = vectors
         return out.tolist()
+
+    def _forward_all(self, w: dict[str, Any], inputs: list[tuple[Any, Any]]) -> Iterator[Any]:
+        """The forward pass of each batch; many batches are spread over one worker process per core.
+
+        numpy runs one BLAS thread here (fast for one query, see tutor/__init__.py); a bulk ingest
+        uses every core by forking workers that share the loaded weights copy-on-write.
+        """
+        workers = min(_cores(), len(inputs) // 2)
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return (_minilm_forward(w, ids, mask) for ids, mask in inputs)
+        global _SHARED
+        _SHARED = w
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_one_blas_thread) as pool:
+            results = list(pool.map(_forward_shared, inputs))
+        _SHARED = None
+        return iter(results)
+
+
+_SHARED: dict[str, Any] | None = None  # the weights, for forked workers (set just before the fork)
+
+
+def _one_blas_thread() -> None:
+    """A worker is one core's worth: BLAS threads inherited from the parent would only fight each other."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+
+
+def _forward_shared(inputs: tuple[Any, Any]) -> Any:
+    assert _SHARED is not None
+    return _minilm_forward(_SHARED, *inputs)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _layer_norm(x: Any, weight: Any, bias: Any, eps: float = 1e-12) -> Any:

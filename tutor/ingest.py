@@ -35,7 +35,7 @@ from tutor.store import VectorStore
 CATALOG_VERSION = 2  # 2: the index is a series of generations (tutor.generations)
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILE_BYTES = 5 * 1024 * 1024
-EMBED_BATCH = 32
+EMBED_BATCH = 128  # texts per embed call: enough batches to spread over the cores, a progress step each
 
 
 @dataclass
