@@ -3,6 +3,7 @@ points leaves the previous index fully usable; the next ingest finishes the job.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -103,3 +104,31 @@ def test_sigkill_at_any_point_of_a_real_ingest_leaves_the_previous_index_usable(
     assert catalog is not None and len(catalog.files) == 9
     check_usable(index, minilm)
     assert not [p for p in index.iterdir() if p.name.endswith(".building")]
+
+
+def test_sigkill_mid_quiz_loses_no_graded_attempt(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / NOTES.name).write_text(NOTES.read_text())
+    env = {**os.environ, "TUTOR_CORPUS": str(corpus), "TUTOR_INDEX": str(tmp_path / "index"),
+           "TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_BACKEND": "extractive", "HF_HUB_OFFLINE": "1",
+           "PYTHONUNBUFFERED": "1"}
+    quiz = subprocess.Popen([sys.executable, "-m", "tutor.cli", "quiz", "-n", "5"], cwd=REPO, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert quiz.stdin is not None and quiz.stdout is not None
+    seen = b""
+    for answer in (b"A\n", b"B\n"):
+        quiz.stdin.write(answer)
+        quiz.stdin.flush()
+        while seen.count(b"Recorded as") < (1 if answer == b"A\n" else 2):
+            piece = quiz.stdout.read1(4096)
+            assert piece, f"the quiz ended early: {seen.decode()}"
+            seen += piece
+    quiz.send_signal(signal.SIGKILL)  # mid-session: the third question is waiting for its answer
+    quiz.wait(timeout=30)
+    quiz.stdin.close()
+    quiz.stdout.close()
+    progress = subprocess.run([sys.executable, "-m", "tutor.cli", "progress", "--json"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert progress.returncode == 0, progress.stderr
+    assert json.loads(progress.stdout)["attempts"] == 2
