@@ -122,3 +122,33 @@ def llm_tutor(real_tutor: Tutor, embedded_model: Path) -> Tutor:
     settings = replace(real_tutor.settings, backend="llamacpp", model=embedded_model)
     model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b", settings.n_ctx)
     return Tutor(settings, embedder=real_tutor.embedder, store=real_tutor.store, model=model, progress=False)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``tutor ARGS`` in process on the fakes, ``typed`` as standard input; returns (exit code, stdout,
+    stderr). ``cli.model`` is the scripted model behind ``--backend scripted`` (the default here)."""
+    import io
+
+    from tutor import pipeline
+    from tutor.cli import main
+    from tutor.llm import REGISTRY
+
+    store = MemoryStore()
+    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
+    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
+    model = ScriptedModel()
+    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
+    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
+    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
+    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, typed: str | io.TextIOBase = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(typed) if isinstance(typed, str) else typed)
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(args), out=out, err=err)
+        return code, out.getvalue(), err.getvalue()
+
+    run.model = model  # type: ignore[attr-defined]
+    return run

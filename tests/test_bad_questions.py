@@ -14,11 +14,8 @@ import pytest
 
 from tests.conftest import REPO
 from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
-from tutor import pipeline
 from tutor.answering import clean_question
-from tutor.cli import main
 from tutor.errors import TutorError
-from tutor.llm import REGISTRY
 from tutor.pipeline import Tutor
 from tutor.records import Answer
 from ui import app
@@ -26,28 +23,6 @@ from ui.core import Study
 
 LONG = "why " * 25_600  # 100 KB
 GOOD = "Data scientists focus on analysis and experimentation [1]."
-
-
-@pytest.fixture
-def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run ``tutor ARGS`` in process on the fakes, with ``typed`` as standard input."""
-    store = MemoryStore()
-    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
-    model = ScriptedModel()
-    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
-    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
-    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
-
-    def run(*args: str, typed: str | io.TextIOBase = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(typed) if isinstance(typed, str) else typed)
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    run.model = model  # type: ignore[attr-defined]
-    return run
 
 
 # --- the CLI ----------------------------------------------------------------------------------------

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
-from tutor import pipeline
+from tests.fakes import ScriptedModel
 from tutor.cli import main
 from tutor.llm import REGISTRY, register
 from tutor.prompts import NOT_COVERED
-
-
-@pytest.fixture
-def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run ``tutor ARGS`` in process; returns (exit code, stdout, stderr)."""
-    store = MemoryStore()
-    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
-    model = ScriptedModel()
-    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
-    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
-    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    run.model = model  # type: ignore[attr-defined]
-    return run
 
 
 def test_help_teaches_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -145,13 +122,12 @@ def test_ingest_reports_and_is_incremental(cli, tmp_path: Path) -> None:  # type
 
 def test_chat_condenses_follow_ups(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     typed = "What does an MLE do?\nand how does that differ from a data scientist?\n/quit\n"
-    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
     cli.model.enqueue(
         "MLEs focus on building and deploying production systems [1].",
         "How does a Machine Learning Engineer differ from a Data Scientist?",
         "Data Scientists focus on analysis and experimentation [1].",
     )
-    code, out, err = cli("chat")
+    code, out, err = cli("chat", typed=typed)
     assert code == 0
     assert "(searched for: How does a Machine Learning Engineer differ from a Data Scientist?)" in err
     assert out.count("Sources:") == 2

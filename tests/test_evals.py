@@ -3,24 +3,20 @@ then the shipped dataset on the real embedder (retrieval, CI) and a bounded subs
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import NOTES, REPO
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
-from tutor import pipeline
+from tests.fakes import HashEmbedder, ScriptedModel
 from tutor.chunking import chunk_text
-from tutor.cli import main
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
 from tutor.evals.baseline import BaselineRetriever, fixed_size_chunks
 from tutor.evals.dataset import Case, Dataset, load_dataset, matches_section
 from tutor.evals.report import html_page, terminal_table, to_dict, write_report
 from tutor.evals.runner import run_eval
-from tutor.llm import REGISTRY
 from tutor.pipeline import Tutor
 from tutor.prompts import NOT_COVERED
 
@@ -312,27 +308,6 @@ def test_report_has_the_table_chart_and_failing_cases_with_answers(tutor: Tutor,
 
 
 # --- tutor eval -----------------------------------------------------------------------------------
-
-@pytest.fixture
-def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    store = MemoryStore()
-    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
-    model = ScriptedModel()
-    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
-    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
-    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    run.model = model  # type: ignore[attr-defined]
-    return run
-
 
 def test_tutor_eval_prints_the_table_and_writes_the_report(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code, out, err = cli("eval", "--dataset", str(CASES), "--only", "retrieval", "--threshold", "hit@1=0")

@@ -3,7 +3,6 @@ structured output. A clear one-line message, a partial answer marked incomplete,
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -12,38 +11,13 @@ import pytest
 from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
 from tests.ollama_server import FakeOllama
 from tests.test_grading import BUSINESS_SHORT
-from tutor import pipeline
-from tutor.cli import main
 from tutor.grading import grade
-from tutor.llm import REGISTRY
 from tutor.pipeline import Tutor
 from tutor.prompts import ANSWER_SYSTEM, LEFT_OUT
 from tutor.records import Answer
 from ui.core import Study, answer_html
 
 CUT = "Data scientists focus on analysis and experimentation [1]. And then more text follows here."
-
-
-@pytest.fixture
-def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run ``tutor ARGS`` in process on the fakes; returns (exit code, stdout, stderr)."""
-    store = MemoryStore()
-    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
-    model = ScriptedModel()
-    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
-    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
-    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
-
-    def run(*args: str, typed: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(typed))
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    run.model = model  # type: ignore[attr-defined]
-    return run
 
 
 def last_line(err: str) -> str:

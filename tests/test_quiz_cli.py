@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
 from tests.test_quiz import GOOD_MCQ, GOOD_SHORT
-from tutor import pipeline
-from tutor.cli import main
-from tutor.llm import REGISTRY
-
-
-@pytest.fixture
-def cli(tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """Run ``tutor ARGS`` in process with typed input; returns (exit code, stdout, stderr)."""
-    store = MemoryStore()
-    monkeypatch.setitem(pipeline.COMPONENTS, "embedder", lambda s: HashEmbedder())
-    monkeypatch.setitem(pipeline.COMPONENTS, "store", lambda s, folder: store)
-    model = ScriptedModel()
-    monkeypatch.setitem(REGISTRY, "scripted", lambda s: model)
-    monkeypatch.setenv("TUTOR_CORPUS", str(corpus))
-    monkeypatch.setenv("TUTOR_INDEX", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_BACKEND", "scripted")
-
-    def run(*args: str, typed: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(typed))
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(args), out=out, err=err)
-        return code, out.getvalue(), err.getvalue()
-
-    run.model = model  # type: ignore[attr-defined]
-    return run
 
 
 def test_quiz_json_prints_one_item_per_line_without_asking(cli) -> None:  # type: ignore[no-untyped-def]
