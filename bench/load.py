@@ -408,9 +408,16 @@ def drive(url: str, sessions: int, duration: float, request_timeout: float, drai
         t.join(timeout=max(0.0, cutoff - time.monotonic()))
     with run._lock:
         run.frozen = True  # requests still running now are reported as unfinished
-    for c in clients:
-        c.close()
+    close_all(clients)
     return run
+
+
+def close_all(clients: list[Any]) -> None:
+    """Stop the clients' heartbeat threads, all at once (each close waits up to a second for its thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        list(pool.map(lambda c: c.close(), clients))
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -454,6 +461,7 @@ def summarize(run: Run, duration: float) -> dict[str, Any]:
     return {
         "requests": len(calls), "completed": len(finished), "ok": len(ok),
         "unfinished": len(calls) - len(finished), "errors": sum(errors.values()),
+        "sessions_answered": len({c.session for c in ok}),
         "errors_by_kind": dict(errors), "error_samples": dict(samples), "endpoints": per,
         "p50_s": round(percentile(all_lat, 50) or 0, 3), "p95_s": round(percentile(all_lat, 95) or 0, 3),
         "wall_s": round(last, 1),
