@@ -307,3 +307,24 @@ def test_instructions_planted_in_a_note_do_not_change_the_rules(llm_tutor: Tutor
     assert "hacked" not in answer.answer.lower() and "same job" not in answer.answer.lower()
     assert not answer.refused and answer.citations
     assert any(c.source == NOTES.name for c in answer.citations)
+
+
+def test_a_damaged_chroma_database_is_one_line_and_rebuild_repairs_it(tmp_path: Path, minilm) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tutor.config import load_settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(NOTES, corpus / NOTES.name)
+    settings = load_settings({"corpus": str(corpus), "index": str(tmp_path / "index"),
+                              "data_dir": str(tmp_path / "data"), "backend": "extractive"}, env={})
+    Tutor(settings, embedder=minilm, progress=False).ingest()
+    (tmp_path / "index" / "g000001" / "chroma" / "chroma.sqlite3").write_bytes(b"garbage, not a database")
+    (corpus / "extra.md").write_text("# Extra\nA new note about feature stores.\n")
+    with pytest.raises(TutorError, match="Chroma database in .* is damaged") as info:
+        Tutor(settings, embedder=minilm, progress=False).ingest()
+    assert info.value.fix == "run: tutor ingest --rebuild"
+    assert Tutor(settings, embedder=minilm, progress=False).search("DS vs MLE?"), "searches go on meanwhile"
+    report = Tutor(settings, embedder=minilm, progress=False).ingest(rebuild=True)
+    assert set(report.added) == {NOTES.name, "extra.md"}

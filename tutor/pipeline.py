@@ -184,6 +184,11 @@ class Tutor:
                 return None
             self.log("Another process is building the index; waiting for it...")
             report = self.ingest(lock_wait=600.0)
+        except TutorError as exc:
+            if catalog is None:
+                raise
+            self.log(f"warning: the index could not be updated: {exc}; answering from the one built before")
+            return None
         self.log(report.summary())
         for warning in report.warnings:
             self.log(f"warning: {warning}")

@@ -73,15 +73,31 @@ class ChromaStore:
             else:
                 assert self.path is not None
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+                try:
+                    self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+                except Exception as exc:  # chromadb's Rust core raises its own kinds for a bad database
+                    _forget_failed_system(str(self.path))
+                    raise self._damaged(exc) from None
         return self._client
+
+    def _damaged(self, exc: Exception) -> TutorError:
+        detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return TutorError(f"the Chroma database in {self.path} is damaged ({detail})",
+                          fix="run: tutor ingest --rebuild")
 
     @property
     def collection(self):  # type: ignore[no-untyped-def]
         if self._collection is None:
-            self._collection = self.client.get_or_create_collection(
-                self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
-            )
+            try:
+                self._collection = self.client.get_or_create_collection(
+                    self.name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                )
+            except TutorError:
+                raise
+            except Exception as exc:
+                if self.url:
+                    raise
+                raise self._damaged(exc) from None
             if self.copy_from:
                 source, self.copy_from = self.copy_from, None
                 _copy_collection(self.client, source, self._collection)
@@ -226,6 +242,15 @@ class LocalStore:
 
     def count(self) -> int:
         return len(self._load()[0])
+
+
+def _forget_failed_system(identifier: str) -> None:
+    """chromadb keeps a system that failed to start cached under its path, so every later open fails
+    with an unrelated AttributeError; drop it, so a later open (after a rebuild) starts afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for table in ("_identifier_to_system", "_identifier_to_refcount"):
+        getattr(SharedSystemClient, table, {}).pop(identifier, None)
 
 
 def connect(url: str, settings: Any = None):  # type: ignore[no-untyped-def]
