@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,9 +27,10 @@ class EchoModel:
     """A model that always has a reply: a sentence of passage [1] cited [1], a standalone question for a
     follow-up, a fixed multiple-choice item under a schema; or an LLMError while ``down``."""
 
-    def __init__(self, name: str = "echo:test") -> None:
+    def __init__(self, name: str = "echo:test", delay: float = 0.0) -> None:
         self.name = name
         self.down = False
+        self.delay = delay  # seconds per piece of a chat answer: a slow model, to see what waits for it
         self.received: list[list[Message]] = []
         self.last_finish_reason: str | None = "stop"
 
@@ -39,6 +41,8 @@ class EchoModel:
         self.received.append(list(messages))
         reply = self._reply(messages, schema)
         for i in range(0, len(reply), 6):
+            if self.delay and schema is None:
+                time.sleep(self.delay)
             yield reply[i : i + 6]
 
     @staticmethod
@@ -213,14 +217,14 @@ def test_safe_note_names() -> None:
     assert safe_note_name(".bashrc.md") == "bashrc.md"
 
 
-def serve(corpus: str, index: str, port: int) -> None:
+def serve(corpus: str, index: str, port: int, delay: float = 0.0) -> None:
     """Serve the app on fakes (``python -c "from tests.test_ui import serve; serve(...)"``): the server and
     browser tests run it in a subprocess, so the server's threads and sockets stay out of the test process."""
     from tutor.config import load_settings
     from ui.app import launch
 
     settings = load_settings({"corpus": corpus, "index": index})
-    study = Study(lambda: make_tutor(settings, EchoModel()))
+    study = Study(lambda: make_tutor(settings, EchoModel(delay=delay)))
     study.tutor.retriever  # noqa: B018 - index before serving, as ``tutor ui`` does
     launch(study, "127.0.0.1", port, None)
 

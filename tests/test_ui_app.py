@@ -122,10 +122,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp_path: Path, corpus: Path) -> tuple[subprocess.Popen, str]:
+def start_server(tmp_path: Path, corpus: Path, delay: float = 0.0) -> tuple[subprocess.Popen, str]:
     """The app on fakes in a subprocess on a free loopback port; returns once it answers (bounded)."""
     port = free_port()
-    code = f"from tests.test_ui import serve; serve({str(corpus)!r}, {str(tmp_path / 'index')!r}, {port})"
+    code = f"from tests.test_ui import serve; serve({str(corpus)!r}, {str(tmp_path / 'index')!r}, {port}, {delay})"
     env = os.environ | {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     with open(tmp_path / "ui-server.log", "wb") as log:  # the server keeps its own copy of the file
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -186,6 +186,36 @@ def test_api_chat_search_quiz_and_progress(served: str) -> None:
     graded = client.predict(item["id"], GOOD_MCQ["correct"], 1, api_name="/quiz_grade")
     assert graded["correct"] and graded["score"] == 1.0 and graded["item"]["answer"] == GOOD_MCQ["correct"]
     assert client.predict(api_name="/progress")["attempts"] == 1
+
+
+@pytest.mark.integration
+def test_a_quiz_is_not_kept_waiting_behind_an_answer_being_written(tmp_path: Path, corpus: Path) -> None:
+    import threading
+
+    from gradio_client import Client
+
+    proc, url = start_server(tmp_path, corpus, delay=0.5)  # a slow model: a chat answer takes many seconds
+    try:
+        client = Client(url, verbose=False)
+        client.predict("data understanding", "mcq", False, [], api_name="/quiz_next")  # warm: bank the item
+        answered: list[tuple[float, dict]] = []
+        quizzer = Client(url, verbose=False)
+
+        def ask() -> None:
+            reply = client.predict("DS vs MLE?", [], api_name="/chat")
+            answered.append((time.monotonic(), reply))
+
+        chat = threading.Thread(target=ask)
+        chat.start()
+        time.sleep(1.0)  # the answer is being written
+        item = quizzer.predict("", "contrast", False, [], api_name="/quiz_next")
+        served = time.monotonic()
+        chat.join(timeout=300)
+        assert item["kind"] == "contrast" and answered
+        assert served < answered[0][0], "the quiz item was served only after the answer was finished"
+        assert "[1]" in answered[0][1]["answer"]
+    finally:
+        stop(proc)
 
 
 @pytest.mark.integration

@@ -24,7 +24,11 @@ from tutor.records import Answer  # noqa: E402
 from ui.core import Notice, Study, answer_html, grade_markdown, item_markdown, public_item, sources_html  # noqa: E402
 
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a message
-MODEL = "model"  # concurrency group of everything that runs the language model: one at a time
+MODEL = "model"  # concurrency group of chat and note changes: one at a time
+# Quiz work has its own queue: a saved item, a contrast drill or a multiple-choice grade needs no
+# model, so it is not kept waiting behind someone's answer; when it does need the model (writing an
+# item, judging a short answer) the backend itself lets one generation run at a time.
+QUIZ = "quiz"
 ANY = "any"
 CSS = """
 .notice { background: #fff4e5; border-left: 4px solid #f0a030; padding: 6px 10px; }
@@ -360,10 +364,10 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
 
         quiz_out = [item_md, options, written, hint_md, grade_md, quiz_state]
         next_btn.click(lambda sec, kd, d, st: quiz_next(s, sec, kd, d, st), [section, kind, due, quiz_state],
-                       quiz_out, concurrency_id=MODEL, api_visibility="undocumented", api_name="ui_quiz_next")
+                       quiz_out, concurrency_id=QUIZ, api_visibility="undocumented", api_name="ui_quiz_next")
         hint_btn.click(lambda st: quiz_hint(s, st), [quiz_state], [hint_md, quiz_state], api_visibility="private")
         grade_args = dict(fn=lambda c, w, st: quiz_grade(s, c, w, st), inputs=[options, written, quiz_state],
-                          outputs=[grade_md, quiz_state], concurrency_id=MODEL)
+                          outputs=[grade_md, quiz_state], concurrency_id=QUIZ)
         grade_btn.click(**grade_args, api_visibility="undocumented", api_name="ui_quiz_grade")
         written.submit(**grade_args, api_visibility="private")
 
@@ -442,9 +446,9 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
 
         gr.api(chat, api_name="chat", concurrency_id=MODEL)
         gr.api(search, api_name="search", concurrency_limit=2)
-        gr.api(quiz_next_api, api_name="quiz_next", concurrency_id=MODEL)
+        gr.api(quiz_next_api, api_name="quiz_next", concurrency_id=QUIZ)
         gr.api(quiz_hint_api, api_name="quiz_hint", concurrency_limit=4)
-        gr.api(quiz_grade_api, api_name="quiz_grade", concurrency_id=MODEL)
+        gr.api(quiz_grade_api, api_name="quiz_grade", concurrency_id=QUIZ)
         gr.api(progress, api_name="progress", concurrency_limit=2)
         gr.api(status_api, api_name="status", concurrency_limit=4)
 
