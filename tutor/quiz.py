@@ -123,12 +123,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 SYSTEM = ("You write quiz items that test a student on their own study notes. Use only facts stated in the note. "
-          "Never put the answer in the question. Reply with JSON only.")
+          "Never put the answer, or its key words, in the question. Reply with JSON only.")
 ASK = {
     "mcq": 'Write one multiple-choice question on a fact in this note. "correct": the right answer, in words from '
-           'the note. "distractors": three wrong but plausible answers, each different from the right one.',
+           'the note. "distractors": three wrong but plausible answers that the note does not state (never another '
+           'item listed in the note, which would also be right).',
     "short": 'Write one question whose full answer needs 2 or 3 facts from this note. "key_points": those facts, '
-             'short, in words from the note.',
+             'short, copied from the note.',
     "card": 'Write one flashcard on a fact in this note. "front": a short question; "back": its answer in a few '
             'words from the note.',
 }
