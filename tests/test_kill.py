@@ -50,6 +50,24 @@ def check_usable(index: Path, minilm, expect_folder: Path | None = None) -> tupl
     return catalog.folder.name, [h.chunk.id for h in hits]
 
 
+def survivors(index: Path, grace: float = 5.0) -> list[int]:
+    """Processes still running with this index in their environment (workers of a killed ingest)."""
+    marker = f"TUTOR_INDEX={index}".encode()
+    deadline = time.monotonic() + grace
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) != os.getpid():
+                try:
+                    if marker in (entry / "environ").read_bytes().split(b"\0"):
+                        found.append(int(entry.name))
+                except OSError:
+                    continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
 def start_ingest(corpus: Path, index: Path, data: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TUTOR_CORPUS": str(corpus), "TUTOR_INDEX": str(index), "TUTOR_DATA_DIR": str(data),
            "HF_HUB_OFFLINE": "1"}
@@ -85,6 +103,7 @@ def test_sigkill_at_any_point_of_a_real_ingest_leaves_the_previous_index_usable(
             while time.monotonic() - started < float(delay) and proc.poll() is None:
                 time.sleep(0.01)
         finished = proc.poll() is not None
+        assert not finished or proc.returncode == 0, (tmp_path / "ingest.err").read_text()[-2000:]
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         now = current(index)
@@ -98,6 +117,7 @@ def test_sigkill_at_any_point_of_a_real_ingest_leaves_the_previous_index_usable(
     print("\nkill points:", outcomes)
     assert sum(1 for _, what, _ in outcomes if what == "killed") >= 5, outcomes
 
+    assert not survivors(index), "a killed ingest left worker processes behind"
     last = start_ingest(corpus, index, data)
     assert last.wait(timeout=600) == 0, (tmp_path / "ingest.err").read_text()
     catalog = load_catalog(index)

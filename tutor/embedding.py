@@ -166,10 +166,27 @@ _SHARED: dict[str, Any] | None = None  # the weights, for forked workers (set ju
 
 
 def _one_blas_thread() -> None:
-    """A worker is one core's worth: BLAS threads inherited from the parent would only fight each other."""
+    """A worker is one core's worth: BLAS threads inherited from the parent would only fight each other.
+    It also dies with its parent: a killed ingest must not leave workers waiting forever."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere nothing."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() == 1:  # the parent died before the request took effect
+            os._exit(1)
 
 
 def _forward_shared(inputs: tuple[Any, Any]) -> Any:

@@ -5,7 +5,7 @@ Layout of the index folder::
     <index>/CURRENT              the name of the live generation, e.g. "g000007" (replaced atomically)
     <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids: one complete index
     <index>/g000008.building/    an ingest in progress, or one that was killed: readers never look here
-    <index>/ingest.lock          held (flock) by the one ingest running; the kernel frees it if it dies
+    <index>/ingest.lock          held (lockf) by the one ingest running; the kernel frees it if it dies
 
 A reader resolves ``CURRENT`` once and reads that folder only, so it is never blocked by a writer
 and never sees half an ingest. A writer copies the live generation, changes the copy, and publishes
@@ -17,9 +17,11 @@ kept, for readers that resolved them a moment ago.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,37 +64,61 @@ def generations(index: Path) -> list[Path]:
     return sorted(p for p in index.iterdir() if _NAME.match(p.name) and p.is_dir())
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
 @contextlib.contextmanager
 def ingest_lock(index: Path, wait: float = 0.0) -> Iterator[None]:
-    """Hold the index's writer lock; a TutorError names the holder when it stays busy past ``wait`` s."""
+    """Hold the index's writer lock; a TutorError names the holder when it stays busy past ``wait`` s.
+
+    Two locks: one for the threads of this process, and a POSIX record lock (``lockf``) on
+    ``ingest.lock`` for other processes. A record lock, not ``flock``: it belongs to this process
+    alone, so worker processes forked during the ingest do not inherit it, and the kernel frees it
+    when we die.
+    """
     import fcntl
 
     index.mkdir(parents=True, exist_ok=True)
     path = index / LOCK
+    with _THREAD_LOCKS_GUARD:
+        local = _THREAD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+    deadline = time.monotonic() + wait
     with open(path, "a+", encoding="utf-8") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise IndexBusy(f"another ingest is updating {index} ({holder})",
-                                     fix="wait for it to finish; searches keep using the current index") from None
-                time.sleep(0.1)
+
+        def busy() -> IndexBusy:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            return IndexBusy(f"another ingest is updating {index} ({holder})",
+                             fix="wait for it to finish; searches keep using the current index")
+
+        got = local.acquire(timeout=wait) if wait > 0 else local.acquire(blocking=False)
+        if not got:
+            raise busy()
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n")
-            handle.flush()
-            yield
+            while True:
+                try:
+                    fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise busy() from None
+                    time.sleep(0.1)
+            try:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n")
+                handle.flush()
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                handle.flush()
+                fcntl.lockf(handle, fcntl.LOCK_UN)
         finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            local.release()
 
 
 @contextlib.contextmanager
