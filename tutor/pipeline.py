@@ -14,7 +14,7 @@ from tutor.answering import stream_answer
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
-from tutor.generations import IndexBusy, current
+from tutor.generations import BUILDING, IndexBusy, current
 from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
 from tutor.llm import ChatModel, open_model
 from tutor.records import Answer, Hit
@@ -31,7 +31,6 @@ def _minilm(settings: Settings) -> Embedder:
 def _chroma(settings: Settings, folder: Path) -> VectorStore:
     """The local store of a generation folder, or its collection on the team's Chroma server."""
     if settings.chroma_url:
-        from tutor.generations import BUILDING, current
         from tutor.store import ServerIndex
 
         base = None
@@ -147,9 +146,8 @@ class Tutor:
                         only=only, rebuild=rebuild, progress=self.progress, log=self.log, lock_wait=lock_wait)
         if server is not None:  # publish (again, if a previous run stopped before it could)
             catalog = load_catalog(self.settings.index)
-            published = server.live()
             if catalog is not None and catalog.folder is not None and (
-                published is None or published[0] != catalog.folder.name
+                server.live_generation() != catalog.folder.name
             ):
                 server.publish(catalog.folder.name, catalog.to_json())
         self._retriever = None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tutor.errors import TutorError
+from tutor.generations import BUILDING, KEEP_PREVIOUS
 from tutor.records import Chunk
 
 COLLECTION = "notes"
@@ -107,7 +108,7 @@ class ChromaStore:
         self.copy_from = None
         if self.path is not None and not self.path.exists():
             return
-        if self.name in {c if isinstance(c, str) else c.name for c in self.client.list_collections()}:
+        if self.name in _collection_names(self.client):
             self.client.delete_collection(self.name)
         self._collection = None
 
@@ -207,6 +208,7 @@ class LocalStore:
         self._snapshot = (ids, matrix)
         self._dirty = False
         self.chroma.close()  # the writer is done: no open database left on this generation
+
     def _load(self) -> tuple[list[str], Any]:
         if self._snapshot is None:
             import numpy as np
@@ -242,6 +244,11 @@ class LocalStore:
 
     def count(self) -> int:
         return len(self._load()[0])
+
+
+def _collection_names(client: Any) -> set[str]:
+    """Names of the collections a Chroma client sees (older chromadb lists objects, newer lists names)."""
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
 
 
 def _forget_failed_system(identifier: str) -> None:
@@ -312,7 +319,7 @@ class ServerIndex:
         return self._client
 
     def collection_name(self, generation: str) -> str:
-        return f"{self.name}-{generation.removesuffix('.building')}"
+        return f"{self.name}-{generation.removesuffix(BUILDING)}"
 
     def store(self, generation: str, copy_from: str | None = None) -> ChromaStore:
         return ChromaStore(url=self.url, name=self.collection_name(generation),
@@ -320,32 +327,35 @@ class ServerIndex:
 
     def has(self, generation: str) -> bool:
         """Whether the server holds the vectors of ``generation``."""
-        names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-        return self.collection_name(generation) in names
+        return self.collection_name(generation) in _collection_names(self.client)
 
     def _meta(self):  # type: ignore[no-untyped-def]
         return self.client.get_or_create_collection(f"{self.name}-meta", embedding_function=None)
 
+    def live_generation(self) -> str | None:
+        """The name of the live generation, or None when nothing was published."""
+        pointer = self._meta().get(ids=["CURRENT"], include=["documents"])
+        return pointer["documents"][0] if pointer["ids"] else None
+
     def live(self) -> tuple[str, str] | None:
         """(generation, catalog JSON) of the live generation, or None when nothing was published."""
-        meta = self._meta()
-        pointer = meta.get(ids=["CURRENT"], include=["documents"])
-        if not pointer["ids"]:
+        generation = self.live_generation()
+        if generation is None:
             return None
-        generation = pointer["documents"][0]
+        meta = self._meta()
         got = meta.get(ids=[f"catalog-{generation}"], include=["documents"])
         if not got["ids"]:
             raise TutorError(f"the index on {self.url} is damaged (no catalog for {generation})",
                              fix="run: tutor ingest --rebuild (with TUTOR_CHROMA_URL set)")
         return generation, got["documents"][0]
 
-    def publish(self, generation: str, catalog_json: str, keep: int = 2) -> None:
+    def publish(self, generation: str, catalog_json: str, keep: int = KEEP_PREVIOUS) -> None:
         """Make ``generation`` the live one, then drop the collections of all but ``keep`` older ones."""
         meta = self._meta()
         dim = [[0.0]]  # Chroma stores a vector with every record; these records are found by id only
         meta.upsert(ids=[f"catalog-{generation}"], documents=[catalog_json], embeddings=dim)
         meta.upsert(ids=["CURRENT"], documents=[generation], embeddings=dim)  # the switch
-        ours = sorted(c for c in (x if isinstance(x, str) else x.name for x in self.client.list_collections())
+        ours = sorted(c for c in _collection_names(self.client)
                       if c.startswith(f"{self.name}-g") and c[len(self.name) + 2:].isdigit())
         for old in [c for c in ours if c != self.collection_name(generation)][:-keep or None]:
             self.client.delete_collection(old)
