@@ -74,8 +74,8 @@ def ingest_lock(index: Path, wait: float = 0.0) -> Iterator[None]:
 
     Two locks: one for the threads of this process, and a POSIX record lock (``lockf``) on
     ``ingest.lock`` for other processes. A record lock, not ``flock``: it belongs to this process
-    alone, so worker processes forked during the ingest do not inherit it, and the kernel frees it
-    when we die.
+    alone, so a process forked during the ingest does not inherit it, and the kernel frees it when we
+    die.
     """
     import fcntl
 
