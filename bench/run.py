@@ -220,7 +220,7 @@ def main() -> None:
         work = Path(tmp)
         results["cli"] = bench_cli(work, repeats)
         results["retrieval"] = bench_retrieval(work, [1, 10] if args.quick else [1, 10, 100])
-        scales = [10] if args.quick else [10, 100]
+        scales = [1, 10] if args.quick else [1, 10, 100]
         results["ingest_throughput"] = {f"{f}x": bench_ingest_vs_plain(work, f) for f in scales}
         if not args.quick:
             results["llm"] = bench_llm(work)
