@@ -1,9 +1,10 @@
 """all-MiniLM-L6-v2 as an ONNX graph, built in memory from the weights ``FastMiniLM`` already loaded.
 
-Used for bulk embedding (an ingest): ONNX Runtime runs the same arithmetic as the numpy forward pass
-in ``tutor/embedding.py`` about 3.5x faster per process on 2 cores (its GEMMs use every core, without
-worker processes), and its vectors match sentence-transformers' to cosine 0.99999 (tested). Nothing
-is exported with torch and nothing is written to disk: the graph takes well under a second to build.
+Used for bulk embedding (an ingest): ONNX Runtime runs the same arithmetic as the numpy forward
+pass in ``tutor/embedding.py`` about 3x as fast as numpy in one process on 2 cores (its GEMMs use
+every core, without worker processes), and its vectors match sentence-transformers' to cosine
+0.99999 (tested). Nothing is exported with torch and nothing is written to disk: the graph and its
+session take about a second to build.
 
 Standard ONNX operators only (opset 17); ONNX Runtime fuses LayerNorm, GELU and the bias adds itself.
 Inputs ``input_ids`` and ``attention_mask`` (int64, batch x tokens); output ``embedding`` (batch x 384):
