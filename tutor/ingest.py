@@ -441,8 +441,8 @@ def _apply(
     changed: list[Chunk] = []  # written in one upsert: Chroma is much faster with few large calls
     for source, chunks, entry, is_new in todo:
         old = catalog.files.get(source)
-        kept = set(entry.chunk_ids)
-        store.delete([i for i in (old.chunk_ids if old else []) if i not in kept])
+        new_ids = set(entry.chunk_ids)
+        store.delete([i for i in (old.chunk_ids if old else []) if i not in new_ids])
         changed.extend(chunks)
         for i in old.chunk_ids if old else []:
             catalog.chunks.pop(i, None)
