@@ -170,6 +170,41 @@ class QuizSession:
         yield from serve(interleave(drills))
         yield from serve(weakest)
 
+    def bank_items(self, *, kinds: Sequence[str] | None = None, section: str | None = None,
+                   n: int = 0) -> list[QuizItem]:
+        """The bank's items and the notes' contrast drills for this selection, in note order, after writing
+        new ones (with the quiz's progress lines) while there are fewer than ``n``."""
+        for kind in kinds or ():
+            if kind not in KINDS:
+                raise TutorError(f"unknown kind {kind!r}", fix=f"choose one of: {', '.join(KINDS)}", exit_code=2)
+        every = self.chunks()
+        chosen = self.select(every, section)
+        wanted = list(kinds or KINDS)
+        validator = Validator({c.content_hash: c for c in every}, self.bank.items(every))
+
+        def stored() -> list[QuizItem]:
+            pool = [i for i in self.bank.items(chosen) if i.kind in wanted]
+            if "contrast" in wanted:
+                hashes = {c.content_hash for c in chosen}
+                pool += [d for d in contrast.drills(every) if d.chunk_hashes[0] in hashes and not validator.problems(d)]
+            first = {c.content_hash: (c.source, c.start) for c in every}
+            return sorted(pool, key=lambda i: (first.get(i.chunk_hashes[0], ("", 0)), i.kind, i.id))
+
+        have = stored()
+        writable = [k for k in wanted if k != "contrast"]
+        if len(have) < n and writable:
+            validator.embedder = self.tutor.embedder
+            for kind in writable:
+                missing = n - len(stored())
+                if missing <= 0:
+                    break
+                for _ in self._written(every, chosen, kind if len(writable) == 1 else None, validator, missing):
+                    pass
+                if len(writable) > 1:
+                    break  # one mixed pass writes every kind in turn
+            have = stored()
+        return have
+
     def _planner(self, every: Sequence[Chunk]) -> Planner:
         key = tuple(c.content_hash for c in every)
         if self._plans is None or self._plans[0] != key:
