@@ -66,7 +66,7 @@ def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
-                        "if as in".split())
+                        "if as in lets let's note now what why how".split())
 
 
 def statement(text: str) -> bool:
@@ -77,7 +77,7 @@ def statement(text: str) -> bool:
     """
     words = text.split()
     return (len(keywords(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
-            and not text.rstrip().endswith((":", ",")) and bool(words) and words[0].lower() not in VAGUE_START)
+            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
 
 
 def _facts(chunk: Chunk) -> list[str]:

@@ -42,7 +42,8 @@ META_HEADING = re.compile(
 # A line about the material rather than the subject: "this course", "the blog", "see also".
 ABOUT_MATERIAL = re.compile(
     r"\b(?:this|the|next|previous|that|our|my) (?:course|specialization|specialisation|book|blog|video|lecture|"
-    r"tutorial|chapter|article|post|repo|repository|notebook|website|site)s?\b|\bsee also\b|\bread more\b",
+    r"tutorial|chapter|article|post|repo|repository|notebook|website|site|paper)s?\b|\bsee also\b|\bread more\b"
+    r"|\bet\.? ?al\.?,? ?\(?\d{4}",  # a reference to a paper: "Taigman et. al., 2014"
     re.IGNORECASE)
 GROUP_NOUNS = {"steps": "step", "phases": "phase", "stages": "stage", "areas": "area", "approaches": "approach",
                "types": "type", "kinds": "kind", "patterns": "pattern", "methods": "method", "roles": "role",
@@ -83,13 +84,16 @@ class Group:
 
 
 def keywords(text: str) -> set[str]:
-    return set(tokenize(text))
+    """Keywords cut to their first six letters, so "manual"/"manually" and "evaluate"/"evaluation" meet."""
+    return {t[:6] for t in tokenize(text)}
 
 
 def overlap(text: str, source: str) -> float:
     """Share of ``text``'s keywords found in ``source``.
 
     >>> overlap("rerun the job", "You may rerun the job in case of error")
+    1.0
+    >>> overlap("Manual model evaluation", "To manually evaluate a model")
     1.0
     """
     words = keywords(text)

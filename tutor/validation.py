@@ -30,6 +30,7 @@ SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, wi
 GIVEN_AWAY = 0.8  # share of a correct option's keywords found in the question that gives it away
 POINT_GIVEN_AWAY = 0.5  # share of a key point's keywords (2 or more) found in the question that gives it away
 RESTATED = 0.85  # cosine of the question and the answer from which the question restates the answer
+SAME_ENTRY = 0.75  # cosine from which two list entries say the same thing (MiniLM: paraphrases 0.75-0.9)
 STATED_LINE = 0.6  # share of a key point's keywords in one line of the passage: the line states it
 STATED_MEANING = 0.7  # or: cosine of the point and one line, with an embedder
 ON_FACT = 0.3  # share of the fact's keywords a question phrased on it must keep (or cosine 0.5)
@@ -225,14 +226,16 @@ class Validator:
             return [f"the odd option {key!r} is stated by the cited notes too: two answers fit"]
         if normalise(key) not in [normalise(clean_line(x)) for x in item.citations[1].text.splitlines()]:
             return [f"the odd option {key!r} is not what the notes it cites say"]
+        if self._restates(key, listed, SAME_ENTRY):
+            return [f"the odd option {key!r} says what a listed one says: two answers fit"]
         return []
 
-    def _restates(self, question: str, answers: list[str]) -> bool:
+    def _restates(self, question: str, answers: list[str], threshold: float = RESTATED) -> bool:
         """With an embedder: the question means nearly the same as one of ``answers``."""
         if self.embedder is None or not answers:
             return False
         q, *vectors = self.embedder.embed([question, *answers])
-        return max(_cos(q, v) for v in vectors) >= RESTATED
+        return max(_cos(q, v) for v in vectors) >= threshold
 
     def _about(self, question: str, fact: str) -> bool:
         if overlap(fact, question) >= ON_FACT:
