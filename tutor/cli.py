@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag, e.g. ci")
     p.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N cases")
+    p.add_argument("--split", metavar="dev|test",
+                   help="only the cases of this split (fixed by each case's id; tune on dev, report test)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline pipeline (half the time)")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="override a threshold, e.g. hit@5=0.9 (repeatable)")
