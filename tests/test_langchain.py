@@ -148,6 +148,7 @@ def test_a_retriever_is_a_runnable_in_a_chain(tutor: Tutor) -> None:
     chain = TutorRetriever(tutor=tutor, k=2) | RunnableLambda(lambda docs: [d.metadata["lines"] for d in docs])
     lines = chain.invoke(QUESTION)
     assert len(lines) == 2 and all(start <= end for start, end in lines)
+    assert len(TutorRetriever(tutor=tutor).bind(k=1).invoke(QUESTION)) == 1  # k bound in a chain
 
 
 # --- LangChain's standard retriever suite, on a real index --------------------------------------------

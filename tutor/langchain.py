@@ -74,6 +74,7 @@ class TutorRetriever(BaseRetriever):
 
     def model_post_init(self, context: Any, /) -> None:
         """Resolve the settings now, so a bad one fails at construction rather than at the first query."""
+        super().model_post_init(context)
         if self.k is not None:
             _positive(self.k)
         if self.tutor is not None:
