@@ -22,6 +22,8 @@ from tutor.evals.report import html_page, terminal_table, to_dict, write_report
 from tutor.evals.runner import check_sections, run_eval
 from tutor.pipeline import Tutor
 from tutor.prompts import NOT_COVERED
+from tutor.records import Hit
+from tutor.retrieval import Retriever
 
 CASES = REPO / "evals" / "cases.yaml"
 CORPUS_DEV = REPO / "evals" / "corpus-dev.yaml"
@@ -314,6 +316,24 @@ def test_answer_run_scores_a_good_answer_a_refusal_and_a_bad_citation(tutor: Tut
     assert cited_wrong["failures"] == ["citation: the model wrote [7], which names no passage"]
     assert france["refused"] and france["failures"] == [] and run.summaries["ours"]["refusal_accuracy"] == 1.0
     assert run.backend == "scripted:test" and len(model.received) == 2
+
+
+def test_answer_run_scores_the_passages_the_answer_was_written_from_without_searching_again(
+        tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    searches: list[str] = []
+    ranked = Retriever._ranked
+
+    def counted(self: Retriever, expanded: str, k: int, depth: int = 20) -> list[Hit]:
+        searches.append(expanded)
+        return ranked(self, expanded, k, depth)
+
+    monkeypatch.setattr(Retriever, "_ranked", counted)
+    model.enqueue("Data Scientists focus on analysis and experimentation [1].")
+    run = run_eval(tutor, dataset(DS_MLE, FRANCE), baseline=False, progress=False, quiz_items=0)
+    good, france = run.results["ours"]
+    assert len(searches) == 2  # one per question: the answer's own retrieval
+    assert good["rank"] is not None and good["retrieval_ms"] > 0 and len(good["retrieved"]) == tutor.settings.top_k
+    assert france["gate_refused"] == 1.0 and france["refused"]
 
 
 def test_answer_run_flags_a_refused_answerable_and_an_answered_unanswerable(tutor: Tutor,

@@ -32,7 +32,7 @@ CASE_MIN_FAITHFULNESS = 0.67
 @dataclass
 class Pipeline:
     name: str
-    retriever: Any  # a Retriever, or anything with search, is_relevant, abbreviations, vocabulary
+    retriever: Any  # a Retriever, or anything with retrieve and search
     sections_of: Callable[[Chunk], list[str]]
     description: str = ""
 
@@ -130,6 +130,7 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
         raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
     started = time.perf_counter()
     settings = tutor.settings
+    tutor.open_index()  # built or refreshed first, as for tutor ask
     if only != "quiz":
         check_sections(dataset, tutor.retriever.chunks)
     embedder = CachedEmbedder(tutor.embedder) if only == "retrieval" else None
@@ -177,12 +178,10 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
 
 def _queries(dataset: Dataset, retriever: Any) -> list[str]:
     """What retrieval will embed for each case without an LLM: the query, and ours with abbreviations spelled out."""
-    from tutor.retrieval import expand_query
-
     out = []
     for case in dataset.cases:
         query = condense(case.history, case.question, None) if case.history else case.question
-        out += [query, expand_query(query, retriever.abbreviations, retriever.vocabulary)]
+        out += [query, retriever.expand(query)]
     return out
 
 
@@ -193,34 +192,34 @@ def run_case(pipeline: Pipeline, case: Case, settings: Any, model: Any, embed: m
                            "answerable": case.answerable, "sections": list(case.sections), "source": list(case.source),
                            "split": case.in_split, "failures": []}
     answer = None
-    if answers:
-        try:
-            answer = final_answer(case.question, pipeline.retriever, model, settings, case.history)
-        except TutorError as exc:
-            if exc.exit_code != 2:
-                raise  # a broken setup stops the run; a bad question fails only its case
-            row["failures"].append(f"error: {exc.message}")
-            return row
-        query = answer.standalone_question or case.question
-    else:
-        query = condense(case.history, case.question, None) if case.history else case.question
     try:
-        query = clean_question(query, settings.max_question_chars)
+        if answers:
+            answer = final_answer(case.question, pipeline.retriever, model, settings, case.history)
+            assert answer.retrieval is not None
+            found = answer.retrieval  # what the answer was written from: scored as it is, not searched again
+            row["retrieval_ms"] = answer.timings.retrieve_ms
+        else:  # without answers the queries were embedded in one batch: no per-question time
+            query = condense(case.history, case.question, None) if case.history else case.question
+            query = clean_question(query, settings.max_question_chars)
+            found = pipeline.retriever.retrieve(query, settings.top_k, settings.min_relevance)
     except TutorError as exc:
+        if exc.exit_code != 2:
+            raise  # a broken setup stops the run; a bad question fails only its case
         row["failures"].append(f"error: {exc.message}")
         return row
-    hits = pipeline.retriever.search(query, k=max(m.MRR_DEPTH, settings.top_k))
-    if answer is not None:  # without answers the queries were embedded in one batch: no per-question time
-        row["retrieval_ms"] = answer.timings.retrieve_ms
-    top = hits[: settings.top_k]
-    row["query"] = query
+    top = list(found.hits)
+    row["query"] = found.query
     row["retrieved"] = [{"rank": r, "source": h.chunk.source, "sections": pipeline.sections_of(h.chunk),
                          "lines": list(h.chunk.lines),
                          "dense": None if h.dense is None else round(h.dense, 3)} for r, h in enumerate(top, 1)]
-    row["gate_refused"] = float(not top or not pipeline.retriever.is_relevant(query, top, settings.min_relevance))
+    row["gate_refused"] = float(not found.relevant)
     if case.answerable:
-        rank = m.first_rank(case.sections, [pipeline.sections_of(h.chunk) if matches_source(case.source, h.chunk.source)
-                                            else [] for h in hits])
+        def ranked(hits: Sequence[Any]) -> list[list[str]]:
+            return [pipeline.sections_of(h.chunk) if matches_source(case.source, h.chunk.source) else [] for h in hits]
+
+        rank = m.first_rank(case.sections, ranked(top))
+        if rank is None and settings.top_k < m.MRR_DEPTH:  # ranks past the passages answered from count for MRR
+            rank = m.first_rank(case.sections, ranked(pipeline.retriever.search(found.query, k=m.MRR_DEPTH)))
         row["rank"] = rank
         row.update(m.retrieval_scores(rank))
         if rank is None or rank > settings.top_k:
