@@ -173,3 +173,13 @@ def test_rejected_replies_are_counted_by_reason_and_section() -> None:
     asked = model.received[0][1]["content"]
     assert all(f'"{name}"' in asked for name in ("Mix", "Proof", "Bake"))  # the notes supply the wrong options
     assert reason("the question gives away the correct answer") == "giveaway"
+
+
+def test_wrong_options_the_model_invents_are_replaced_by_the_notes_siblings() -> None:
+    p = plan("2. Knead", "which")
+    invented = {"question": f"Which step: {p.fact.lower()}?", "correct": "Knead",
+                "distractors": ["Freeze", "Fry", "Serve"]}
+    stats = GenerationStats()
+    item = generate(BY["2. Knead"], "mcq", ScriptedModel(json.dumps(invented)), validator().problems, stats, plan=p)
+    assert item is not None and stats.first_try == 1 and stats.options_replaced == 1
+    assert item.options == p.options and item.answer == "Knead"

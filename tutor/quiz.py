@@ -8,7 +8,8 @@ problem named (bounded repair), and skipped when it still fails. Contrast drills
 the model: ``tutor.contrast`` builds them from the pairs the notes define.
 
 Multiple-choice items take their key and wrong options from the notes (``tutor.choices``): the model
-is given them and writes the question; ordering and "which is NOT" items are worded by the plan itself.
+is given them and writes the question (a wrong option it invents is replaced by the plan's own, a key
+it changes is rejected); ordering and "which is NOT" items are worded by the plan itself.
 A definition in the notes (``**Term** - A ...``) becomes a flashcard with no model at all. The model
 sees a note without its meta lines (links, images, pointers to courses or books).
 """
@@ -143,7 +144,8 @@ ASK = {
 
 
 ASK_PLANNED = ('Write one multiple-choice question about this line of the note: "{fact}". "correct": "{answer}". '
-               '"distractors": three of {allowed}, as written. Never write "{answer}" or its words in the question.')
+               '"distractors": three of {allowed}, copied as written. The question must not contain the words '
+               '{banned}.')
 
 
 def note_text(chunk: Chunk) -> str:
@@ -159,7 +161,8 @@ def messages_for(chunk: Chunk, kind: str) -> list[Message]:
 def plan_messages(plan: Plan) -> list[Message]:
     """Ask the model to write the item of a plan: its key and wrong options are the notes' own."""
     allowed = ", ".join(f'"{o}"' for o in plan.allowed[:6])
-    ask = ASK_PLANNED.format(fact=plan.fact, answer=plan.answer, allowed=allowed)
+    banned = ", ".join(f'"{w}"' for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]{2,}", plan.answer)))
+    ask = ASK_PLANNED.format(fact=plan.fact, answer=plan.answer, allowed=allowed, banned=banned or f'"{plan.answer}"')
     chunk = plan.chunks[0]
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ask}'}]
@@ -169,6 +172,22 @@ def planned_extra(plan: Plan) -> dict[str, str]:
     """What the validator needs to check an item against its plan (stored with the item)."""
     extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed)}
     return {k: v for k, v in extra.items() if v}
+
+
+def with_plan(item: QuizItem, plan: Plan, stats: GenerationStats) -> QuizItem:
+    """A model's item held to its plan: wrong options that are not the notes' siblings are replaced by the
+    plan's own (counted in ``stats.options_replaced``); a changed key is left for the validator to reject."""
+    from tutor.validation import same_option  # validation imports this module
+
+    item = replace(item, extra=planned_extra(plan))
+    wrong = [o for i, o in enumerate(item.options) if i != item.answer_index]
+    if all(any(same_option(o, s) for s in plan.allowed) for o in wrong) and len(set(wrong)) == len(wrong):
+        return item
+    stats.options_replaced += 1
+    correct = item.options[item.answer_index] if item.answer_index is not None else plan.answer
+    others = [o for i, o in enumerate(plan.options) if i != plan.answer_index]
+    options = (*others[:plan.answer_index], correct, *others[plan.answer_index:])
+    return replace(item, options=options, answer_index=plan.answer_index)
 
 
 def from_plan(plan: Plan, question: str, generator: str) -> QuizItem:
@@ -226,6 +245,7 @@ class GenerationStats:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     built: int = 0  # items made from the notes with no model call (ordering, "not one of", definitions)
+    options_replaced: int = 0  # model items whose invented wrong options were replaced by the notes' siblings
     rejected: dict[str, int] = field(default_factory=dict)  # replies rejected, by reason (see ``reason``)
     rejections: list[tuple[str, str, str]] = field(default_factory=list)  # (reason, section, problem)
 
@@ -285,7 +305,7 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
             try:
                 item = build(kind, json.loads(reply), chunk, model.name)
                 if plan is not None:
-                    item = replace(item, extra=planned_extra(plan))
+                    item = with_plan(item, plan, stats)
                 problems = check(item)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 problems = [f"the reply is not the JSON asked for ({_short(exc)})"]

@@ -103,14 +103,11 @@ def sample_items(tutor: Any, n: int = 5) -> tuple[list[dict[str, Any]], dict[str
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
-def _lines(text: str) -> list[str]:
-    return [_LINK.sub(r"\1", line).strip(" -*+#>|") for line in text.splitlines() if line.strip()]
-
-
 def note_lines(corpus: Path) -> list[str]:
-    """Every non-empty line of every note in ``corpus`` (headings and list items as plain text)."""
+    """Every non-empty line of every note in ``corpus``, links as their text."""
     files = [f for f in sorted(corpus.rglob("*")) if f.suffix.lower() in (".md", ".markdown", ".txt")]
-    return [line for f in files for line in _lines(f.read_text(encoding="utf-8", errors="replace"))]
+    return [_LINK.sub(r"\1", line) for f in files
+            for line in f.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
 
 
 def gives_away(item: Mapping[str, Any]) -> bool:
@@ -135,18 +132,42 @@ def gives_away(item: Mapping[str, Any]) -> bool:
     return False
 
 
-def _from_notes(option: str, lines: Sequence[str]) -> bool:
+_ITEM = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)(.+)$")
+
+
+def note_items(lines: Sequence[str]) -> list[str]:
+    """The notes' own items: headings, list entries (and their labels and values), table cells."""
+    out = []
+    for line in lines:
+        if line.lstrip().startswith("|"):
+            out += [c.strip() for c in line.strip().strip("|").split("|") if c.strip().strip("-: ")]
+            continue
+        m = _ITEM.match(line)
+        if m:
+            text = m.group(1).replace("**", "").strip()
+            label, sep, value = text.partition(":")
+            out += [text, re.sub(r"^\d+[.)]\s+", "", text)] + ([label, value] if sep else [])
+    return [x for x in out if terms(x)]
+
+
+def _from_notes(option: str, items: Sequence[str]) -> bool:
+    """True when the option is one of the notes' items (most of its words and most of the item's)."""
     words = terms(option)
-    return bool(words) and any(len(words & terms(line)) / len(words) >= 0.6 for line in lines)
+    for item in items:
+        theirs = terms(item)
+        shared = len(words & theirs)
+        if words and shared / len(words) >= 0.6 and shared / len(theirs) >= 0.5:
+            return True
+    return False
 
 
 def measure(data: Mapping[str, Any], corpus: Path) -> dict[str, Any]:
     """The rates of one ``bench/quiz_items.py`` file: generation stats plus independent checks of the items."""
     items = list(data.get("items", []))
     stats = data.get("stats", {})
-    lines = note_lines(corpus)
+    own = note_items(note_lines(corpus))
     choice = [i for i in items if i.get("kind") == "mcq"]
-    from_notes = [i for i in choice if all(_from_notes(str(o), lines) for k, o in enumerate(i["options"])
+    from_notes = [i for i in choice if all(_from_notes(str(o), own) for k, o in enumerate(i["options"])
                                            if k != i["answer_index"])]
     stated = 0
     for item in items:
@@ -154,11 +175,12 @@ def measure(data: Mapping[str, Any], corpus: Path) -> dict[str, Any]:
         if item.get("kind") in ("mcq", "contrast"):
             key = str(item["options"][item["answer_index"]])
             if (item.get("extra") or {}).get("shape") == "not":
-                stated += _support(key, passages[0]) < 0.6 and _from_notes(key, _lines(passages[-1]))
+                stated += _support(key, passages[0]) < 0.6 and _from_notes(key, note_items(passages[-1].splitlines()))
             else:
                 stated += _support(key, "\n".join(passages)) >= SUPPORT_OVERLAP
         else:
-            stated += all(_from_notes(str(p), _lines("\n".join(passages))) for p in item.get("key_points", []))
+            lines = "\n".join(passages).splitlines()
+            stated += all(any(_support(str(p), x) >= 0.6 for x in lines) for p in item.get("key_points", []))
     seconds = sum(float(r.get("seconds", 0)) for r in data.get("runs", []))
     tried = int(stats.get("tried", 0))
     shapes: dict[str, int] = {}
