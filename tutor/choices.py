@@ -66,7 +66,7 @@ def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
-                        "if as in lets let's note now what why how".split())
+                        "if as in lets let's note now what why how example example:".split())
 
 
 def statement(text: str) -> bool:
@@ -151,6 +151,7 @@ class Planner:
             return None
         i = g.index(chunk)
         mine = content(chunk) + "\n" + chunk.section
+        leaf = name_of(chunk.section.rpartition(" > ")[2])
         for j in sorted((j for j in range(len(g.names)) if j != i), key=lambda j: abs(j - i)):
             for sibling in g.members[j]:
                 for e in entries(sibling):
@@ -158,9 +159,10 @@ class Planner:
                         continue
                     if overlap(e.text, mine) > NOT_STATED or any(similarity(e.text, x) > 0.3 for x in listed):
                         continue
+                    if keywords(e.text) & keywords(leaf):
+                        continue  # names the section's own subject: it may well be true there too
                     true = _spread_pick(listed, 3, chunk.content_hash)
                     options, index = _place(e.text, true, chunk.content_hash + e.text)
-                    leaf = name_of(chunk.section.rpartition(" > ")[2])
                     where = f" in “{g.parent}”" if g.parent else f" for the {g.names[i]}"
                     return Plan("not", f"Which of these is NOT listed under “{leaf}”{where}?", options, index,
                                 (chunk, sibling), noun=g.noun)
