@@ -183,3 +183,10 @@ def test_wrong_options_the_model_invents_are_replaced_by_the_notes_siblings() ->
     item = generate(BY["2. Knead"], "mcq", ScriptedModel(json.dumps(invented)), validator().problems, stats, plan=p)
     assert item is not None and stats.first_try == 1 and stats.options_replaced == 1
     assert item.options == p.options and item.answer == "Knead"
+
+
+def test_the_first_hint_of_a_which_step_item_does_not_name_the_answer() -> None:
+    from tutor.grading import hint
+
+    item = build_planned(plan("3. Proof", "order"), validator().problems)
+    assert item is not None and hint(item, 1) == "Look in your notes under “Bread Steps”."
