@@ -38,12 +38,14 @@ TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 META_HEADING = re.compile(
     r"^(?:table of contents|contents|toc|index|references?|bibliography|sources?|further reading|reading list|"
     r"resources|links|useful links|see also|related(?: .*)?|acknowledg(?:e)?ments?|credits|licen[cs]e|"
-    r"diagram ?\d*|figures?|images?|samples?|sample code|course summary|about(?: .*)?)$", re.IGNORECASE)
+    r"diagram ?\d*|figures?|images?|samples?|sample code|course summary|about(?: .*)?|repositories|attribution|"
+    r"copyright|licen[cs]e texts?|changelog|provenance|files)$", re.IGNORECASE)
 # A line about the material rather than the subject: "this course", "the blog", "see also".
 ABOUT_MATERIAL = re.compile(
     r"\b(?:this|the|next|previous|that|our|my) (?:course|specialization|specialisation|book|blog|video|lecture|"
     r"tutorial|chapter|article|post|repo|repository|notebook|website|site|paper)s?\b|\bsee also\b|\bread more\b"
-    r"|\bet\.? ?al\.?,? ?\(?\d{4}",  # a reference to a paper: "Taigman et. al., 2014"
+    r"|\bet\.? ?al\.?,? ?\(?\d{4}"  # a reference to a paper: "Taigman et. al., 2014"
+    r"|\bcopyright\b|\blicen[cs]ed? under\b|\bmit licen[cs]e\b",
     re.IGNORECASE)
 GROUP_NOUNS = {"steps": "step", "phases": "phase", "stages": "stage", "areas": "area", "approaches": "approach",
                "types": "type", "kinds": "kind", "patterns": "pattern", "methods": "method", "roles": "role",
