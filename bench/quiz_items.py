@@ -21,7 +21,7 @@ from typing import Any
 KINDS = ("mcq", "short", "card")
 
 
-def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...]) -> dict[str, Any]:
+def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...], backend: str = "llamacpp") -> dict[str, Any]:
     """Items of each kind from a fresh bank on the notes in ``corpus``, and how generation went."""
     from tutor.bank import Bank
     from tutor.config import load_settings
@@ -29,7 +29,7 @@ def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...]) -> dict[
     from tutor.progress import Progress
     from tutor.session import QuizSession
 
-    settings = load_settings({"corpus": str(corpus), "index": str(index), "backend": "llamacpp"})
+    settings = load_settings({"corpus": str(corpus), "index": str(index), "backend": backend})
     tutor = Tutor(settings, log=lambda m: print(m, file=sys.stderr, flush=True), progress=False)
     tutor.ensure_index()
     items: list[dict[str, Any]] = []
@@ -57,10 +57,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("-n", type=int, default=4, help="items of each kind")
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--backend", default="llamacpp", help="extractive: only the items built from the notes")
     parser.add_argument("--score", action="store_true", help="score an --out file already written; no model")
     args = parser.parse_args()
     if not args.score:
-        data = generate(args.corpus, args.index, args.n, tuple(args.kinds.split(",")))
+        data = generate(args.corpus, args.index, args.n, tuple(args.kinds.split(",")), args.backend)
         args.out.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str))
     try:
         from tutor.evals.quiz import measure
