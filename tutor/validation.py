@@ -295,8 +295,8 @@ class Validator:
             return ["the same question is already in the bank"]
         if same == item.id:
             return []
-        if self.embedder is None:
-            return []
+        if self.embedder is None or item.extra.get("shape") in ("not", "order"):
+            return []  # a templated question differs from its peers in the section it names, not in meaning
         peers = [o for o in self.accepted if o.kind == item.kind and o.id != item.id]
         if not peers:
             return []
