@@ -358,7 +358,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
     from tutor.records import Answer
 
     tutor = make_tutor(args, console)
-    tutor.retriever  # noqa: B018 - build the index before the first prompt
+    tutor.ready()  # the index is built and opened before the first prompt
     console.status(f"Chatting with your notes ({tutor.backend_name}). /sources, /clear, /quit; Ctrl-D to leave.")
     history: list[tuple[str, str]] = []
     last: Answer | None = None
@@ -471,11 +471,13 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     launch_options(args.host, args.port, auth)  # a bad bind or login fails before anything loads
     study = Study(lambda: make_tutor(args, console))
     console.status("Loading your notes and the language model...")
-    try:
-        study.tutor.retriever  # noqa: B018 - build the index before the first question
-    except TutorError as exc:
-        console.warn(f"{exc} (the page shows this too)")
-    console.status(f"{study.status_markdown().replace('**', '').replace('`', '')}")
+    # The status builds and opens the index before the first question; a problem is shown in the page too.
+    for line in study.status_markdown().replace("**", "").replace("`", "").split("  \n"):
+        if line.startswith("⚠️ "):
+            problem = line.removeprefix("⚠️ ")
+            console.warn(f"{problem[:1].lower()}{problem[1:]} (the page shows this too)")
+        else:
+            console.status(line)
     console.status(f"Open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port} "
                    "in your browser; Ctrl-C stops.")
     launch(study, args.host, args.port, auth)

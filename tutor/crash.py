@@ -13,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-REPORT_TO = "the tutor's maintainers (an issue in the project's tracker), with that file attached"
+REPORT_TO = "please report it, with that file attached"
 
 
 def crash_folders() -> list[Path]:
@@ -61,4 +61,4 @@ def crash_line(exc: BaseException, argv: list[str]) -> str:
     if path is None:
         return (f"error: tutor failed unexpectedly ({what}) and no folder could take the details (fix: set "
                 "TUTOR_DATA_DIR to a folder you can write, run it again, and report it with the crash file)")
-    return f"error: tutor failed unexpectedly ({what}); the details are in {path} (fix: report it to {REPORT_TO})"
+    return f"error: tutor failed unexpectedly ({what}); the details are in {path} (fix: {REPORT_TO})"

@@ -238,6 +238,12 @@ class Tutor:
             self.log(f"warning: {warning}")
         return report
 
+    def ready(self) -> Retriever:
+        """Build or refresh the index and open its vectors, so a broken index fails now, not at the first question."""
+        retriever = self.retriever
+        self.store.count()
+        return retriever
+
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
