@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOTES
+from tests.conftest import NOTES, REPO
 from tests.fakes import FolderStore, HashEmbedder
 
 FINE, FAILS = 0, 1  # the exit code expected: 0, or non-zero with one "error: ... (fix: ...)" line
@@ -307,3 +310,187 @@ def test_every_command_in_every_starting_state(world, fake_ui, state, command: s
             assert "(the page shows this too)" in err
     assert "Traceback" not in capsys.readouterr().err  # nothing printed one behind our back either
 
+
+
+# --- each reported crash, on its own --------------------------------------------------------------
+
+
+def test_an_empty_notes_folder_is_a_valid_state(world) -> None:  # type: ignore[no-untyped-def]
+    run, place = world
+    place.corpus.mkdir()
+    code, out, err = run("ingest")
+    assert code == 0 and "Indexed 0 chunks" in out and f"No notes in {place.corpus} yet" in out
+    assert "tutor ingest FILE" in out and not err
+    code, _, err = run("search", "DS vs MLE?")
+    assert code == 1 and err.strip().endswith(
+        f"error: the notes folder {place.corpus} has no notes yet, so there is nothing to search "
+        "(fix: put .md or .txt files there, or copy one in with: tutor ingest FILE)")
+    code, out, err = run("progress", "--json")
+    assert code == 0 and json.loads(out)["attempts"] == 0 and json.loads(out)["sections"] == []
+    code, _, err = run("quiz")
+    assert code == 1 and "error: there is nothing to quiz on yet" in err
+    (place.corpus / "week1.md").write_text("## Bias\nHigh bias underfits the data.\n")
+    code, out, _ = run("search", "--json", "bias")  # the first note is picked up without asking
+    assert code == 0 and json.loads(out)["hits"][0]["source"] == "week1.md"
+
+
+@pytest.mark.parametrize("where", ["/proc/tutor-index", "a-file/index"])
+def test_an_index_folder_that_cannot_be_made_is_one_line_with_the_fix(world, where: str) -> None:  # type: ignore[no-untyped-def]
+    run, place = world
+    place.notes()
+    (place.root / "a-file").write_text("")
+    place.index = place.root / where
+    for command in (["ask", "DS vs MLE?"], ["search", "DS vs MLE?"], ["ingest"], ["quiz"], ["progress"]):
+        code, out, err = run(*command)
+        assert code == 1 and err.count("error: ") == 1, (command, err)
+        assert f"error: cannot use {place.index} as the index folder" in err
+        assert "(fix: set TUTOR_INDEX (or --index) to a folder you can write" in err
+
+
+def test_a_generation_without_vectors_says_so_and_a_plain_ingest_rebuilds_it(world) -> None:  # type: ignore[no-untyped-def]
+    run, place = world
+    generation_without_vectors(place, run)
+    code, _, err = run("search", "DS vs MLE?")
+    assert code == 1 and "has no vectors of its own" in err and "(fix: run: tutor ingest --rebuild)" in err
+    code, out, err = run("ingest")
+    assert code == 0 and "no vectors of its own (g000001); rebuilding it" in err and "1 added" in out
+    code, out, _ = run("search", "--json", "DS vs MLE?")
+    assert code == 0 and json.loads(out)["hits"]
+
+
+# --- the last resort ------------------------------------------------------------------------------
+
+
+def test_an_unexpected_error_goes_to_a_crash_file_and_one_line(world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    from tutor.pipeline import Tutor
+
+    run, place = world
+    place.built(run)
+
+    def broken(self, query: str, k: int | None = None) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(Tutor, "search", broken)
+    code, out, err = run("search", "DS vs MLE?")
+    assert code == 70 and not out and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: tutor failed unexpectedly (RuntimeError: a bug nobody foresaw); the details are "
+                          f"in {place.data}/crash-")
+    assert err.rstrip().endswith("(fix: please report it, with that file attached)")
+    (crash,) = place.data.glob("crash-*.txt")
+    text = crash.read_text()
+    assert "command: tutor search DS vs MLE?" in text and "Traceback" in text and "def broken" not in text
+    assert 'raise RuntimeError("a bug nobody foresaw\\nsecond line")' in text
+
+    place.data = place.root / "a-file" / "data"  # the data folder cannot be written: the temporary folder
+    (place.root / "a-file").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(place.root / "tmp"))
+    (place.root / "tmp").mkdir()
+    code, _, err = run("search", "DS vs MLE?")
+    assert code == 70 and f"the details are in {place.root / 'tmp'}/crash-" in err
+    assert len(list((place.root / "tmp").glob("crash-*.txt"))) == 1
+
+
+def test_known_errors_and_interrupts_never_reach_the_crash_file(world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tutor.pipeline import Tutor
+
+    run, place = world
+    place.built(run)
+    monkeypatch.setattr(Tutor, "search", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert run("search", "x")[0] == 130
+    code, _, err = run("ask", "")
+    assert code == 2 and err.startswith("error: no question given")
+    assert not list(place.data.glob("crash-*.txt"))
+
+
+# --- the real thing, in subprocesses --------------------------------------------------------------
+
+
+def tutor_process(place: Place, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+           "HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "TUTOR_BACKEND": "extractive", "OLLAMA_HOST": "http://127.0.0.1:9", "PYTHONPATH": str(REPO)} | place.env()
+    return subprocess.run([sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=place.root, timeout=timeout)
+
+
+@pytest.mark.integration
+def test_real_processes_in_odd_states(tmp_path: Path) -> None:
+    place = Place(tmp_path, tmp_path)
+    place.corpus.mkdir()
+    results = {}
+    results["empty: ingest"] = tutor_process(place, "ingest")
+    results["empty: search"] = tutor_process(place, "search", "DS vs MLE?")
+    results["empty: progress"] = tutor_process(place, "progress")
+    place.index = Path("/proc/tutor-index")
+    results["uncreatable: ask"] = tutor_process(place, "ask", "DS vs MLE?")
+    place.index = tmp_path / "index"
+    place.notes()
+    assert tutor_process(place, "ingest", "-q").returncode == 0
+    live = place.index / (place.index / "CURRENT").read_text().strip()
+    for path in live.iterdir():  # what a team ingest used to leave: a catalog and no vectors
+        if path.name != "catalog.json":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    results["no vectors: search"] = tutor_process(place, "search", "DS vs MLE?")
+    assert not (live / "chroma").exists(), "a failed search makes no database"
+    results["no vectors: ingest"] = tutor_process(place, "ingest")
+    results["rebuilt: search"] = tutor_process(place, "search", "DS vs MLE?")
+    place.data.mkdir(exist_ok=True)
+    (place.data / "progress.sqlite3").write_text("not a database")
+    results["damaged progress: progress"] = tutor_process(place, "progress")
+    for name, r in results.items():
+        assert "Traceback" not in r.stdout + r.stderr and "unexpectedly" not in r.stderr, (name, r.stderr)
+    codes = {name: r.returncode for name, r in results.items()}
+    assert codes == {"empty: ingest": 0, "empty: search": 1, "empty: progress": 0, "uncreatable: ask": 1,
+                     "no vectors: search": 1, "no vectors: ingest": 0, "rebuilt: search": 0,
+                     "damaged progress: progress": 1}, {n: r.stderr[-300:] for n, r in results.items()}
+    for name, r in results.items():
+        if r.returncode:
+            (line,) = [x for x in r.stderr.splitlines() if x.startswith("error: ")]
+            assert "(fix: " in line, name
+    assert "No notes in" in results["empty: ingest"].stdout
+    assert "cannot use /proc/tutor-index" in results["uncreatable: ask"].stderr
+    assert "Data Scientist" in results["rebuilt: search"].stdout
+
+
+@pytest.mark.integration
+def test_the_real_ui_starts_with_no_notes_and_says_so_in_the_page(tmp_path: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    from gradio_client import Client
+
+    place = Place(tmp_path, tmp_path)
+    place.corpus.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+           "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TUTOR_BACKEND": "extractive",
+           "OLLAMA_HOST": "http://127.0.0.1:9", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"} | place.env()
+    log = tmp_path / "ui.log"
+    with open(log, "wb") as handle:
+        proc = subprocess.Popen([sys.executable, "-m", "tutor.cli", "ui", "--port", str(port)], cwd=tmp_path,
+                                env=env, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(url + "gradio_api/info", timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        client = Client(url, verbose=False)
+        with pytest.raises(Exception, match="has no notes yet") as info:
+            client.predict("DS vs MLE?", 3, api_name="/search")
+        assert "Traceback" not in str(info.value)
+        assert client.predict(api_name="/progress")["attempts"] == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = log.read_text()
+    assert "warning: your notes cannot be searched yet: the notes folder" in text and "Traceback" not in text
