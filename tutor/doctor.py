@@ -118,6 +118,25 @@ def check_embedded(settings: Settings) -> str:
     return f"{EMBEDDED.name} at {path}, sha256 {EMBEDDED.sha256[:12]}... verified"
 
 
+def check_progress(settings: Settings) -> str:
+    """The progress database opens (or can be created by the first quiz attempt)."""
+    import os
+
+    from tutor.progress import Progress
+
+    path = settings.progress_path
+    if path.exists():
+        with Progress(path) as progress:
+            return f"{len(progress.attempts())} quiz attempt(s) in {path}"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise TutorError(f"the progress database {path} cannot be created ({folder} is not a folder you can write)",
+                         fix="set TUTOR_DATA_DIR (or TUTOR_PROGRESS_DB) to a place you can write")
+    return f"no quiz attempts yet ({path} is made by the first one)"
+
+
 def run_checks(settings: Settings) -> list[Check]:
     return [
         _check("notes", lambda: check_notes(settings)),
@@ -125,4 +144,5 @@ def run_checks(settings: Settings) -> list[Check]:
         _check("embedding model", lambda: check_embedding(settings)),
         _check("ollama", lambda: check_ollama(settings), required=settings.backend == "ollama"),
         _check("embedded model", lambda: check_embedded(settings), required=settings.backend == "llamacpp"),
+        _check("progress", lambda: check_progress(settings), required=False),  # only quizzes need it
     ]
