@@ -325,7 +325,7 @@ def test_an_empty_notes_folder_is_a_valid_state(world) -> None:  # type: ignore[
     assert "tutor ingest FILE" in out and not err
     code, _, err = run("search", "DS vs MLE?")
     assert code == 1 and err.strip().endswith(
-        f"error: the notes folder {place.corpus} has no notes yet, so there is nothing to search "
+        f"error: the notes folder {place.corpus} has no notes to search yet "
         "(fix: put .md or .txt files there, or copy one in with: tutor ingest FILE)")
     code, out, err = run("progress", "--json")
     assert code == 0 and json.loads(out)["attempts"] == 0 and json.loads(out)["sections"] == []
@@ -487,7 +487,7 @@ def test_the_real_ui_starts_with_no_notes_and_says_so_in_the_page(tmp_path: Path
             except OSError:
                 time.sleep(0.5)
         client = Client(url, verbose=False)
-        with pytest.raises(Exception, match="has no notes yet") as info:
+        with pytest.raises(Exception, match="has no notes to search yet") as info:
             client.predict("DS vs MLE?", 3, api_name="/search")
         assert "Traceback" not in str(info.value)
         assert client.predict(api_name="/progress")["attempts"] == 0
