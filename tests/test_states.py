@@ -117,6 +117,15 @@ def index_half_written(p: Place, run) -> None:  # type: ignore[no-untyped-def]
     (draft / "catalog.json").write_text('{"version": 2, "files": {')
     (draft / "vectors.npy").write_bytes(b"\x93NUMPY")
     (p.index / "CURRENT.tmp").write_text("g0000")
+    (p.index / "ingest.lock").write_text("pid 999999, since 02:13:14\n")  # the dead writer's record
+
+
+def first_ingest_killed(p: Place, run) -> None:  # type: ignore[no-untyped-def]
+    p.notes()  # the very first ingest was killed: a draft, a stale lock record, no CURRENT yet
+    draft = p.index / "g000001.building"
+    shutil.copytree(p.template / "corpus", draft / "notes-copy")
+    (draft / "catalog.json").write_text('{"version": 2, "files": {')
+    (p.index / "ingest.lock").write_text("pid 999999, since 02:13:14\n")
 
 
 def index_pointer_damaged(p: Place, run) -> None:  # type: ignore[no-untyped-def]
@@ -150,6 +159,7 @@ STATES: dict[Callable[..., None], dict[str, int]] = {
     index_from_before_generations: ALL_FINE | {"doctor": FAILS},  # rebuilt on first use, like no index
     generation_without_vectors: BROKEN_INDEX | {"ingest": FINE, "quiz": FINE, "progress": FINE},
     index_half_written: ALL_FINE,
+    first_ingest_killed: ALL_FINE | {"doctor": FAILS},  # doctor: "no index yet"
     index_pointer_damaged: BROKEN_INDEX,
     data_folder_unwritable: ALL_FINE | {"quiz": FAILS, "progress": FAILS},
     progress_database_damaged: ALL_FINE | {"quiz": FAILS, "progress": FAILS},
@@ -314,6 +324,16 @@ def test_every_command_in_every_starting_state(world, fake_ui, state, command: s
 
 
 
+def test_the_matrix_has_every_command_of_the_cli() -> None:
+    """A new command (``export``, say) fails here until it is added to the matrix above."""
+    import argparse
+
+    from tutor.cli import build_parser
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == set(COMMANDS)
+
+
 # --- each reported crash, on its own --------------------------------------------------------------
 
 
@@ -334,6 +354,16 @@ def test_an_empty_notes_folder_is_a_valid_state(world) -> None:  # type: ignore[
     (place.corpus / "week1.md").write_text("## Bias\nHigh bias underfits the data.\n")
     code, out, _ = run("search", "--json", "bias")  # the first note is picked up without asking
     assert code == 0 and json.loads(out)["hits"][0]["source"] == "week1.md"
+
+
+def test_copying_a_note_into_a_notes_folder_that_is_a_file_says_so(world) -> None:  # type: ignore[no-untyped-def]
+    run, place = world
+    notes_folder_is_a_file(place, run)
+    note = place.root / "week2.md"
+    note.write_text("## Bias\nHigh bias underfits.\n")
+    code, _, err = run("ingest", str(note))
+    assert code == 1 and err == (f"error: the notes folder {place.corpus} is a file, not a folder (fix: point "
+                                 "--corpus / TUTOR_CORPUS at the folder that holds your notes)\n")
 
 
 @pytest.mark.parametrize("where", ["/proc/tutor-index", "a-file/index"])

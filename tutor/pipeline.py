@@ -138,6 +138,10 @@ class Tutor:
         """The live index's catalog as it is (``ensure_index`` builds or refreshes it)."""
         if self._catalog is None:
             catalog = self.load_catalog()
+            if (catalog is None or not catalog.chunks) and self.settings.chroma_url:
+                raise TutorError(f"the index {self.settings.chroma_collection!r} on {self.settings.chroma_url} has "
+                                 "no notes to search yet", fix="add notes on the machine that publishes it, then "
+                                 "run tutor ingest there with TUTOR_CHROMA_URL set")
             if catalog is None or not catalog.chunks:
                 raise TutorError(f"the notes folder {self.settings.corpus} has no notes to search yet",
                                  fix="put .md or .txt files there, or copy one in with: tutor ingest FILE")
