@@ -349,6 +349,8 @@ def test_an_empty_notes_folder_is_a_valid_state(world) -> None:  # type: ignore[
         "(fix: put .md or .txt files there, or copy one in with: tutor ingest FILE)")
     code, out, err = run("progress", "--json")
     assert code == 0 and json.loads(out)["attempts"] == 0 and json.loads(out)["sections"] == []
+    code, out, err = run("progress")
+    assert code == 0 and out.startswith("Nothing practised yet, and no notes to practise on") and not err
     code, _, err = run("quiz")
     assert code == 1 and "error: there is nothing to quiz on yet" in err
     (place.corpus / "week1.md").write_text("## Bias\nHigh bias underfits the data.\n")
@@ -526,3 +528,15 @@ def test_the_real_ui_starts_with_no_notes_and_says_so_in_the_page(tmp_path: Path
         proc.wait(timeout=30)
     text = log.read_text()
     assert "warning: your notes cannot be searched yet: the notes folder" in text and "Traceback" not in text
+
+
+def test_an_unwritable_data_folder_is_one_line_for_the_embedded_model(tmp_path: Path) -> None:
+    from tutor.errors import TutorError
+    from tutor.llm.modelfile import ModelSpec, ensure_embedded
+
+    (tmp_path / "a-file").write_text("")
+    spec = ModelSpec(name="tiny", filename="tiny.gguf", package_prefix="none", parts=0, sha256="0" * 64, size=0)
+    with pytest.raises(TutorError) as info:
+        ensure_embedded(tmp_path / "a-file" / "data" / "models", spec)
+    assert info.value.message.startswith(f"cannot write the embedded model into {tmp_path}/a-file/data/models")
+    assert "TUTOR_DATA_DIR" in info.value.fix
