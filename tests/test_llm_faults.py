@@ -15,7 +15,8 @@ from tutor.grading import grade
 from tutor.pipeline import Tutor
 from tutor.prompts import ANSWER_SYSTEM, LEFT_OUT
 from tutor.records import Answer
-from ui.core import Study, answer_html
+from ui.core import Study
+from ui.render import answer_html
 
 CUT = "Data scientists focus on analysis and experimentation [1]. And then more text follows here."
 

@@ -265,7 +265,7 @@ def ui_pages(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
     chat = list(app.chat_stream(study, "DS vs MLE?", [], []))[-1][0][-1]["content"]
     return {
         "status": study.status_markdown(),
-        "notes": app._notes_status(study),
+        "notes": app.notes_view(study),
         "chat": chat,
         "search": app.search_view(study, "DS vs MLE?", 3),
         "quiz": str(app.quiz_next(study, app.ANY, "contrast", False, app.new_quiz_state())[0]),

@@ -17,24 +17,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.test_quiz import GOOD_MCQ
-from tests.test_ui import UNRELATED, EchoModel, make_tutor
+from tests.fakes import GOOD_MCQ, EchoModel
+from tests.test_ui import UNRELATED
 from tutor.cli import main
 from tutor.errors import TutorError
 from ui.core import Study
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 app = pytest.importorskip("ui.app")
-
-
-@pytest.fixture
-def echo() -> EchoModel:
-    return EchoModel()
-
-
-@pytest.fixture
-def study(settings, echo: EchoModel) -> Study:  # type: ignore[no-untyped-def]
-    return Study(lambda: make_tutor(settings, echo))
 
 
 def last(stream: Iterator[tuple]) -> tuple:
