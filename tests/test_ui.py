@@ -1,4 +1,4 @@
-"""The study UI's adapters (``ui.core``, and the page handlers of ``ui.app``), called directly: no server."""
+"""The study UI's shared state and adapters (``ui.core``) called directly, with the answer HTML: no server."""
 
 from __future__ import annotations
 
