@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
+from tests.fakes import ScriptedModel, fake_tutor
 from tests.ollama_server import FakeOllama
 from tests.test_grading import BUSINESS_SHORT
 from tutor.grading import grade
@@ -66,7 +66,7 @@ def test_a_dropped_stream_shows_the_partial_answer_marked_incomplete_in_text_jso
 
 
 def test_the_ui_marks_a_cut_off_answer_and_offers_retry(settings, model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
-    study = Study(lambda: Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False))
+    study = Study(lambda: fake_tutor(settings, model))
     model.enqueue(CUT)
     model.fail_after = 9
     answer, notice = study.chat("DS vs MLE?")
