@@ -48,7 +48,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("where and how")
-    g.add_argument("--corpus", metavar="DIR", help="folder of notes (.md, .txt); default ./corpus")
+    g.add_argument("--corpus", metavar="DIR",
+                   help="folder of notes (.md, .txt, .pdf, .ipynb, .html); default ./corpus")
     g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
     g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
                    help="who writes answers (default auto)")
@@ -339,8 +340,11 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         return 0
     if not result["hits"]:
         console.print("No passages found.")
+    from tutor.records import where as place
+
     for hit in result["hits"]:
-        where = f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})"
+        where = (f"{hit['rank']}. {place(hit['source'], hit['section'], hit.get('page'), hit.get('cell'))} "
+                 f"(lines {hit['lines'][0]}-{hit['lines'][1]})")
         signals = f"  score {hit['score']:.4f}"
         if hit["dense"] is not None:
             signals += f" · cosine {hit['dense']:.2f}"
@@ -405,7 +409,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
-    from tutor.ingest import add_notes
+    from tutor.notes import add_notes
 
     tutor = make_tutor(args, console)
     only = add_notes(tutor.settings.corpus, args.paths) if args.paths else []

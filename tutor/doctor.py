@@ -30,7 +30,8 @@ def _check(name: str, fn: Callable[[], str], required: bool = True) -> Check:
 
 def check_index(settings: Settings) -> str:
     """The index is there, current and consistent (local, or on the team's Chroma server)."""
-    from tutor.ingest import load_catalog, stale_sources
+    from tutor.catalog import load_catalog
+    from tutor.ingest import stale_sources
 
     if settings.chroma_url:
         from tutor.pipeline import Tutor
@@ -65,14 +66,15 @@ def check_index(settings: Settings) -> str:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    from tutor.ingest import note_files
+    from tutor.notes import note_files
 
     def corpus() -> str:
         if not settings.corpus.is_dir():
             raise TutorError(f"no notes folder at {settings.corpus}", fix="create it, or set TUTOR_CORPUS / --corpus")
         n = sum(1 for _ in note_files(settings.corpus))
         if n == 0:
-            raise TutorError(f"{settings.corpus} has no .md or .txt notes", fix="add your notes there")
+            raise TutorError(f"{settings.corpus} has no notes",
+                             fix="add your notes there (.md, .txt, .pdf, .ipynb, .html)")
         return f"{n} note file(s) in {settings.corpus}"
 
     def embedding() -> str:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from tutor.answering import stream_answer
+from tutor.catalog import Catalog, catalog_from_json, load_catalog
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
 from tutor.generations import BUILDING, IndexBusy, current
-from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
+from tutor.ingest import IngestReport, ingest, stale_sources
 from tutor.llm import ChatModel, open_model
 from tutor.records import Answer, Hit
 from tutor.retrieval import Retriever

@@ -85,7 +85,7 @@ class QuizSession:
         catalog = self.tutor.load_catalog()
         if catalog is None or not catalog.chunks:
             raise TutorError(f"there are no notes to quiz on in {self.tutor.settings.corpus}",
-                             fix="add .md or .txt files there, then run: tutor ingest")
+                             fix="add notes there (.md, .txt, .pdf, .ipynb, .html), then run: tutor ingest")
         return sorted(catalog.chunks.values(), key=lambda c: (c.source, c.start))
 
     @staticmethod
