@@ -351,9 +351,10 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         if hit["keyword"] is not None:
             signals += f" · bm25 {hit['keyword']:.2f}"
         console.print(console.style(where, "1") + console.style(signals, "2"))
-        for line in hit["text"].splitlines()[:6]:
+        shown = [line for line in hit["text"].splitlines() if line.strip()]  # markup left out of a note is blank
+        for line in shown[:6]:
             console.print(f"   {line}")
-        if len(hit["text"].splitlines()) > 6:
+        if len(shown) > 6:
             console.print("   ...")
     return 0
 

@@ -186,7 +186,8 @@ def add_notes(corpus: Path, paths: Sequence[Path]) -> list[Path]:
             continue
         if path.is_dir():
             raise TutorError(f"{path} is a folder outside the notes folder {corpus}",
-                             fix=f"copy it into {corpus}, or point --corpus at it")
+                             fix=f"index it where it is (edits there are picked up): tutor ingest --corpus {path}, "
+                                 f"or set TUTOR_CORPUS; or copy it into {corpus}")
         if not is_note(path.name):
             raise TutorError(f"{path} is not a note file", fix=f"notes end in {', '.join(NOTE_SUFFIXES)}")
         target = root / path.name
