@@ -56,6 +56,7 @@ def test_a_pdf_is_cited_by_page_and_lines_within_the_page(notes: Path, tmp_path:
     make_lecture(notes)
     report = run(notes, tmp_path / "index")
     assert report.added == ["lecture-07.pdf"] and report.pages == 2 and not report.warnings
+    assert "2 PDF pages read" in report.summary()
     one, two = chunks_of(tmp_path / "index", "lecture-07.pdf")
     assert (one.page, one.lines, two.page, two.lines) == (1, (1, 3), 2, (1, 3))
     assert PAGE_FACTS[0] in one.text and PAGE_FACTS[1] not in one.text
@@ -95,6 +96,18 @@ def test_a_notebook_is_its_markdown_and_code_cells_cited_by_cell(notes: Path, tm
     }
     (code,) = [c for c in chunks_of(tmp_path / "index", "lab.ipynb") if c.cell == 3]
     assert Citation.of(1, code).label() == "lab.ipynb › cell 3 › Loading data (lines 1-2)"
+
+
+def test_notebook_sections_are_the_same_for_every_cell_and_a_broken_one_is_skipped(notes: Path,
+                                                                                 tmp_path: Path) -> None:
+    cells = [{"cell_type": "markdown", "source": "# Part A"}, {"cell_type": "markdown", "source": "Alpha text."},
+             {"cell_type": "markdown", "source": "# Part B\nBeta text."}, {"cell_type": "code", "source": "beta()"}]
+    (notes / "parts.ipynb").write_text(json.dumps({"nbformat": 4, "metadata": {}, "cells": cells}))
+    (notes / "broken.ipynb").write_text('{"cells": [')
+    report = run(notes, tmp_path / "index")
+    assert report.added == ["parts.ipynb"] and "broken.ipynb: it is not a readable notebook" in report.warnings[0]
+    got = [(c.cell, c.section, c.lines) for c in chunks_of(tmp_path / "index", "parts.ipynb")]
+    assert got == [(2, "Part A", (1, 1)), (3, "Part B", (2, 2)), (4, "Part B", (1, 1))]
 
 
 def test_an_obsidian_vault_indexes_text_not_markup_with_exact_lines(notes: Path, tmp_path: Path) -> None:

@@ -49,8 +49,9 @@ class IngestReport:
     def summary(self) -> str:
         parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
                  f"{self.unchanged} unchanged"]
+        pages = f", {self.pages} PDF pages read" if self.pages else ""
         return (f"Indexed {self.chunks} chunks ({', '.join(parts)}; {self.embedded} embedded, "
-                f"{self.reused} reused) in {self.seconds:.1f}s")
+                f"{self.reused} reused{pages}) in {self.seconds:.1f}s")
 
 
 def stale_sources(corpus: Path, catalog: Catalog | None) -> list[str]:

@@ -14,7 +14,7 @@ class Part:
     """Text that is chunked and cited as one piece: a whole file, a PDF page or a notebook cell.
 
     Line ``n`` of ``text`` is cited as line ``n - offset`` (kept within ``1..lines``): a notebook
-    cell's part is the whole notebook with the other cells blanked, so headings before it still count.
+    cell's part is the cell among the notebook's headings, so the headings before it still count.
     """
 
     text: str

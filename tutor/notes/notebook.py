@@ -2,8 +2,9 @@
 
 The notebook reads as one Markdown text, so a heading in a markdown cell is the section of the cells
 after it; outputs and raw cells are left out. Each cell is a part cited by its number (1-based, all
-cells counted) and lines within it: its part is the whole text with the other cells' lines blanked
-except their headings. Limits: nbformat 4 (Jupyter since 2015) only; attachments are not read.
+cells counted) and lines within it: its part is the cell between the notebook's headings before and
+after it, so the chunker sees the same heading structure for every cell. Limits: nbformat 4 (Jupyter
+since 2015) only; attachments are not read.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ def read(path: Path, raw: bytes) -> Document:
             spans.append((n, first, len(lines) - 1, first + 1))
     parts = []
     for n, first, last, offset in spans:
-        view = [line if first <= i <= last or i in keep else "" for i, line in enumerate(lines)]
-        parts.append(Part("\n".join(view), cell=n, offset=offset, lines=last - first + 1 - 2 * (offset > first)))
+        before = [lines[i] for i in sorted(keep) if i < first]
+        after = [lines[i] for i in sorted(keep) if i > last]
+        view = before + lines[first : last + 1] + after
+        parts.append(Part("\n".join(view), cell=n, offset=offset - first + len(before),
+                          lines=last - first + 1 - 2 * (offset > first)))
     return Document(title=title or path.stem, parts=tuple(parts), markdown=True, warnings=warnings)
 
 
