@@ -101,9 +101,9 @@ def make_vault(folder: Path) -> Path:
 PAGE = """<!doctype html><html><head><title>Feature stores</title><style>.x{color:red} STYLE-CLUTTER</style>
 <script>var t = "SCRIPT-CLUTTER";</script></head><body>
 <nav><a href="/">Home</a> <a href="/blog">NAV-CLUTTER</a></nav>
-<header>BANNER-CLUTTER</header>
+<header>BANNER-CLUTTER</header><div class="sidebar">SIDEBAR-CLUTTER</div>
 <article><h1>Feature stores</h1><p>A feature store serves <b>features</b> online and offline.</p>
-<h2>Why teams use one</h2>
+<h2 id="why">Why teams use one<a class="headerlink" href="#why">¶</a></h2>
 <ul><li>Consistency between training and serving</li><li>Reuse<ul><li>across teams</li></ul></li></ul>
 <pre>store.get("user_42")</pre>
 <table><tr><th>tool</th><th>kind</th></tr><tr><td>Feast</td><td>open source</td></tr></table>

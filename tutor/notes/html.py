@@ -17,6 +17,10 @@ from tutor.notes.text import strip_controls
 
 LEFT_OUT = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe",
             "svg", "canvas", "button", "select", "dialog", "head"]
+# Navigation and chrome marked by role or by a common class name, and headings' permalink marks.
+BOILERPLATE = ('[role="navigation"], [role="banner"], [role="contentinfo"], [role="complementary"], '
+               '[aria-hidden="true"], .sidebar, .navbar, .menu, .breadcrumb, .breadcrumbs, .skip-link, '
+               '.cookie-banner, .headerlink, a.anchor')
 BLOCKS = {"p", "blockquote", "dt", "dd", "figcaption", "caption", "address", "summary"}
 HEADINGS = {f"h{n}": n for n in range(1, 7)}
 SPACES = re.compile(r"\s+")
@@ -34,7 +38,7 @@ def read(path: Path, raw: bytes) -> Document:
         tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")
-    for tag in soup.select('[role="navigation"], [role="banner"], [role="contentinfo"], [aria-hidden="true"]'):
+    for tag in soup.select(BOILERPLATE):
         tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks: list[str] = []
@@ -70,7 +74,7 @@ def _walk(node: object, blocks: list[str], depth: int = 0) -> None:
         name = child.name
         if name in HEADINGS:
             flush()
-            blocks.append("#" * HEADINGS[name] + " " + _text(child))
+            blocks.append("#" * HEADINGS[name] + " " + _text(child).rstrip(" ¶§#"))
         elif name in BLOCKS:
             flush()
             blocks.append(("> " if name == "blockquote" else "") + _text(child))
