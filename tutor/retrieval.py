@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from tutor.embedding import Embedder
-from tutor.records import Chunk, Hit
+from tutor.records import Chunk, Hit, Retrieval
 from tutor.store import VectorStore
 
 RRF_K = 60
@@ -172,11 +172,24 @@ class Retriever:
             best >= 0.6 * min_similarity and self.keyword_coverage(query) >= 0.5
         )
 
+    def expand(self, query: str) -> str:
+        """The query with the notes' abbreviations spelled out (what is searched)."""
+        return expand_query(query, self.abbreviations, self.vocabulary)
+
+    def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
+        """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
+        expanded = self.expand(query)
+        hits = self._ranked(expanded, k)
+        return Retrieval(query, expanded, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
+
     def search(self, query: str, k: int = 5, depth: int = 20) -> list[Hit]:
         """The ``k`` best chunks for ``query``, fused from the top ``depth`` of each ranking."""
+        return self._ranked(self.expand(query), k, depth)
+
+    def _ranked(self, expanded: str, k: int, depth: int = 20) -> list[Hit]:
+        """The ``k`` best chunks for a query whose abbreviations are already spelled out."""
         if not self.chunks:
             return []
-        expanded = expand_query(query, self.abbreviations, self.vocabulary)
         dense = [(i, s) for i, s in self.store.query(self.embedder.embed([expanded])[0], depth) if i in self.by_id]
         keyword = sorted(self.bm25.scores(tokenize(expanded)).items(), key=lambda x: -x[1])[:depth]
         fused: dict[str, float] = defaultdict(float)
