@@ -140,11 +140,13 @@ def test_a_web_page_is_its_article_with_headings_as_sections(notes: Path, tmp_pa
 
 def test_markdown_headings_with_inline_html_are_cited_by_their_visible_text(notes: Path, tmp_path: Path) -> None:
     (notes / "week.md").write_text('# Course\n\n## <a name="x"></a> 3. Topics ([Template](./t.md))\n'
-                                   "Topic one.\n<!-- a note to self\nthat spans lines -->\nTopic two.\n")
+                                   "Topic one.\n<!-- a note to self\nthat spans lines -->\nTopic two.\n"
+                                   "- [[LeCun et al., 1998]](http://example.org) is a link, not a wikilink\n")
     run(notes, tmp_path / "index")
     (chunk,) = chunks_of(tmp_path / "index", "week.md")
-    assert (chunk.section, chunk.lines) == ("3. Topics (Template)", (4, 7))
-    assert chunk.text == "Topic one.\n\n\nTopic two."
+    assert (chunk.section, chunk.lines) == ("3. Topics (Template)", (4, 8))
+    assert chunk.text.splitlines() == ["Topic one.", "", "", "Topic two.",
+                                       "- [[LeCun et al., 1998]](http://example.org) is a link, not a wikilink"]
 
 
 def test_cli_search_and_ask_name_the_page(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
