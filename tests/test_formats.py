@@ -224,3 +224,18 @@ def test_real_search_finds_each_format_by_meaning_and_cites_it(tmp_path: Path, m
         top = tutor.search(question, 1)[0]
         assert Citation.of(1, top.chunk).label() == label, question
         assert not any(mark in top.chunk.embed_text() for mark in CLUTTER)
+
+
+def test_a_reader_that_fails_on_an_odd_file_skips_it_with_a_warning(notes: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    make_lecture(notes)
+    (notes / "odd.htm").write_text("<p>fine</p>")
+
+    def surprised(path: Path, raw: bytes):  # type: ignore[no-untyped-def]
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setitem(READERS, ".htm", surprised)
+    report = run(notes, tmp_path / "index")
+    assert report.added == ["lecture-07.pdf"]
+    assert report.warnings == [f"skipped {notes}/odd.htm: it could not be read (RecursionError: maximum recursion "
+                               "depth exceeded)"]

@@ -121,6 +121,8 @@ def read_note(path: Path) -> Reading:
         document = reader(path, raw)
     except NoteSkipped as exc:
         return Reading(None, f"skipped {path}: {exc}", raw)
+    except Exception as exc:  # noqa: BLE001 - a parser's surprise on one odd file must not stop the ingest
+        return Reading(None, f"skipped {path}: it could not be read ({exc.__class__.__name__}: {exc})"[:300], raw)
     return Reading(document, "; ".join(document.warnings) or None, raw)
 
 
