@@ -64,6 +64,8 @@ def test_a_pdf_is_cited_by_page_and_lines_within_the_page(notes: Path, tmp_path:
     citation = Citation.of(2, two)
     assert citation.label() == "lecture-07.pdf › p. 2 (lines 1-3)"
     assert citation.to_dict()["page"] == 2 and "cell" not in citation.to_dict()
+    make_notebook(notes)  # the automatic refresh before a question sees a new file of any format
+    assert stale_sources(notes, load_catalog(tmp_path / "index")) == ["lab.ipynb"]
 
 
 def test_scanned_encrypted_and_damaged_pdfs_are_skipped_with_a_warning_the_rest_indexed(notes: Path,
