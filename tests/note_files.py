@@ -83,7 +83,7 @@ High bias underfits; see [[Regularisation#L2|the ridge penalty]] and [[Overfitti
 ![[bias-curve.png]]
 
 > [!note] Remember
-> Variance grows with model complexity.
+> Variance grows with model complexity.%% COMMENT-CLUTTER %%
 """
 
 

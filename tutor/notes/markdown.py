@@ -1,11 +1,13 @@
 """Markdown notes (``.md``, ``.markdown``) as people write them, Obsidian vaults included.
 
 Left out of the text, each line blanked rather than deleted so line numbers stay the file's own:
-YAML front matter (its ``tags`` and ``aliases`` become metadata), HTML comments and ``![[embeds]]``.
+YAML front matter (its ``tags`` and ``aliases`` become metadata), HTML and Obsidian ``%%`` comments and
+``![[embeds]]``.
 ``[[Note]]`` and ``[[Note#Heading|label]]`` read as their label, ``> [!note] Title`` callouts as
 ``> Note: Title``, and a heading's inline HTML and links as their visible text
 (``## <a name="x"></a> Topics ([Template](t.md))`` is the section "Topics (Template)"). Code blocks
-are kept as they are. Limits: Obsidian's ``%%comments%%`` and inline ``#tags`` are text.
+are kept as they are. Limits: inline ``#tags`` are text; a comment inside inline code is still a
+comment, and ``%%`` marks comments only when they come in pairs.
 """
 
 from __future__ import annotations
@@ -44,15 +46,18 @@ def clean_markdown(text: str) -> tuple[str, dict[str, object]]:
     """
     lines = LINE_BREAK.split(text)
     meta = _front_matter(lines)
-    in_fence = in_comment = False
+    in_fence = in_comment = in_obsidian = False
+    obsidian = text.count("%%") % 2 == 0  # a stray "%%" (no pair) is text, not a comment to the end
     for i, line in enumerate(lines):
-        if FENCE.match(line) and not in_comment:
+        if FENCE.match(line) and not (in_comment or in_obsidian):
             in_fence = not in_fence
             continue
         if in_fence:
             continue
         was = line
-        line, in_comment = _without_comments(line, in_comment)
+        line, in_comment = _without(line, in_comment, "<!--", "-->")
+        if obsidian:
+            line, in_obsidian = _without(line, in_obsidian, "%%", "%%")
         line = EMBED.sub("", line)
         line = WIKILINK.sub(_label, line)
         line = CALLOUT.sub(_callout, line)
@@ -79,20 +84,20 @@ def _front_matter(lines: list[str]) -> dict[str, object]:
     return meta
 
 
-def _without_comments(line: str, in_comment: bool) -> tuple[str, bool]:
-    """``line`` without HTML comments, and whether one is still open at its end."""
+def _without(line: str, in_comment: bool, opening: str, closing: str) -> tuple[str, bool]:
+    """``line`` without comments between ``opening`` and ``closing``, and whether one is still open at its end."""
     out = ""
     while line:
         if in_comment:
-            end = line.find("-->")
+            end = line.find(closing)
             if end < 0:
                 return out, True
-            line, in_comment = line[end + 3 :], False
+            line, in_comment = line[end + len(closing) :], False
         else:
-            start = line.find("<!--")
+            start = line.find(opening)
             if start < 0:
                 return out + line, False
-            out, line, in_comment = out + line[:start], line[start + 4 :], True
+            out, line, in_comment = out + line[:start], line[start + len(opening) :], True
     return out, in_comment
 
 
