@@ -8,15 +8,20 @@ from pathlib import Path
 PAGE_FACTS = ["The learning rate scales each gradient step.", "Momentum keeps a running average of past gradients."]
 
 
-def make_pdf(path: Path, pages: list[list[str]], title: str = "", password: str = "") -> Path:
-    """A PDF with a text layer: one page per list of lines, drawn top down."""
+def make_pdf(path: Path, pages: list[list[str]], title: str = "", password: str = "",
+             bookmarks: tuple[tuple[int, str, int], ...] = ()) -> Path:
+    """A PDF with a text layer: one page per list of lines, drawn top down; bookmarks are (page, title, level)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
     pdf = canvas.Canvas(str(path), pagesize=A4, encrypt=password or None, invariant=True)
     if title:
         pdf.setTitle(title)
-    for lines in pages:
+    for n, lines in enumerate(pages):
+        for key, (page, name, level) in enumerate(bookmarks):
+            if page == n:
+                pdf.bookmarkPage(f"b{key}")
+                pdf.addOutlineEntry(name, f"b{key}", level=level)
         y = 800
         for line in lines:
             pdf.drawString(72, y, line)

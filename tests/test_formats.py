@@ -68,6 +68,17 @@ def test_a_pdf_is_cited_by_page_and_lines_within_the_page(notes: Path, tmp_path:
     assert stale_sources(notes, load_catalog(tmp_path / "index")) == ["lab.ipynb"]
 
 
+def test_a_pdf_page_is_under_its_bookmark(notes: Path, tmp_path: Path) -> None:
+    make_pdf(notes / "deck.pdf", [["Intro", "Gradient steps."], ["Momentum", "Past gradients averaged."],
+                                  ["Nesterov looks ahead."]],
+             bookmarks=((0, "Optimisation", 0), (1, "Momentum", 1)))
+    run(notes, tmp_path / "index")
+    got = [(c.page, c.section) for c in chunks_of(tmp_path / "index", "deck.pdf")]
+    assert got == [(1, "Optimisation"), (2, "Optimisation > Momentum"), (3, "Optimisation > Momentum")]
+    assert Citation.of(1, chunks_of(tmp_path / "index", "deck.pdf")[1]).label() == \
+        "deck.pdf › p. 2 › Optimisation > Momentum (lines 1-2)"
+
+
 def test_scanned_encrypted_and_damaged_pdfs_are_skipped_with_a_warning_the_rest_indexed(notes: Path,
                                                                                       tmp_path: Path) -> None:
     make_lecture(notes)

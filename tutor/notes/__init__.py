@@ -160,7 +160,8 @@ def _too_large(path: Path, size: int) -> str:
 def chunk_document(document: Document, source: str) -> list[Chunk]:
     """The chunks of a document: each part chunked on its own, cited by its page or cell and lines within it."""
     return [located(c, part) for part in document.parts
-            for c in chunk_text(part.text, source, markdown=document.markdown) if c.text.strip()]
+            for c in chunk_text(part.text, source, markdown=document.markdown, section=part.section)
+            if c.text.strip()]
 
 
 def located(chunk: Chunk, part: Part) -> Chunk:

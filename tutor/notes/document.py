@@ -22,6 +22,7 @@ class Part:
     cell: int | None = None  # 1-based notebook cell
     offset: int = 0
     lines: int | None = None  # how many lines the page or cell has, when ``offset`` is used
+    section: str = ""  # what its text is under before any heading (a PDF's outline entry); default the file name
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """PDF notes (lecture slides, papers) through pypdf: the text of each page is a part, cited by page.
 
 The only module that imports pypdf. Lines are counted within the text pypdf extracts from a page.
+A page's section is its bookmark (the PDF's outline: "Chapter > Section"), else the file's name.
 Limits: no OCR, so a scanned PDF without a text layer is skipped with a warning that says so; an
 encrypted PDF opens only when it has no user password; the page's reading order is pypdf's.
 """
@@ -32,6 +33,7 @@ def read(path: Path, raw: bytes) -> Document:
                 raise NoteSkipped("the PDF is encrypted with a password (fix: save a copy without one)")
             pages = list(reader.pages)
             title = _title(reader) or path.stem
+            outline = _outline(reader)
         except NoteSkipped:
             raise
         except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
@@ -50,7 +52,7 @@ def read(path: Path, raw: bytes) -> Document:
             while lines and not lines[0]:
                 lines.pop(0)
             if lines:
-                parts.append(Part("\n".join(lines), page=n))
+                parts.append(Part("\n".join(lines), page=n, section=_section_of(outline, n - 1)))
     if not parts:
         if unreadable:
             raise NoteSkipped(f"no page of the PDF could be read ({len(unreadable)} tried)")
@@ -65,6 +67,39 @@ def _unlocked(reader: object) -> bool:
         return bool(reader.decrypt(""))  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - e.g. AES without the cryptography package
         return False
+
+
+def _outline(reader: object) -> list[tuple[int, str]]:
+    """The PDF's bookmarks as (0-based page, "Chapter > Section"), in page order; [] when it has none."""
+    found: list[tuple[int, str]] = []
+
+    def walk(items: list[object], path: tuple[str, ...]) -> None:
+        last: tuple[str, ...] = path
+        for item in items:
+            if isinstance(item, list):
+                walk(item, last)  # the children of the entry before
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
+            last = (*path, title) if title else path
+            if page is not None and page >= 0 and title:
+                found.append((page, " > ".join(last)))
+
+    try:
+        walk(list(reader.outline), ())  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a broken outline is no reason to skip the text
+        return []
+    return sorted(found, key=lambda entry: entry[0])
+
+
+def _section_of(outline: list[tuple[int, str]], page: int) -> str:
+    """The last bookmark at or before ``page`` (0-based); "" when none."""
+    section = ""
+    for start, name in outline:
+        if start > page:
+            break
+        section = name
+    return section
 
 
 def _title(reader: object) -> str:
