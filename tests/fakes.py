@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
 from tutor.records import Chunk
 from tutor.retrieval import tokenize
@@ -89,3 +92,32 @@ class ScriptedModel:
                 raise LLMError("connection dropped", fix="try again")
             yield reply[i : i + 7]
         return self.finish_reason
+
+
+class FolderStore(MemoryStore):
+    """The VectorStore seam as ``LocalStore`` keeps it, one per index generation folder, in a JSON file:
+    a folder without that file has no vectors (``has_vectors``), and reading it then fails with the fix."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.path = folder / "vectors.json"
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text())
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.path.exists()
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        if not self.has_vectors:
+            raise TutorError(f"the index generation {self.path.parent} has no vectors of its own",
+                             fix="run: tutor ingest --rebuild")
+        return super().query(vector, n)
+
+    def count(self) -> int:
+        self.query([], 0)
+        return super().count()
+
+    def commit(self) -> None:
+        super().commit()
+        self.path.write_text(json.dumps(self.data))

@@ -406,9 +406,13 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
     from tutor.notes import add_notes
+    from tutor.pipeline import check_notes_folder
 
     tutor = make_tutor(args, console)
-    only = add_notes(tutor.settings.corpus, args.paths) if args.paths else []
+    corpus = tutor.settings.corpus
+    if args.paths and corpus.exists():  # a missing notes folder is made for the notes given
+        check_notes_folder(corpus)
+    only = add_notes(corpus, args.paths) if args.paths else []
     report = tutor.ingest(only=only, rebuild=args.rebuild)
     if args.json:
         console.print(json.dumps(vars(report) | {"changed": report.changed}, indent=2))
@@ -416,6 +420,9 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
         for warning in report.warnings:
             console.warn(warning)
         console.print(report.summary())
+        if not report.chunks:
+            console.print(f"No notes in {corpus} yet: put notes there (.md, .txt, .pdf, .ipynb, .html; or copy "
+                          "one in with tutor ingest FILE), then run tutor ingest again.")
     return 0
 
 
@@ -464,11 +471,13 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     launch_options(args.host, args.port, auth)  # a bad bind or login fails before anything loads
     study = Study(lambda: make_tutor(args, console))
     console.status("Loading your notes and the language model...")
-    try:
-        study.tutor.open_index()  # build or refresh the index before the first question
-    except TutorError as exc:
-        console.warn(f"{exc} (the page shows this too)")
-    console.status(f"{study.status_markdown().replace('**', '').replace('`', '')}")
+    # The status builds and opens the index before the first question; a problem is shown in the page too.
+    for line in study.status_markdown().replace("**", "").replace("`", "").split("  \n"):
+        if line.startswith("⚠️ "):
+            problem = line.removeprefix("⚠️ ")
+            console.warn(f"{problem[:1].lower()}{problem[1:]} (the page shows this too)")
+        else:
+            console.status(line)
     console.status(f"Open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port} "
                    "in your browser; Ctrl-C stops.")
     launch(study, args.host, args.port, auth)
@@ -498,6 +507,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, written to a crash file, never a traceback
+        from tutor.crash import crash_line
+
+        err.write(crash_line(exc, sys.argv[1:] if argv is None else list(argv)) + "\n")
+        return 70  # EX_SOFTWARE: not the user's mistake
 
 
 if __name__ == "__main__":

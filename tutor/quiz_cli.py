@@ -179,6 +179,9 @@ def run_progress(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
 
 
 def print_report(report: ProgressReport, console) -> None:  # type: ignore[no-untyped-def]
+    if not report.sections and not report.attempts:
+        console.print("Nothing practised yet, and no notes to practise on: add notes, then start with `tutor quiz`.")
+        return
     width = max([len(s.section) for s in report.sections] + [7])
     console.print(console.style(f"{'Section':<{width}}  Practised  Items  Mastery  Due", "1"))
     for s in report.sections:

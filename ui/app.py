@@ -58,7 +58,7 @@ def _api_error(exc: BaseException) -> gr.Error:
     if not isinstance(exc, TutorError):
         sys.stderr.write(traceback.format_exc())
         return gr.Error(f"internal error ({type(exc).__name__}); see the server's terminal")
-    return gr.Error(str(exc))
+    return gr.Error(str(exc), print_exception=False)  # a known state: the caller gets the message and the fix
 
 
 # --- chat ------------------------------------------------------------------------------------------

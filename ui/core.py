@@ -23,6 +23,7 @@ from tutor.grading import REVEAL, Grade
 from tutor.ingest import stale_sources
 from tutor.llm import LLMError
 from tutor.notes import MAX_FILE_BYTES, NOTE_SUFFIXES, is_note, max_bytes, note_files
+from tutor.pipeline import check_notes_folder
 from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, KINDS, QuizItem
 from tutor.records import Answer, AnswerEvent, Notice, TextDelta
@@ -223,6 +224,15 @@ class Study:
         except TutorError as exc:
             return "extractive", str(exc)
 
+    def notes_problem(self) -> str:
+        """Why questions cannot be answered from the notes now (no notes yet, a broken index...), or ""."""
+        try:
+            with self._lock:
+                self.tutor.open_index()
+        except TutorError as exc:
+            return str(exc)
+        return ""
+
     def status_markdown(self) -> str:
         name, problem = self.backend()
         text = f"**Backend:** `{name}`"
@@ -230,6 +240,9 @@ class Study:
             text += " (no language model: answers are the cited passages themselves)"
         if problem:
             text += f"  \n⚠️ The language model is not available: {problem}"
+        notes = self.notes_problem()
+        if notes:
+            text += f"  \n⚠️ Your notes cannot be searched yet: {notes}"
         return text
 
     # --- chat ---------------------------------------------------------------------------------------
@@ -348,8 +361,9 @@ class Study:
     def notes_status(self) -> str:
         settings = self.tutor.settings
         corpus = settings.corpus
-        if not corpus.is_dir():
+        if not corpus.exists():
             return f"No notes folder at `{corpus}` yet: add a note below."
+        check_notes_folder(corpus)
         files = list(note_files(corpus))
         catalog = load_catalog(settings.index)
         stale = stale_sources(corpus, catalog)
@@ -378,6 +392,8 @@ class Study:
         except UnicodeDecodeError:
             raise TutorError(f"{Path(name).name} is not UTF-8 text", fix="save it as UTF-8") from None
         corpus = self.tutor.settings.corpus
+        if corpus.exists():
+            check_notes_folder(corpus)
         corpus.mkdir(parents=True, exist_ok=True)
         target = corpus.resolve() / safe_note_name(name)
         stem, suffix = target.stem, target.suffix
