@@ -51,7 +51,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("where and how")
-    g.add_argument("--corpus", metavar="DIR", help="folder of notes (.md, .txt); default ./corpus")
+    g.add_argument("--corpus", metavar="DIR",
+                   help="folder of notes (.md, .txt, .pdf, .ipynb, .html); default ./corpus")
     g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
     g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
                    help="who writes answers (default auto)")
@@ -342,17 +343,21 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         return 0
     if not result["hits"]:
         console.print("No passages found.")
+    from tutor.records import where as place
+
     for hit in result["hits"]:
-        where = f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})"
+        where = (f"{hit['rank']}. {place(hit['source'], hit['section'], hit.get('page'), hit.get('cell'))} "
+                 f"(lines {hit['lines'][0]}-{hit['lines'][1]})")
         signals = f"  score {hit['score']:.4f}"
         if hit["dense"] is not None:
             signals += f" · cosine {hit['dense']:.2f}"
         if hit["keyword"] is not None:
             signals += f" · bm25 {hit['keyword']:.2f}"
         console.print(console.style(where, "1") + console.style(signals, "2"))
-        for line in hit["text"].splitlines()[:6]:
+        shown = [line for line in hit["text"].splitlines() if line.strip()]  # markup left out of a note is blank
+        for line in shown[:6]:
             console.print(f"   {line}")
-        if len(hit["text"].splitlines()) > 6:
+        if len(shown) > 6:
             console.print("   ...")
     return 0
 
@@ -400,7 +405,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
-    from tutor.ingest import add_notes
+    from tutor.notes import add_notes
     from tutor.pipeline import check_notes_folder
 
     tutor = make_tutor(args, console)
@@ -416,8 +421,8 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
             console.warn(warning)
         console.print(report.summary())
         if not report.chunks:
-            console.print(f"No notes in {corpus} yet: put .md or .txt files there (or copy one in with "
-                          "tutor ingest FILE), then run tutor ingest again.")
+            console.print(f"No notes in {corpus} yet: put notes there (.md, .txt, .pdf, .ipynb, .html; or copy "
+                          "one in with tutor ingest FILE), then run tutor ingest again.")
     return 0
 
 

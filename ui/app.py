@@ -19,8 +19,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: i
 import gradio as gr  # noqa: E402
 
 from tutor.errors import TutorError  # noqa: E402
+from tutor.notes import NOTE_SUFFIXES  # noqa: E402
 from tutor.quiz import KINDS  # noqa: E402
-from tutor.records import Answer, Notice, TextDelta  # noqa: E402
+from tutor.records import Answer, Notice, TextDelta, where  # noqa: E402
 from ui.core import Study, answer_html, grade_markdown, item_markdown, public_item, sources_html  # noqa: E402
 
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a message
@@ -224,7 +225,8 @@ def search_view(study: Study, query: str, k: float) -> str:
             signals += f" · cosine {h['dense']:.2f}"
         if h["keyword"] is not None:
             signals += f" · bm25 {h['keyword']:.2f}"
-        label = f"{h['rank']}. {h['source']} › {h['section']} · lines {h['lines'][0]}-{h['lines'][1]} · {signals}"
+        place = where(h["source"], h["section"], h.get("page"), h.get("cell"))
+        label = f"{h['rank']}. {place} · lines {h['lines'][0]}-{h['lines'][1]} · {signals}"
         out.append(f'<details class="citation hit"><summary>{html.escape(label)}</summary>'
                    f'<pre class="cited-text">{html.escape(h["text"])}</pre></details>')
     return "\n".join(out)
@@ -256,9 +258,9 @@ def add_notes_view(study: Study, files: list | None, name: str, text: str, progr
 
 
 def study_max_bytes() -> int:
-    from tutor.ingest import MAX_FILE_BYTES
+    from tutor.notes import MAX_BYTES, MAX_FILE_BYTES
 
-    return MAX_FILE_BYTES
+    return max(MAX_FILE_BYTES, *MAX_BYTES.values())
 
 
 def _notes_status(study: Study) -> str:
@@ -324,8 +326,8 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                 notes_md = gr.Markdown(elem_id="notes-status")
                 with gr.Row():
                     with gr.Column():
-                        upload = gr.File(label="Upload notes (.md, .markdown, .txt)", file_count="multiple",
-                                         file_types=[".md", ".markdown", ".txt"], elem_id="upload")
+                        upload = gr.File(label=f"Upload notes ({', '.join(NOTE_SUFFIXES)})", file_count="multiple",
+                                         file_types=list(NOTE_SUFFIXES), elem_id="upload")
                     with gr.Column():
                         note_name = gr.Textbox(label="New note: file name", placeholder="week-3.md",
                                                elem_id="note-name")

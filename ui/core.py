@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tutor.catalog import load_catalog
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.ingest import MAX_FILE_BYTES, NOTE_SUFFIXES, load_catalog, stale_sources
+from tutor.ingest import stale_sources
 from tutor.llm import LLMError
+from tutor.notes import MAX_FILE_BYTES, NOTE_SUFFIXES, is_note, max_bytes, note_files
 from tutor.pipeline import check_notes_folder
 from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, KINDS, QuizItem
@@ -112,7 +114,7 @@ def citation_html(answer: Answer, open_all: bool = False) -> str:
     """Each cited passage as a clickable ``[n]`` that opens to its text, with its file, section and lines."""
     parts = []
     for c in answer.citations:
-        label = f"[{c.n}] {c.source} › {c.section} · lines {c.lines[0]}-{c.lines[1]}"
+        label = f"[{c.n}] {c.where()} · lines {c.lines[0]}-{c.lines[1]}"
         parts.append(f'<details class="citation" id="cite-{c.n}"{" open" if open_all else ""}>'
                      f"<summary>{html.escape(label)}</summary>"
                      f'<pre class="cited-text">{html.escape(c.text)}</pre></details>')
@@ -362,7 +364,7 @@ class Study:
         if not corpus.exists():
             return f"No notes folder at `{corpus}` yet: add a note below."
         check_notes_folder(corpus)
-        files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.name.lower().endswith(NOTE_SUFFIXES))
+        files = list(note_files(corpus))
         catalog = load_catalog(settings.index)
         stale = stale_sources(corpus, catalog)
         lines = [f"**Notes folder:** `{corpus}` · **index:** `{settings.index}`", ""]
@@ -377,13 +379,16 @@ class Study:
 
     def save_note(self, name: str, data: bytes) -> Path:
         """Store a note under the notes folder (never elsewhere); returns its path."""
-        if not name.lower().endswith(NOTE_SUFFIXES):
+        if not is_note(name):
             raise TutorError(f"{Path(name).name} is not a note file", fix=f"notes end in {', '.join(NOTE_SUFFIXES)}")
-        if len(data) > MAX_FILE_BYTES:
-            raise TutorError(f"{Path(name).name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+        binary = name.lower().endswith(".pdf")
+        limit = max_bytes(name) if binary else MAX_FILE_BYTES
+        if len(data) > limit:
+            raise TutorError(f"{Path(name).name} is larger than {limit // (1024 * 1024)} MB",
                              fix="split it into smaller notes")
         try:
-            data.decode("utf-8")
+            if not binary:
+                data.decode("utf-8")
         except UnicodeDecodeError:
             raise TutorError(f"{Path(name).name} is not UTF-8 text", fix="save it as UTF-8") from None
         corpus = self.tutor.settings.corpus
