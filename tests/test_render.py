@@ -31,6 +31,7 @@ from ui.core import NotesFolder
 EVIL = "<script>alert(1)</script>"
 ROLES = Citation(1, "notes.md", "Roles > DS vs MLE", (170, 172), f"DS analyse; MLE build {EVIL}")
 STEPS = Citation(2, "notes.md", "CRISP-DM > Steps", (10, 14), "1. Business understanding\n2. Data understanding")
+SLIDE = Citation(3, "lecture-07.pdf", "Chapter 2", (1, 4), "Gradient descent", page=5)
 
 
 def answer(**changes: Any) -> Answer:
@@ -54,6 +55,8 @@ def test_answer_html_links_each_marker_to_its_passage_and_escapes_notes_and_mode
     assert "<script>" not in page and "&lt;script&gt;" in page and "<br>" in page
     assert '<details class="citation" id="cite-2"><summary>[2] notes.md › CRISP-DM &gt; Steps · lines 10-14' in page
     assert "cut off" not in page and page.count("<details") == 2 and " open" not in page
+    assert "<summary>[3] lecture-07.pdf › p. 5 › Chapter 2 · lines 1-4</summary>" in render.sources_html(
+        answer(citations=(SLIDE,)))
 
 
 def test_answer_html_of_a_cut_off_answer_and_of_one_citing_nothing() -> None:
@@ -102,6 +105,9 @@ def test_search_hits_show_rank_place_and_only_the_signals_they_have() -> None:
     assert "1. notes.md › Ethics &gt; Risks · lines 40-47 · score 0.0325 · cosine 0.61</summary>" in page
     assert "2. notes.md › Ethics &gt; Risks · lines 40-47 · score 0.0325 · bm25 1.50</summary>" in page
     assert "&lt;script&gt;" in page and "<script>" not in page
+    slide = hit(1, "slide", 0.5, None) | {"source": "lecture-07.pdf", "section": "lecture-07", "page": 2}
+    deck = render.hits_html([slide])
+    assert "1. lecture-07.pdf › p. 2 · lines 40-47 · score" in deck
 
 
 MCQ = QuizItem("q1", "mcq", "Which step takes longest?", ("Modeling", "Data preparation", "Evaluation", "Deployment"),
@@ -206,9 +212,12 @@ def test_a_refused_answer_in_the_terminal_lists_the_nearest_sections() -> None:
 def test_terminal_hits_checks_and_page_status() -> None:
     c, out, err = console()
     print_hits([], c)
-    print_hits([hit(1, "\n".join(f"line {i}" for i in range(8)), 0.5, 2.0)], c)
+    print_hits([hit(1, "\n\n".join(f"line {i}" for i in range(8)), 0.5, 2.0)], c)  # blank lines left out
     assert out.getvalue() == ("No passages found.\n1. notes.md › Ethics > Risks (lines 40-47)  score 0.0325 · "
                               "cosine 0.50 · bm25 2.00\n" + "".join(f"   line {i}\n" for i in range(6)) + "   ...\n")
+    c, out, _ = console()
+    print_hits([hit(2, "x = 1", None, 1.0) | {"source": "week2.ipynb", "section": "Training", "cell": 4}], c)
+    assert out.getvalue() == "2. week2.ipynb › cell 4 › Training (lines 40-47)  score 0.0325 · bm25 1.00\n   x = 1\n"
     c, out, _ = console()
     print_checks([Check("notes", True, "1 file"), Check("ollama", False, "down", "start it", required=False),
                   Check("index", False, "missing", "run: tutor ingest")], c)

@@ -346,7 +346,7 @@ def test_an_empty_notes_folder_is_a_valid_state(world) -> None:  # type: ignore[
     code, _, err = run("search", "DS vs MLE?")
     assert code == 1 and err.strip().endswith(
         f"error: the notes folder {place.corpus} has no notes to search yet "
-        "(fix: put .md or .txt files there, or copy one in with: tutor ingest FILE)")
+        "(fix: put notes there (.md, .txt, .pdf, .ipynb, .html), or copy one in with: tutor ingest FILE)")
     code, out, err = run("progress", "--json")
     assert code == 0 and json.loads(out)["attempts"] == 0 and json.loads(out)["sections"] == []
     code, out, err = run("progress")

@@ -61,7 +61,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("where and how")
-    g.add_argument("--corpus", metavar="DIR", help="folder of notes (.md, .txt); default ./corpus")
+    g.add_argument("--corpus", metavar="DIR",
+                   help="folder of notes (.md, .txt, .pdf, .ipynb, .html); default ./corpus")
     g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
     g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
                    help="who writes answers (default auto)")
@@ -331,7 +332,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
-    from tutor.ingest import add_notes
+    from tutor.notes import add_notes
     from tutor.pipeline import check_notes_folder
 
     tutor = make_tutor(args, console)

@@ -30,7 +30,8 @@ def _check(name: str, fn: Callable[[], str], required: bool = True) -> Check:
 
 def check_index(settings: Settings) -> str:
     """The index is there, current and consistent (local, or on the team's Chroma server)."""
-    from tutor.ingest import load_catalog, stale_sources
+    from tutor.catalog import load_catalog
+    from tutor.ingest import stale_sources
 
     if settings.chroma_url:
         from tutor.pipeline import Tutor
@@ -75,13 +76,13 @@ def check_index(settings: Settings) -> str:
 
 def check_notes(settings: Settings) -> str:
     """The notes folder is there and has notes in it."""
-    from tutor.ingest import note_files
+    from tutor.notes import note_files
     from tutor.pipeline import check_notes_folder
 
     check_notes_folder(settings.corpus)
     n = sum(1 for _ in note_files(settings.corpus))
     if n == 0:
-        raise TutorError(f"{settings.corpus} has no .md or .txt notes yet",
+        raise TutorError(f"{settings.corpus} has no notes yet (.md, .txt, .pdf, .ipynb, .html)",
                          fix="put your notes there, or copy one in with: tutor ingest FILE")
     return f"{n} note file(s) in {settings.corpus}"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from tutor.answering import clean_question, stream_answer
+from tutor.catalog import Catalog, catalog_from_json, load_catalog
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
 from tutor.generations import BUILDING, IndexBusy, adopt, current, ingest_lock
-from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
+from tutor.ingest import IngestReport, ingest, stale_sources
 from tutor.llm import ChatModel, LLMError, open_model
 from tutor.records import AnswerEvent, Hit
 from tutor.retrieval import Retriever
@@ -54,7 +55,8 @@ def check_notes_folder(corpus: Path) -> None:
         raise TutorError(f"the notes folder {corpus} is a file, not a folder",
                          fix="point --corpus / TUTOR_CORPUS at the folder that holds your notes")
     raise TutorError(f"no notes folder at {corpus}",
-                     fix="create it with your .md/.txt notes, or pass --corpus / set TUTOR_CORPUS")
+                     fix="create it with your notes (.md, .txt, .pdf, .ipynb, .html), or pass --corpus / "
+                         "set TUTOR_CORPUS")
 
 
 def team_folder(settings: Settings) -> Path:
@@ -144,7 +146,8 @@ class Tutor:
                                  "run tutor ingest there with TUTOR_CHROMA_URL set")
             if catalog is None or not catalog.chunks:
                 raise TutorError(f"the notes folder {self.settings.corpus} has no notes to search yet",
-                                 fix="put .md or .txt files there, or copy one in with: tutor ingest FILE")
+                                 fix="put notes there (.md, .txt, .pdf, .ipynb, .html), or copy one in with: "
+                                     "tutor ingest FILE")
             self._catalog = catalog
         return self._catalog
 

@@ -133,15 +133,18 @@ def print_sources(answer: Answer | None, console: Console) -> None:
 
 def print_hits(hits: Sequence[dict[str, Any]], console: Console) -> None:
     """Ranked search hits (their ``to_dict`` form): where, the scores, the first lines of the passage."""
+    from tutor.records import where as place
+
     if not hits:
         console.print("No passages found.")
     for hit in hits:
-        where = f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})"
+        where = (f"{hit['rank']}. {place(hit['source'], hit['section'], hit.get('page'), hit.get('cell'))} "
+                 f"(lines {hit['lines'][0]}-{hit['lines'][1]})")
         console.print(console.style(where, "1") + console.style(f"  {hit_signals(hit)}", "2"))
-        lines = hit["text"].splitlines()
-        for line in lines[:HIT_LINES]:
+        shown = [line for line in hit["text"].splitlines() if line.strip()]  # markup left out of a note is blank
+        for line in shown[:HIT_LINES]:
             console.print(f"   {line}")
-        if len(lines) > HIT_LINES:
+        if len(shown) > HIT_LINES:
             console.print("   ...")
 
 
@@ -163,8 +166,8 @@ def print_ingest(report: IngestReport, corpus: Path, console: Console) -> None:
         console.warn(warning)
     console.print(report.summary())
     if not report.chunks:
-        console.print(f"No notes in {corpus} yet: put .md or .txt files there (or copy one in with "
-                      "tutor ingest FILE), then run tutor ingest again.")
+        console.print(f"No notes in {corpus} yet: put notes there (.md, .txt, .pdf, .ipynb, .html; or copy "
+                      "one in with tutor ingest FILE), then run tutor ingest again.")
 
 
 def print_page_status(markdown: str, console: Console) -> None:

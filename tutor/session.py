@@ -90,7 +90,7 @@ class QuizSession:
         chunks = self.indexed()
         if not chunks:
             raise TutorError(f"there is nothing to quiz on yet: {self.tutor.settings.corpus} has no notes",
-                             fix="add .md or .txt files there, then run: tutor ingest")
+                             fix="add notes there (.md, .txt, .pdf, .ipynb, .html), then run: tutor ingest")
         return chunks
 
     @staticmethod

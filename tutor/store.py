@@ -127,11 +127,7 @@ class ChromaStore:
                 ids=[c.id for c in part],
                 embeddings=matrix[start : start + step],
                 documents=[c.text for c in part],
-                metadatas=[
-                    {"source": c.source, "section": c.section, "start": c.start, "end": c.end,
-                     "content_hash": c.content_hash}
-                    for c in part
-                ],
+                metadatas=[_metadata(c) for c in part],
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -381,3 +377,11 @@ class ServerIndex:
         for old in [c for c in ours if c != self.collection_name(generation)][:-keep or None]:
             self.client.delete_collection(old)
             meta.delete(ids=[f"catalog-{old[len(self.name) + 1:]}"])
+
+
+def _metadata(c: Chunk) -> dict[str, str | int]:
+    """What Chroma keeps beside a chunk's vector; the page or cell only when there is one (no None there)."""
+    meta: dict[str, str | int] = {"source": c.source, "section": c.section, "start": c.start, "end": c.end,
+                                  "content_hash": c.content_hash}
+    meta.update({k: v for k, v in (("page", c.page), ("cell", c.cell)) if v is not None})
+    return meta

@@ -16,6 +16,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: i
 import gradio as gr  # noqa: E402
 
 from tutor.errors import TutorError  # noqa: E402
+from tutor.notes import NOTE_SUFFIXES  # noqa: E402
 from tutor.quiz import KINDS  # noqa: E402
 from ui.core import Study, pairs, public_item  # noqa: E402
 from ui.handlers import (  # noqa: E402
@@ -99,8 +100,8 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                 notes_md = gr.Markdown(elem_id="notes-status")
                 with gr.Row():
                     with gr.Column():
-                        upload = gr.File(label="Upload notes (.md, .markdown, .txt)", file_count="multiple",
-                                         file_types=[".md", ".markdown", ".txt"], elem_id="upload")
+                        upload = gr.File(label=f"Upload notes ({', '.join(NOTE_SUFFIXES)})", file_count="multiple",
+                                         file_types=list(NOTE_SUFFIXES), elem_id="upload")
                     with gr.Column():
                         note_name = gr.Textbox(label="New note: file name", placeholder="week-3.md",
                                                elem_id="note-name")

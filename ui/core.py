@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutor.catalog import load_catalog
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.ingest import MAX_FILE_BYTES, NOTE_SUFFIXES, load_catalog, stale_sources
+from tutor.ingest import stale_sources
 from tutor.llm import LLMError
+from tutor.notes import MAX_FILE_BYTES, NOTE_SUFFIXES, is_note, max_bytes, note_files
 from tutor.pipeline import check_notes_folder
 from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KINDS, QuizItem
@@ -280,7 +282,7 @@ class Study:
         if not corpus.exists():
             return NotesFolder(corpus, settings.index, None, None, ())
         check_notes_folder(corpus)
-        files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.name.lower().endswith(NOTE_SUFFIXES))
+        files = list(note_files(corpus))
         catalog = load_catalog(settings.index)
         return NotesFolder(corpus, settings.index, tuple((str(p.relative_to(corpus)), p.stat().st_size) for p in files),
                            None if catalog is None else len(catalog.chunks), tuple(stale_sources(corpus, catalog)))
@@ -291,13 +293,16 @@ class Study:
 
     def save_note(self, name: str, data: bytes) -> Path:
         """Store a note under the notes folder (never elsewhere); returns its path."""
-        if not name.lower().endswith(NOTE_SUFFIXES):
+        if not is_note(name):
             raise TutorError(f"{Path(name).name} is not a note file", fix=f"notes end in {', '.join(NOTE_SUFFIXES)}")
-        if len(data) > MAX_FILE_BYTES:
-            raise TutorError(f"{Path(name).name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+        binary = name.lower().endswith(".pdf")
+        limit = max_bytes(name) if binary else MAX_FILE_BYTES
+        if len(data) > limit:
+            raise TutorError(f"{Path(name).name} is larger than {limit // (1024 * 1024)} MB",
                              fix="split it into smaller notes")
         try:
-            data.decode("utf-8")
+            if not binary:
+                data.decode("utf-8")
         except UnicodeDecodeError:
             raise TutorError(f"{Path(name).name} is not UTF-8 text", fix="save it as UTF-8") from None
         corpus = self.tutor.settings.corpus

@@ -227,9 +227,9 @@ def add_notes_view(study: Study, files: list | None, name: str, text: str, progr
 
 def study_max_bytes() -> int:
     """The largest note file read from an upload (one byte more is read, to tell it is too large)."""
-    from tutor.ingest import MAX_FILE_BYTES
+    from tutor.notes import MAX_BYTES, MAX_FILE_BYTES
 
-    return MAX_FILE_BYTES
+    return max(MAX_FILE_BYTES, *MAX_BYTES.values())
 
 
 def notes_view(study: Study) -> str:

@@ -16,7 +16,7 @@ from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
 from tutor.progress import ItemState, ProgressReport
 from tutor.quiz import KIND_NAMES, QuizItem
-from tutor.records import Answer
+from tutor.records import Answer, where
 from tutor.render import LETTERS, hit_signals, when
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def citation_html(answer: Answer, open_all: bool = False) -> str:
     """Each cited passage as a clickable ``[n]`` that opens to its text, with its file, section and lines."""
     parts = []
     for c in answer.citations:
-        label = f"[{c.n}] {c.source} › {c.section} · lines {c.lines[0]}-{c.lines[1]}"
+        label = f"[{c.n}] {c.where()} · lines {c.lines[0]}-{c.lines[1]}"
         parts.append(f'<details class="citation" id="cite-{c.n}"{" open" if open_all else ""}>'
                      f"<summary>{html.escape(label)}</summary>"
                      f'<pre class="cited-text">{html.escape(c.text)}</pre></details>')
@@ -110,8 +110,8 @@ def hits_html(hits: Sequence[dict[str, Any]]) -> str:
         return "<p>No passages found.</p>"
     out = []
     for h in hits:
-        label = (f"{h['rank']}. {h['source']} › {h['section']} · lines {h['lines'][0]}-{h['lines'][1]} · "
-                 f"{hit_signals(h)}")
+        place = where(h["source"], h["section"], h.get("page"), h.get("cell"))
+        label = f"{h['rank']}. {place} · lines {h['lines'][0]}-{h['lines'][1]} · {hit_signals(h)}"
         out.append(f'<details class="citation hit"><summary>{html.escape(label)}</summary>'
                    f'<pre class="cited-text">{html.escape(h["text"])}</pre></details>')
     return "\n".join(out)
