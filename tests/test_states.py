@@ -260,16 +260,16 @@ def fake_ui(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 def ui_pages(study) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """What each tab of the app shows first, through the app's own handler functions."""
-    import ui.app as app
+    import ui.handlers as handlers
 
-    chat = list(app.chat_stream(study, "DS vs MLE?", [], []))[-1][0][-1]["content"]
+    chat = list(handlers.chat_stream(study, "DS vs MLE?", [], []))[-1][0][-1]["content"]
     return {
         "status": study.status_markdown(),
-        "notes": app._notes_status(study),
+        "notes": handlers.notes_view(study),
         "chat": chat,
-        "search": app.search_view(study, "DS vs MLE?", 3),
-        "quiz": str(app.quiz_next(study, app.ANY, "contrast", False, app.new_quiz_state())[0]),
-        "progress": str(app.progress_view(study)[1]),
+        "search": handlers.search_view(study, "DS vs MLE?", 3),
+        "quiz": str(handlers.quiz_next(study, handlers.ANY, "contrast", False, handlers.new_quiz_state())[0]),
+        "progress": str(handlers.progress_view(study)[1]),
     }
 
 

@@ -15,9 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.errors import TutorError
+from tutor.render import (
+    Console,
+    print_answer_footer,
+    print_answer_stream,
+    print_checks,
+    print_hits,
+    print_ingest,
+    print_page_status,
+    print_sources,
+)
 
 if TYPE_CHECKING:
-    from tutor.records import Answer, AnswerEvent
+    from tutor.records import Answer
 
 EXAMPLES = """\
 examples:
@@ -177,30 +187,6 @@ def _version() -> str:
         return "unknown"
 
 
-class Console:
-    """Where output goes: answers to stdout, status and progress to stderr; colour only on a terminal."""
-
-    def __init__(self, out: TextIO, err: TextIO, quiet: bool = False) -> None:
-        self.out, self.err, self.quiet = out, err, quiet
-        self.color = out.isatty() and not os.environ.get("NO_COLOR")
-
-    def style(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.color else text
-
-    def print(self, text: str = "", end: str = "\n") -> None:
-        self.out.write(text + end)
-        self.out.flush()
-
-    def status(self, text: str) -> None:
-        if not self.quiet:
-            self.err.write(text + "\n")
-            self.err.flush()
-
-    def warn(self, text: str) -> None:
-        self.err.write(f"warning: {text}\n")
-        self.err.flush()
-
-
 def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from tutor.config import load_settings
 
@@ -284,47 +270,6 @@ def cmd_ask(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def print_answer_stream(events: Iterable[AnswerEvent], console: Console) -> Answer:
-    """Print an answer's text as it is written (notices as warnings); returns the finished ``Answer``."""
-    from tutor.records import Answer, Notice, TextDelta
-
-    for event in events:
-        match event:
-            case TextDelta(text=text):
-                console.print(text, end="")
-            case Notice(text=text):
-                console.warn(text)
-            case Answer():
-                return event
-    raise AssertionError("an answer stream ends with its Answer")
-
-
-def print_answer_footer(answer, console: Console) -> None:  # type: ignore[no-untyped-def]
-    if answer.refused:
-        console.print(answer.answer)
-        if answer.nearest:
-            console.print(console.style("Nearest sections of your notes:", "1"))
-            for label in answer.nearest:
-                console.print(f"  - {label}")
-        console.print(console.style(f"({answer.backend})", "2"))
-        return
-    console.print("")
-    for n in answer.removed_markers:
-        console.warn(f"removed the marker [{n}]: it names no passage the answer was given")
-    for sentence in answer.unsupported:
-        console.warn(f"no citation supports: {sentence!r}")
-    for warning in answer.warnings:
-        console.warn(warning)
-    if answer.citations:
-        console.print(console.style("\nSources:", "1"))
-        for c in answer.citations:
-            console.print(f"  [{c.n}] {c.label()}")
-    t = answer.timings
-    first = f" · first token {t.first_token_ms / 1000:.1f}s" if t.first_token_ms is not None else ""
-    console.print(console.style(
-        f"({answer.backend} · retrieval {t.retrieve_ms:.0f} ms{first} · total {t.total_ms / 1000:.1f}s)", "2"))
-
-
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
     tutor = make_tutor(args, console)
     if args.k is not None and not 1 <= args.k <= 100:
@@ -341,24 +286,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    if not result["hits"]:
-        console.print("No passages found.")
-    from tutor.records import where as place
-
-    for hit in result["hits"]:
-        where = (f"{hit['rank']}. {place(hit['source'], hit['section'], hit.get('page'), hit.get('cell'))} "
-                 f"(lines {hit['lines'][0]}-{hit['lines'][1]})")
-        signals = f"  score {hit['score']:.4f}"
-        if hit["dense"] is not None:
-            signals += f" · cosine {hit['dense']:.2f}"
-        if hit["keyword"] is not None:
-            signals += f" · bm25 {hit['keyword']:.2f}"
-        console.print(console.style(where, "1") + console.style(signals, "2"))
-        shown = [line for line in hit["text"].splitlines() if line.strip()]  # markup left out of a note is blank
-        for line in shown[:6]:
-            console.print(f"   {line}")
-        if len(shown) > 6:
-            console.print("   ...")
+    print_hits(result["hits"], console)
     return 0
 
 
@@ -385,8 +313,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
             console.status("(conversation cleared)")
             continue
         if command == "/sources":
-            for c in last.citations if last else ():
-                console.print(f"[{c.n}] {c.label()}\n{c.text}\n")
+            print_sources(last, console)
             continue
         if not command:
             continue
@@ -417,12 +344,7 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.print(json.dumps(vars(report) | {"changed": report.changed}, indent=2))
     else:
-        for warning in report.warnings:
-            console.warn(warning)
-        console.print(report.summary())
-        if not report.chunks:
-            console.print(f"No notes in {corpus} yet: put notes there (.md, .txt, .pdf, .ipynb, .html; or copy "
-                          "one in with tutor ingest FILE), then run tutor ingest again.")
+        print_ingest(report, corpus, console)
     return 0
 
 
@@ -440,14 +362,7 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         console.print(json.dumps({"ok": all(c.ok or not c.required for c in checks),
                                   "checks": [vars(c) for c in checks]}, indent=2))
     else:
-        for c in checks:
-            if c.ok:
-                mark = console.style("ok  ", "32")
-            else:
-                mark = console.style("FAIL", "31") if c.required else console.style("warn", "33")
-            console.print(f"{mark} {c.name:<16} {c.detail}")
-            if not c.ok and c.fix:
-                console.print(f"     {'':<16} fix: {c.fix}")
+        print_checks(checks, console)
     return 0 if all(c.ok or not c.required for c in checks) else 1
 
 
@@ -472,12 +387,7 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     study = Study(lambda: make_tutor(args, console))
     console.status("Loading your notes and the language model...")
     # The status builds and opens the index before the first question; a problem is shown in the page too.
-    for line in study.status_markdown().replace("**", "").replace("`", "").split("  \n"):
-        if line.startswith("⚠️ "):
-            problem = line.removeprefix("⚠️ ")
-            console.warn(f"{problem[:1].lower()}{problem[1:]} (the page shows this too)")
-        else:
-            console.status(line)
+    print_page_status(study.status_markdown(), console)
     console.status(f"Open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port} "
                    "in your browser; Ctrl-C stops.")
     launch(study, args.host, args.port, auth)
