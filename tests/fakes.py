@@ -1,15 +1,33 @@
-"""Small fakes behind our own seams: a deterministic embedder, an in-memory store, a scripted model."""
+"""Small fakes behind our own seams: a deterministic embedder, an in-memory store, a scripted model, an
+echoing model, and a ``Tutor`` built on them."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import re
+import time
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
-from tutor.records import Chunk
+from tutor.prompts import CONDENSE_SYSTEM
+from tutor.records import Chunk, plain
 from tutor.retrieval import tokenize
+
+if TYPE_CHECKING:
+    from tutor.config import Settings
+    from tutor.pipeline import Tutor
+
+# Model replies for quiz items that pass validation on the sample notes (corpus/ml-process-summary.md).
+GOOD_MCQ = {"question": "Which step of CRISP-DM is the most time-consuming?",
+            "correct": "Data understanding and preparation",
+            "distractors": ["Modeling", "Evaluation", "Deployment"]}
+GOOD_SHORT = {"question": "What are the advantage and the disadvantage of supervised recommenders?",
+              "key_points": ["Higher accuracy", "Computationally expensive at scale"]}
 
 
 class HashEmbedder:
@@ -89,3 +107,78 @@ class ScriptedModel:
                 raise LLMError("connection dropped", fix="try again")
             yield reply[i : i + 7]
         return self.finish_reason
+
+
+class FolderStore(MemoryStore):
+    """The VectorStore seam as ``LocalStore`` keeps it, one per index generation folder, in a JSON file:
+    a folder without that file has no vectors (``has_vectors``), and reading it then fails with the fix."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.path = folder / "vectors.json"
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text())
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.path.exists()
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+        if not self.has_vectors:
+            raise TutorError(f"the index generation {self.path.parent} has no vectors of its own",
+                             fix="run: tutor ingest --rebuild")
+        return super().query(vector, n)
+
+    def count(self) -> int:
+        self.query([], 0)
+        return super().count()
+
+    def commit(self) -> None:
+        super().commit()
+        self.path.write_text(json.dumps(self.data))
+
+
+class EchoModel:
+    """A model that always has a reply: a sentence of passage [1] cited [1], a standalone question for a
+    follow-up, a fixed multiple-choice item under a schema; or an LLMError while ``down``."""
+
+    def __init__(self, name: str = "echo:test", delay: float = 0.0) -> None:
+        self.name = name
+        self.down = False
+        self.delay = delay  # seconds per piece of a chat answer: a slow model, to see what waits for it
+        self.received: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
+               schema: dict[str, Any] | None = None) -> TextStream:
+        if self.down:
+            raise LLMError("cannot reach the language model server", fix="start it")
+        self.received.append(list(messages))
+        reply = self._reply(messages, schema)
+        for i in range(0, len(reply), 6):
+            if self.delay and schema is None:
+                time.sleep(self.delay)
+            yield reply[i : i + 6]
+        return "stop"
+
+    @staticmethod
+    def _reply(messages: list[Message], schema: dict[str, Any] | None) -> str:
+        if schema is not None:
+            return json.dumps(GOOD_MCQ)
+        prompt = messages[-1]["content"]
+        if messages[0]["content"] == CONDENSE_SYSTEM:
+            asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
+            follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]
+            return f"{asked} {follow}"
+        body = prompt.split("[1] (", 1)[1].split("\n", 1)[1].split("\n\n[2]", 1)[0]
+        for line in plain(body).splitlines():
+            words = re.findall(r"[A-Za-z][A-Za-z-]+", line)
+            if len(words) >= 4:
+                return " ".join(words[:14]) + " [1]."
+        return " ".join(re.findall(r"[A-Za-z]+", body)[:10]) + " [1]."
+
+
+def fake_tutor(settings: Settings, model: Any = None, **kwargs: Any) -> Tutor:
+    """The whole pipeline on fakes: hashed embeddings, an in-memory store, ``model`` (None: the configured one)."""
+    from tutor.pipeline import Tutor
+
+    return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False, **kwargs)

@@ -34,14 +34,20 @@ def content_hash(section: str, text: str) -> str:
     return hashlib.sha256(f"{section}\n{text}".encode()).hexdigest()[:16]
 
 
-def chunk_text(text: str, source: str, max_chars: int = MAX_CHARS) -> list[Chunk]:
-    """Split one note (markdown or plain text) into chunks; ``source`` names the file."""
+def chunk_text(text: str, source: str, max_chars: int = MAX_CHARS, markdown: bool | None = None,
+               section: str = "") -> list[Chunk]:
+    """Split one note (markdown or plain text) into chunks; ``source`` names the file.
+
+    ``markdown`` says whether headings count; by default they do unless ``source`` is a ``.txt`` file.
+    ``section`` names the text before any heading (e.g. a PDF page's outline entry); by default the file's name.
+    """
     lines = LINE_BREAK.split(text)  # as editors count lines: not at form feeds, U+2028 or other separators
     if lines[-1] == "":
         lines.pop()
-    is_markdown = not source.lower().endswith(".txt")
-    sections = _sections(lines, default=_stem(source)) if is_markdown else [
-        _Section([_stem(source)], 0, len(lines) - 1)
+    is_markdown = not source.lower().endswith(".txt") if markdown is None else markdown
+    default = section or _stem(source)
+    sections = _sections(lines, default=default) if is_markdown else [
+        _Section([default], 0, len(lines) - 1)
     ]
     chunks: list[Chunk] = []
     for section in sections:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
 
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.progress import ItemState, Progress, ProgressReport, utcnow
+from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, QuizItem
+from tutor.render import LETTERS, when
 from tutor.session import QuizSession
 
-LETTERS = "ABCDEFGH"
 HELP = "Answer in your own words (a letter for choices), or /hint, /skip, /quit. Ctrl-C stops; answers are saved."
 
 
@@ -162,27 +161,6 @@ def _feedback(item: QuizItem, grade: Grade, state: ItemState, console) -> None: 
                                 f"{when(state.due)}", "2"))
 
 
-def when(due: datetime, now: datetime | None = None) -> str:
-    """A due date in words.
-
-    >>> from datetime import timezone
-    >>> t = datetime(2026, 11, 24, tzinfo=timezone.utc)
-    >>> when(t + timedelta(minutes=10), t), when(t + timedelta(days=3, hours=1), t), when(t, t)
-    ('in 10 minutes', 'in 3 days', 'now')
-    >>> when(t + timedelta(seconds=59), t)
-    'in 1 minute'
-    """
-    left = due - (now or utcnow())
-    if left <= timedelta(0):
-        return "now"
-    if left < timedelta(hours=1):
-        minutes = max(1, round(left.total_seconds() / 60))
-        return f"in {minutes} minute{'s' * (minutes != 1)}"
-    if left < timedelta(days=1):
-        return f"in {round(left.total_seconds() / 3600)} hours"
-    return f"in {left.days} days"
-
-
 def _summary(done: list[Grade], session: QuizSession, console) -> None:  # type: ignore[no-untyped-def]
     _generation_note(session, console)
     if done:
@@ -202,6 +180,9 @@ def run_progress(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
 
 
 def print_report(report: ProgressReport, console) -> None:  # type: ignore[no-untyped-def]
+    if not report.sections and not report.attempts:
+        console.print("Nothing practised yet, and no notes to practise on: add notes, then start with `tutor quiz`.")
+        return
     width = max([len(s.section) for s in report.sections] + [7])
     console.print(console.style(f"{'Section':<{width}}  Practised  Items  Mastery  Due", "1"))
     for s in report.sections:

