@@ -529,9 +529,10 @@ def test_quiz_items_are_scored_for_validity_answerability_and_key() -> None:
 
 
 def test_quiz_mode_generates_a_sample_and_scores_it(tutor: Tutor, model: ScriptedModel) -> None:
-    good = {"question": "What does the acronym of the framework stand for?",
-            "correct": "Cross Industry Standard Process for Data Mining",
-            "distractors": ["A deep learning library", "A cloud hosting service", "A statistical test"]}
+    # the sample is written from plans: the key and the wrong options are sections of the notes
+    good = {"question": "Which CRISP-DM step defines the problem clearly from both domain and technical perspectives?",
+            "correct": "Business Understanding",
+            "distractors": ["Data Understanding & Preparation", "Modeling", "Evaluation"]}
     model.enqueue(json.dumps(good), "not json", "still not json", "no")
     run = run_eval(tutor, dataset(DS_MLE), only="quiz", progress=False, quiz_items=2,
                    thresholds={"quiz_validity": 0.9})

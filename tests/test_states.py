@@ -24,7 +24,7 @@ from tests.conftest import NOTES, REPO
 from tests.fakes import FolderStore, HashEmbedder
 
 FINE, FAILS = 0, 1  # the exit code expected: 0, or non-zero with one "error: ... (fix: ...)" line
-COMMANDS = ("ask", "search", "chat", "ingest", "quiz", "progress", "eval", "doctor", "ui")
+COMMANDS = ("ask", "search", "chat", "ingest", "quiz", "progress", "eval", "doctor", "ui", "export")
 ALL_FINE = dict.fromkeys(COMMANDS, FINE) | {"doctor": FINE}
 
 
@@ -157,12 +157,12 @@ STATES: dict[Callable[..., None], dict[str, int]] = {
     index_under_a_file: BROKEN_INDEX,
     index_from_an_older_version: BROKEN_INDEX,
     index_from_before_generations: ALL_FINE | {"doctor": FAILS},  # rebuilt on first use, like no index
-    generation_without_vectors: BROKEN_INDEX | {"ingest": FINE, "quiz": FINE, "progress": FINE},
+    generation_without_vectors: BROKEN_INDEX | {"ingest": FINE, "quiz": FINE, "progress": FINE, "export": FINE},
     index_half_written: ALL_FINE,
     first_ingest_killed: ALL_FINE | {"doctor": FAILS},  # doctor: "no index yet"
     index_pointer_damaged: BROKEN_INDEX,
-    data_folder_unwritable: ALL_FINE | {"quiz": FAILS, "progress": FAILS},
-    progress_database_damaged: ALL_FINE | {"quiz": FAILS, "progress": FAILS},
+    data_folder_unwritable: ALL_FINE | {"quiz": FAILS, "progress": FAILS, "export": FAILS},
+    progress_database_damaged: ALL_FINE | {"quiz": FAILS, "progress": FAILS, "export": FAILS},
 }
 
 
@@ -236,6 +236,8 @@ def command_args(command: str, root: Path) -> tuple[list[str], str]:
         return ["chat"], "DS vs MLE?\n/quit\n"
     if command == "quiz":
         return ["quiz", "--kind", "contrast", "-n", "1"], "/quit\n"
+    if command == "export":  # the notes' contrast drills: no model needed, so the state alone decides
+        return ["export", str(root / "cards.apkg"), "--kind", "contrast"], ""
     if command == "eval":
         return ["eval", "--only", "retrieval", "--no-baseline", "--dataset", str(_dataset(root)),
                 "--report-dir", str(root / "reports")], ""

@@ -43,6 +43,7 @@ examples:
   tutor quiz -n 5                        a short quiz on your notes, graded, with hints
   tutor quiz --due                       review what is due, weakest first
   tutor progress                         mastery per section, due items, streak, gaps
+  tutor export cards.apkg -n 30          your quiz questions as an Anki deck (or .csv)
   tutor ui                               the study web app on http://127.0.0.1:7860
 
 settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
@@ -155,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the items as JSON, one per line, without asking")
     p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
     p.set_defaults(run=cmd_quiz)
+
+    p = sub.add_parser("export", parents=[common], formatter_class=_Formatter,
+                       help="export your quiz questions to Anki (.apkg) or a CSV file",
+                       description="Writes the question bank as an Anki package (.apkg: one note per question, with "
+                                   "the answer, the cited passage, its source and tags from the section path; "
+                                   "exporting again updates the same notes) or a CSV file (question, answer, source). "
+                                   "With -n, new questions are written first until there are N.")
+    p.add_argument("file", metavar="FILE", help="where to write: NAME.apkg or NAME.csv")
+    p.add_argument("-n", type=int, default=0, metavar="N", help="write new questions first until there are N")
+    p.add_argument("--section", metavar="TEXT", help="only sections whose heading path contains TEXT")
+    p.add_argument("--kind", action="append", choices=["mcq", "short", "card", "contrast"],
+                   help="only this kind of question (repeatable; default all)")
+    p.add_argument("--progress-db", metavar="FILE", help="the progress database (the bank is kept beside it)")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("progress", parents=[common], formatter_class=_Formatter,
                        help="mastery per section, items due, streak and sections never practised",
@@ -370,6 +385,12 @@ def cmd_quiz(args: argparse.Namespace, console: Console) -> int:
     from tutor.quiz_cli import run_quiz
 
     return run_quiz(args, console, make_tutor(args, console))
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from tutor.quiz_cli import run_export
+
+    return run_export(args, console, make_tutor(args, console))
 
 
 def cmd_progress(args: argparse.Namespace, console: Console) -> int:

@@ -1,4 +1,4 @@
-"""``tutor quiz`` and ``tutor progress`` in the terminal: printing and the answer loop, nothing else.
+"""``tutor quiz``, ``tutor progress`` and ``tutor export`` in the terminal: printing and the answer loop.
 
 The logic is in ``tutor.session`` (choosing, grading, recording), which the UI uses as well.
 """
@@ -38,6 +38,27 @@ def run_quiz(args, console, tutor, ask: Callable[[str], str] | None = None) -> i
         return _loop(session, items, console, ask or input, args)
 
 
+def run_export(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
+    """``tutor export FILE``: the question bank (written up to -n first) as an Anki package or a CSV file."""
+    from pathlib import Path
+
+    from tutor.export import check_target, export
+
+    path = Path(args.file).expanduser()
+    check_target(path)  # a bad name or folder fails before the notes or the model are loaded
+    if not 0 <= args.n <= 1000:
+        raise TutorError(f"-n must be between 0 and 1000, not {args.n}", exit_code=2)
+    with Progress(tutor.settings.progress_path) as progress:
+        session = QuizSession(tutor, progress, log=console.status)
+        items = session.bank_items(kinds=args.kind, section=args.section, n=args.n)
+        _generation_note(session, console)
+    if not items:
+        raise TutorError("the question bank has no questions for this selection and none could be written",
+                         fix="check the model with: tutor doctor, or try another --section or --kind")
+    console.print(export(items, path).summary())
+    return 0
+
+
 def _nothing(args, console) -> int:  # type: ignore[no-untyped-def]
     if args.due:
         console.print("Nothing is due for review. Run `tutor quiz` to practise new questions.")
@@ -51,6 +72,8 @@ def _generation_note(session: QuizSession, console) -> None:  # type: ignore[no-
     if s.tried:
         console.status(f"(wrote {s.valid} of {s.tried} new questions, {s.first_try} valid on the first try, "
                        f"{s.seconds / s.tried:.1f}s each)")
+    if s.built:
+        console.status(f"({s.built} new questions built from the structure of your notes, no model needed)")
 
 
 def _loop(session: QuizSession, items: Iterator[QuizItem], console, ask, args) -> int:  # type: ignore[no-untyped-def]
