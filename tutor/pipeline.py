@@ -35,7 +35,7 @@ def _minilm(settings: Settings) -> Embedder:
 def _chroma(settings: Settings, folder: Path) -> VectorStore:
     """The local store of a generation folder, or its collection on the team's Chroma server."""
     if settings.chroma_url:
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         base = None
         if folder.name.endswith(BUILDING):  # a new generation starts as a copy of the live one
@@ -118,7 +118,7 @@ class Tutor:
         """The team's Chroma server index (``chroma_url``), or None for the local index."""
         if not self.settings.chroma_url:
             return None
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         return ServerIndex(self.settings.chroma_url, self.settings.chroma_collection)
 

@@ -11,13 +11,16 @@ import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.answering import MARKER, split_sentences
 from tutor.errors import TutorError
 from tutor.retrieval import tokenize
 
-Embed = Callable[[Sequence[str]], list[list[float]]]
+if TYPE_CHECKING:
+    from tutor.embedding import Vectors
+
+Embed = Callable[[Sequence[str]], "Vectors"]  # texts to a matrix, a unit-length row each
 KS = (1, 3, 5)
 MRR_DEPTH = 10
 SEMANTIC_MATCH = 0.60  # cosine of a key-point phrasing and an answer sentence that counts as saying it
@@ -164,7 +167,7 @@ def lexical_matches(key_points: Sequence[Sequence[str]], answer: str) -> list[bo
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return float(sum(x * y for x, y in zip(a, b)))
 
 
 def clean_sentences(answer: str) -> list[str]:
