@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a threshold, e.g. hit@5=0.9 (repeatable)")
     p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument("--schema", action="store_true", help="print the JSON schema of a dataset file, run nothing")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("quiz", parents=[common], formatter_class=_Formatter,
@@ -351,6 +352,11 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from tutor.evals.command import run_command
 
+    if args.schema:
+        from tutor.evals.dataset import dataset_schema
+
+        console.print(json.dumps(dataset_schema(), indent=1))
+        return 0
     return run_command(args, make_tutor(args, console), console)
 
 

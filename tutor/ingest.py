@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tutor.catalog import Catalog, FileEntry, load_catalog, save_catalog
 from tutor.embedding import Embedder
@@ -28,6 +28,8 @@ from tutor.records import Chunk
 from tutor.store import VectorStore
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from tutor.embedding import Vector
 
 EMBED_BATCH = 128  # texts per embed call: a progress step each
@@ -252,18 +254,9 @@ def _apply(
         report.removed.append(source)
 
 
-class _NullBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
-    show = sys.stderr.isatty() if progress is None else progress
-    if not show or total == 0:
-        return _NullBar()
+def _progress_bar(total: int, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="Embedding chunks", unit="chunk", file=sys.stderr, leave=False)
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=total, desc="Embedding chunks", unit="chunk", file=sys.stderr, leave=False,
+                disable=not show or total == 0)

@@ -111,6 +111,26 @@ def check_thresholds(summary: Mapping[str, float | None], thresholds: Mapping[st
 
 # --- retrieval ------------------------------------------------------------------------------------
 
+def matches_source(expected: Sequence[str], source: str) -> bool:
+    """Whether a chunk from file ``source`` can answer a case whose answering files are ``expected`` (none: any).
+
+    >>> matches_source(["a.md"], "a.md"), matches_source(["a.md"], "b.md"), matches_source([], "b.md")
+    (True, False, True)
+    """
+    return not expected or source in expected
+
+
+def matches_section(expected: str, section: str) -> bool:
+    """Whether a chunk's heading path is the expected one or lies under it.
+
+    >>> matches_section("Risk Management", "Risk Management > Ethical Risks")
+    True
+    >>> matches_section("Risk", "Risk Management > Ethical Risks")
+    False
+    """
+    return section == expected or section.startswith(expected + " > ")
+
+
 def first_rank(expected: Sequence[str], ranked: Sequence[Sequence[str]]) -> int | None:
     """1-based rank of the first passage whose sections include an expected one (or lie under it).
 
@@ -119,8 +139,6 @@ def first_rank(expected: Sequence[str], ranked: Sequence[Sequence[str]]) -> int 
     >>> first_rank(["C"], [["A"], ["B"]]) is None
     True
     """
-    from tutor.evals.dataset import matches_section
-
     for rank, sections in enumerate(ranked, 1):
         if any(matches_section(e, s) for e in expected for s in sections):
             return rank

@@ -20,10 +20,13 @@ from tutor.answering import answer as final_answer
 from tutor.answering import clean_question, condense
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
-from tutor.evals.dataset import Case, Dataset, matches_section, matches_source
+from tutor.evals.dataset import Case, Dataset
+from tutor.evals.metrics import matches_section, matches_source
 from tutor.records import Chunk
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from tutor.embedding import Vector, Vectors
 
 ONLY = ("retrieval", "answers", "quiz")
@@ -276,20 +279,8 @@ def _score_answer(row: dict[str, Any], case: Case, answer: Any, retrieved: list[
     row["failures"].extend(f"citation: {p}" for p in problems)
 
 
-class _NullBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
-    if not (sys.stderr.isatty() if progress is None else progress):
-        return _NullBar()
+def _bar(total: int, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="Evaluating", unit="case", file=sys.stderr, leave=False)
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=total, desc="Evaluating", unit="case", file=sys.stderr, leave=False, disable=not show)
