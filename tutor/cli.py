@@ -27,6 +27,8 @@ from tutor.render import (
 )
 
 if TYPE_CHECKING:
+    from tutor.config import Settings
+    from tutor.pipeline import Tutor
     from tutor.records import Answer
 
 EXAMPLES = """\
@@ -188,7 +190,7 @@ def _version() -> str:
         return "unknown"
 
 
-def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def settings_from(args: argparse.Namespace) -> Settings:
     from tutor.config import load_settings
 
     flags = {
@@ -202,7 +204,7 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(flags)
 
 
-def make_tutor(args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
+def make_tutor(args: argparse.Namespace, console: Console) -> Tutor:
     from tutor.pipeline import Tutor
 
     progress = None if not args.quiet else False

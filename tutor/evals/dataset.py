@@ -132,8 +132,8 @@ class CaseModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str | int | None = Field(None, description="a stable name; default case-N (its position)")
-    question: str = Field(None, validate_default=True, description="what the learner asks")  # type: ignore[assignment]
-    kind: Kind = Field(None, validate_default=True)  # type: ignore[assignment]
+    question: str = Field(None, validate_default=True, description="what the learner asks")
+    kind: Kind = Field(None, validate_default=True)
     sections: Texts | None = Field(None, description="heading paths that answer it (and the sections under them)")
     key_points: list[Texts] | None = Field(None, description="what a good answer says; each: its phrasings")
     history: list[Turn] | None = Field(None, description="earlier turns, oldest first (follow-up cases)")
