@@ -215,7 +215,7 @@ class LocalStore:
             return
         import numpy as np
 
-        ids, matrix = self._load()
+        ids, matrix = self._load(writing=True)
         self.chroma.upsert(chunks, vectors)
         new = {c.id for c in chunks}
         keep = np.fromiter((i not in new for i in ids), dtype=bool, count=len(ids))
@@ -230,7 +230,7 @@ class LocalStore:
             return
         import numpy as np
 
-        have, matrix = self._load()
+        have, matrix = self._load(writing=True)
         self.chroma.delete(ids)
         gone = set(ids)
         keep = np.fromiter((i not in gone for i in have), dtype=bool, count=len(have))
@@ -265,11 +265,14 @@ class LocalStore:
         self._dirty = False
         self.chroma.close()  # the writer is done: no open database left on this generation
 
-    def _load(self) -> tuple[list[str], Vectors]:
+    def _load(self, writing: bool = False) -> tuple[list[str], Vectors]:
+        """The snapshot (ids, matrix); a writer on a folder with no vectors at all starts from none."""
         if self._snapshot is None:
             import numpy as np
 
-            if not self.matrix_path.exists():
+            if writing and not self.has_vectors:
+                self._snapshot = ([], np.zeros((0, 0), dtype=np.float32))
+            elif not self.matrix_path.exists():
                 if not self.has_vectors:  # never make up an empty Chroma database here
                     raise TutorError(f"the index generation {self.matrix_path.parent} has no vectors of its own "
                                      "(its vectors are on a Chroma server)", fix="run: tutor ingest --rebuild")
