@@ -129,7 +129,9 @@ class ChromaStore:
         7.3 s in calls of 31 with lists of floats (measured)."""
         if not chunks:
             return
-        matrix = vectors
+        import numpy as np
+
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1)  # what Chroma keeps
         step = self.client.get_max_batch_size()
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
@@ -216,11 +218,11 @@ class LocalStore:
         import numpy as np
 
         ids, matrix = self._load(writing=True)
-        self.chroma.upsert(chunks, vectors)
+        rows = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
+        self.chroma.upsert(chunks, rows)
         new = {c.id for c in chunks}
         keep = np.fromiter((i not in new for i in ids), dtype=bool, count=len(ids))
         kept_ids = [i for i, k in zip(ids, keep) if k]
-        rows = np.asarray(vectors, dtype=np.float32).reshape(len(chunks), -1)
         self._snapshot = ([*kept_ids, *(c.id for c in chunks)],
                           np.concatenate([matrix[keep], rows]) if kept_ids else rows)
         self._dirty = True
