@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
@@ -20,6 +21,7 @@ from tutor.retrieval import tokenize
 
 if TYPE_CHECKING:
     from tutor.config import Settings
+    from tutor.embedding import Vector, Vectors
     from tutor.pipeline import Tutor
 
 # Model replies for quiz items that pass validation on the sample notes (corpus/ml-process-summary.md).
@@ -39,38 +41,36 @@ class HashEmbedder:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> Vectors:
         self.calls.append(list(texts))
-        out = []
-        for text in texts:
-            v = [0.0] * self.dim
+        out = np.zeros((len(texts), self.dim))
+        for row, text in enumerate(texts):
             for token in tokenize(text):
                 h = int(hashlib.md5(token.encode()).hexdigest(), 16)
-                v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
-            norm = math.sqrt(sum(x * x for x in v)) or 1.0
-            out.append([x / norm for x in v])
-        return out
+                out[row, h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 class MemoryStore:
     """The VectorStore seam in a dict."""
 
     def __init__(self) -> None:
-        self.data: dict[str, list[float]] = {}
+        self.data: dict[str, Vector] = {}
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        assert isinstance(vectors, np.ndarray) and vectors.shape[0] == len(chunks), "vectors are one matrix"
         for c, v in zip(chunks, vectors):
-            self.data[c.id] = list(v)
+            self.data[c.id] = v
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in ids:
             self.data.pop(i, None)
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         return {i: self.data[i] for i in ids if i in self.data}
 
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
-        scored = [(i, sum(a * b for a, b in zip(vector, v))) for i, v in self.data.items()]
+    def query(self, vector: Vector, n: int) -> list[tuple[str, float]]:
+        scored = [(i, float(np.dot(vector, v))) for i, v in self.data.items()]
         return sorted(scored, key=lambda x: -x[1])[:n]
 
     def count(self) -> int:
@@ -117,25 +117,28 @@ class FolderStore(MemoryStore):
         super().__init__()
         self.path = folder / "vectors.json"
         if self.path.exists():
-            self.data = json.loads(self.path.read_text())
+            self.data = {i: np.asarray(v) for i, v in json.loads(self.path.read_text()).items()}
 
     @property
     def has_vectors(self) -> bool:
         return self.path.exists()
 
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
+    def _require(self) -> None:
         if not self.has_vectors:
             raise TutorError(f"the index generation {self.path.parent} has no vectors of its own",
                              fix="run: tutor ingest --rebuild")
+
+    def query(self, vector: Vector, n: int) -> list[tuple[str, float]]:
+        self._require()
         return super().query(vector, n)
 
     def count(self) -> int:
-        self.query([], 0)
+        self._require()
         return super().count()
 
     def commit(self) -> None:
         super().commit()
-        self.path.write_text(json.dumps(self.data))
+        self.path.write_text(json.dumps({i: v.tolist() for i, v in self.data.items()}))
 
 
 class EchoModel:

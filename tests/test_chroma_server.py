@@ -23,8 +23,8 @@ from tutor.config import Settings, load_settings
 from tutor.doctor import check_index
 from tutor.errors import TutorError
 from tutor.pipeline import Tutor
+from tutor.publish import ServerIndex
 from tutor.records import Answer
-from tutor.store import ServerIndex
 
 pytestmark = pytest.mark.integration
 

@@ -27,6 +27,8 @@ from tutor.render import (
 )
 
 if TYPE_CHECKING:
+    from tutor.config import Settings
+    from tutor.pipeline import Tutor
     from tutor.records import Answer
 
 EXAMPLES = """\
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a threshold, e.g. hit@5=0.9 (repeatable)")
     p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument("--schema", action="store_true", help="print the JSON schema of a dataset file, run nothing")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("quiz", parents=[common], formatter_class=_Formatter,
@@ -202,7 +205,7 @@ def _version() -> str:
         return "unknown"
 
 
-def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def settings_from(args: argparse.Namespace) -> Settings:
     from tutor.config import load_settings
 
     flags = {
@@ -216,7 +219,7 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(flags)
 
 
-def make_tutor(args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
+def make_tutor(args: argparse.Namespace, console: Console) -> Tutor:
     from tutor.pipeline import Tutor
 
     progress = None if not args.quiet else False
@@ -366,6 +369,11 @@ def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from tutor.evals.command import run_command
 
+    if args.schema:
+        from tutor.evals.dataset import dataset_schema
+
+        console.print(json.dumps(dataset_schema(), indent=1))
+        return 0
     return run_command(args, make_tutor(args, console), console)
 
 

@@ -38,7 +38,7 @@ def check_index(settings: Settings) -> str:
 
         catalog = Tutor(settings, progress=False).load_catalog()
         assert catalog is not None and catalog.folder is not None
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         stored = ServerIndex(settings.chroma_url, settings.chroma_collection).store(catalog.folder.name).count()
         if stored != len(catalog.chunks):

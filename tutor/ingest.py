@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tutor.catalog import Catalog, FileEntry, load_catalog, save_catalog
 from tutor.embedding import Embedder
@@ -25,6 +26,11 @@ from tutor.generations import current, ingest_lock, new_generation
 from tutor.notes import chunk_document, note_files, read_bytes, read_note, source_name
 from tutor.records import Chunk
 from tutor.store import VectorStore
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from tutor.embedding import Vector
 
 EMBED_BATCH = 128  # texts per embed call: a progress step each
 
@@ -195,13 +201,17 @@ def _apply(
     progress: bool | None,
     report: IngestReport,
 ) -> None:
-    """Embed what changed (reusing the vectors of chunks whose words did not) and write it to ``store``."""
+    """Embed what changed (reusing the vectors of chunks whose words did not) and write it to ``store``.
+
+    Vectors stay float32 rows from the embedder (or the store) to the store's one upsert."""
+    import numpy as np
+
     old_ids = [i for source, *_ in todo if source in catalog.files for i in catalog.files[source].chunk_ids]
     old_by_hash = {catalog.chunks[i].content_hash: i for i in old_ids if i in catalog.chunks}
     kept = store.vectors([old_by_hash[c.content_hash] for _, chunks, _, _ in todo for c in chunks
                           if c.content_hash in old_by_hash])
     pending = [c for _, chunks, _, _ in todo for c in chunks]
-    vectors: dict[str, list[float]] = {}
+    vectors: dict[str, Vector] = {}
     to_embed: list[Chunk] = []
     for c in pending:
         old_id = old_by_hash.get(c.content_hash)
@@ -216,8 +226,7 @@ def _apply(
     try:
         for start in range(0, len(to_embed), EMBED_BATCH):
             batch = to_embed[start : start + EMBED_BATCH]
-            for c, v in zip(batch, embedder.embed([c.embed_text() for c in batch])):
-                vectors[c.id] = v
+            vectors.update(zip((c.id for c in batch), embedder.embed([c.embed_text() for c in batch])))
             bar.update(len(batch))
     finally:
         bar.close()
@@ -234,7 +243,8 @@ def _apply(
         catalog.chunks.update({c.id: c for c in chunks})
         catalog.files[source] = entry
         (report.added if is_new else report.updated).append(source)
-    store.upsert(changed, [vectors[c.id] for c in changed])
+    if changed:
+        store.upsert(changed, np.stack([vectors[c.id] for c in changed]))
 
     for source in gone:
         entry = catalog.files.pop(source)
@@ -244,18 +254,9 @@ def _apply(
         report.removed.append(source)
 
 
-class _NullBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
-    show = sys.stderr.isatty() if progress is None else progress
-    if not show or total == 0:
-        return _NullBar()
+def _progress_bar(total: int, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="Embedding chunks", unit="chunk", file=sys.stderr, leave=False)
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=total, desc="Embedding chunks", unit="chunk", file=sys.stderr, leave=False,
+                disable=not show or total == 0)

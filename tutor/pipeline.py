@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.answering import clean_question, stream_answer
 from tutor.catalog import Catalog, catalog_from_json, load_catalog
@@ -25,6 +25,9 @@ from tutor.records import AnswerEvent, Hit
 from tutor.retrieval import Retriever
 from tutor.store import VectorStore
 
+if TYPE_CHECKING:
+    from tutor.publish import ServerIndex
+
 
 def _minilm(settings: Settings) -> Embedder:
     from tutor.embedding import make_embedder
@@ -35,7 +38,7 @@ def _minilm(settings: Settings) -> Embedder:
 def _chroma(settings: Settings, folder: Path) -> VectorStore:
     """The local store of a generation folder, or its collection on the team's Chroma server."""
     if settings.chroma_url:
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         base = None
         if folder.name.endswith(BUILDING):  # a new generation starts as a copy of the live one
@@ -112,13 +115,13 @@ class Tutor:
         """The vector store of one index generation."""
         if self._given_store is not None:
             return self._given_store
-        return COMPONENTS["store"](self.settings, folder)  # type: ignore[no-any-return]
+        return COMPONENTS["store"](self.settings, folder)
 
-    def server(self):  # type: ignore[no-untyped-def]
+    def server(self) -> ServerIndex | None:
         """The team's Chroma server index (``chroma_url``), or None for the local index."""
         if not self.settings.chroma_url:
             return None
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         return ServerIndex(self.settings.chroma_url, self.settings.chroma_collection)
 
@@ -207,7 +210,7 @@ class Tutor:
         self._store = self._given_store
         return report
 
-    def _start_from_server(self, server, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    def _start_from_server(self, server: ServerIndex, folder: Path) -> None:
         """A first team ingest on this machine starts from the server's live generation, not from nothing."""
         if current(folder) is not None:
             return

@@ -143,8 +143,9 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
         next_btn.click(lambda sec, kd, d, st: quiz_next(s, sec, kd, d, st), [section, kind, due, quiz_state],
                        quiz_out, concurrency_id=QUIZ, api_visibility="undocumented", api_name="ui_quiz_next")
         hint_btn.click(lambda st: quiz_hint(s, st), [quiz_state], [hint_md, quiz_state], api_visibility="private")
-        grade_args = dict(fn=lambda c, w, st: quiz_grade(s, c, w, st), inputs=[options, written, quiz_state],
-                          outputs=[grade_md, quiz_state], concurrency_id=QUIZ)
+        grade_args: dict[str, Any] = dict(fn=lambda c, w, st: quiz_grade(s, c, w, st),
+                                          inputs=[options, written, quiz_state], outputs=[grade_md, quiz_state],
+                                          concurrency_id=QUIZ)
         grade_btn.click(**grade_args, api_visibility="undocumented", api_name="ui_quiz_grade")
         written.submit(**grade_args, api_visibility="private")
 

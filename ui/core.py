@@ -222,15 +222,15 @@ class Study:
     def quiz_next(self, section: str = "", kind: str = "", due: bool = False,
                   exclude: Sequence[str] = ()) -> QuizItem | None:
         """The best item not in ``exclude`` (the ones this tab has seen), or None when there is none."""
-        kind = (kind or "").strip() or None
-        if kind in ("any", "all"):
-            kind = None
-        if kind is not None and kind not in KINDS:
-            raise TutorError(f"unknown kind {kind!r}", fix=f"choose one of: {', '.join(KINDS)}")
+        wanted: str | None = (kind or "").strip() or None
+        if wanted in ("any", "all"):
+            wanted = None
+        if wanted is not None and wanted not in KINDS:
+            raise TutorError(f"unknown kind {wanted!r}", fix=f"choose one of: {', '.join(KINDS)}")
         with Progress(self.tutor.settings.progress_path) as progress:
             session = self._session(progress)
             seen = set(exclude)
-            for item in session.items(kind=kind, section=section or None, n=len(seen) + 1, due=due):
+            for item in session.items(kind=wanted, section=section or None, n=len(seen) + 1, due=due):
                 if item.id not in seen:
                     self._remember(item)
                     return item

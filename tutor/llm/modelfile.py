@@ -15,8 +15,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 CHUNK = 8 * 1024 * 1024
 
@@ -84,7 +88,7 @@ def sha256_file(path: Path, on_bytes: Callable[[int], None] = lambda _n: None) -
     return digest.hexdigest()
 
 
-def _bar(total: int, desc: str, progress: bool | None):  # type: ignore[no-untyped-def]
+def _bar(total: int, desc: str, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
