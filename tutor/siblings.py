@@ -240,11 +240,11 @@ def groups(chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None
             owner = name_of(parent.rpartition(" > ")[2]) if parent else file_titles.get(source, "")
             out.append(Group(_noun(names, owner), owner, names, tuple(tuple(m) for m in members.values()), ordered))
     for places in parallel.values():
-        named = {}
-        for (source, parent), members in places.items():
+        named: dict[str, tuple[Chunk, ...]] = {}
+        for (source, parent), found in places.items():
             name = name_of(parent.rpartition(" > ")[2]) if parent else file_titles.get(source, "")
             if name and name.lower() not in {n.lower() for n in named}:
-                named[name] = tuple(members)
+                named[name] = tuple(found)
         if len(named) >= MIN_GROUP:
             out.append(Group(_noun(list(named), ""), "", tuple(named), tuple(named.values())))
     return out
