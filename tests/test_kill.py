@@ -24,11 +24,14 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
 
 
-def more_notes(corpus: Path, copies: int) -> None:
-    """Notes of the same shape as the real ones, with other words: real work for the embedder."""
+def more_notes(corpus: Path, copies: int, edition: int = 1) -> None:
+    """Notes of the same shape as the real ones, with other words: real work for the embedder.
+
+    Each ``edition`` renames every heading again, so the next ingest has all of it to embed anew."""
     text = NOTES.read_text()
     for n in range(1, copies + 1):
-        renamed = re.sub(r"^(#+ .*)$", lambda m, n=n: f"{m.group(1)} (course {n})", text, flags=re.M)
+        renamed = re.sub(r"^(#+ .*)$", lambda m, n=n: f"{m.group(1)} (course {n}, edition {edition})", text,
+                         flags=re.M)
         (corpus / f"course-{n}.md").write_text(renamed.replace("ML", f"ML{n}"))
 
 
@@ -86,11 +89,22 @@ def test_sigkill_at_any_point_of_a_real_ingest_leaves_the_previous_index_usable(
     assert live is not None
     baseline = check_usable(index, minilm, live)
 
-    more_notes(corpus, 8)  # ~250 more chunks to embed and write
+    # One uninterrupted ingest of ~250 new chunks times the work, so the kill points below fall inside
+    # an ingest however fast this machine is; each round then brings a new edition: the same work again.
+    more_notes(corpus, 8)
+    started = time.monotonic()
+    timed = start_ingest(corpus, index, data)
+    assert timed.wait(timeout=600) == 0, (tmp_path / "ingest.err").read_text()
+    duration = time.monotonic() - started
+    live = current(index)
+    assert live is not None
+    baseline = check_usable(index, minilm, live)
     outcomes = []
-    # Kill points: as soon as the draft generation appears, then spread over the ingest, then the
-    # instant the switch happens (the publish and prune steps).
-    for delay in ("draft", 0.5, 1.5, 3.0, 5.0, 8.0, 12.0, "switch"):
+    # Kill points: as soon as the draft generation appears, then spread over the ingest (fractions of
+    # its measured duration), then the instant the switch happens (the publish and prune steps).
+    for edition, point in enumerate(("draft", 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, "switch"), start=2):
+        more_notes(corpus, 8, edition)
+        delay = point if isinstance(point, str) else point * duration
         proc = start_ingest(corpus, index, data)
         started = time.monotonic()
         if delay == "draft":
@@ -113,7 +127,7 @@ def test_sigkill_at_any_point_of_a_real_ingest_leaves_the_previous_index_usable(
             assert now is not None
             check_usable(index, minilm, now)
             live, baseline = now, check_usable(index, minilm, now)
-        outcomes.append((delay, "finished first" if finished else "killed", now.name if now else None))
+        outcomes.append((point, "finished first" if finished else "killed", now.name if now else None))
     print("\nkill points:", outcomes)
     assert sum(1 for _, what, _ in outcomes if what == "killed") >= 5, outcomes
 
