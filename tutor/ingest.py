@@ -32,7 +32,7 @@ from tutor.generations import current, ingest_lock, new_generation
 from tutor.records import Chunk
 from tutor.store import VectorStore
 
-CATALOG_VERSION = 2  # 2: the index is a series of generations (tutor.generations)
+CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 EMBED_BATCH = 128  # texts per embed call: a progress step each
