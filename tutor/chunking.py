@@ -8,6 +8,7 @@ embedder's window, counted in its own word pieces (``tutor.embedding.count_word_
 top-level list items; an item too big alone splits into its lead line and its sub-items (deeper while
 still too big), and the pieces cut from inside an item carry that item's lead line (or a table's
 header) as context. A single line longer than the window is kept whole (the embedder reads its start).
+A table of contents (lines that only link to the page's own headings) is navigation and is left out.
 Plain ``.txt`` files have no headings: their paragraphs are packed the same way under the file's name.
 Limits: setext headings (underlined with ``===``) are read as text; HTML is text.
 """
@@ -28,6 +29,8 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 FENCE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)")
 LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}")
+# A line that only links to a heading of the same page: "* [Padding](#padding)".
+ANCHOR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\(#[^)]*\)\s*$")
 MAX_CHARS = 1500
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
 SPECIAL_TOKENS = 2
@@ -94,6 +97,8 @@ def chunk_text(
     for section, name, head_tokens in zip(sections, names, counts[len(lines):]):
         budget = max_tokens - SPECIAL_TOKENS - head_tokens
         for piece in cutter.pieces(section.first, section.last, budget):
+            if _is_navigation(lines[piece.first : piece.last + 1]):
+                continue
             body = "\n".join(lines[piece.first : piece.last + 1])
             lead = "\n".join(plain(lines[i]) for i in piece.lead)
             chunks.append(
@@ -110,6 +115,13 @@ def chunk_text(
                 )
             )
     return chunks
+
+
+def _is_navigation(lines: list[str]) -> bool:
+    """A table of contents: most lines only link to headings of the same page (it names every topic of
+    the file and teaches none, so it would be retrieved for everything)."""
+    filled = [line for line in lines if line.strip()]
+    return len(filled) >= 3 and sum(bool(ANCHOR_LINK.match(line)) for line in filled) >= 0.8 * len(filled)
 
 
 def _context(probe: Chunk, section: str) -> str:
