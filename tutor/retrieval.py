@@ -265,32 +265,42 @@ class Retriever:
         return [(self.chunks[i].id, score) for i, score in ranked]
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The ``k`` best chunks for ``query``; a comparison ("A vs B") also ranks each side on its own,
-        so evidence for both sides reaches the top. ``mode`` keeps one ranking alone (for measurement)."""
+        """The ``k`` best chunks for ``query``. For a comparison ("A vs B") each side is also searched on
+        its own, and a side whose best chunk is not among them has it placed second, so the passages
+        give evidence for both sides. ``mode`` keeps one ranking alone (for measurement)."""
         if not self.chunks:
             return []
-        depth = max(depth or self.fusion.depth, k)
-        queries = [query]
+        hits = self._ranked(query, max(k, 1), depth or self.fusion.depth, mode)
         sides = comparison_sides(query)
-        if sides:
-            queries += list(sides)
-        expanded = [self.expand(q) for q in queries]
-        vectors = self.embedder.embed(expanded) if mode != "keyword" else [[] for _ in expanded]
+        if sides and hits:
+            ids = {h.chunk.id for h in hits}
+            extra = []
+            for side in sides:
+                best = self._ranked(side, 1, depth or self.fusion.depth, mode)
+                if best and best[0].chunk.id not in ids:
+                    extra.append(best[0])
+                    ids.add(best[0].chunk.id)
+            hits = [hits[0], *extra, *hits[1:]]
+        return hits[:k]
+
+    def _ranked(self, query: str, k: int, depth: int, mode: str) -> list[Hit]:
+        """Dense and keyword rankings of one query, fused by reciprocal rank."""
+        depth = max(depth, k)
+        text = self.expand(query)
         fused: dict[str, float] = defaultdict(float)
-        dense_sim: dict[str, float] = {}
-        keyword_score: dict[str, float] = {}
-        for n, (text, vector) in enumerate(zip(expanded, vectors)):
-            rankings = []
-            if mode != "keyword":
-                rankings.append((self.dense_ranking(vector, depth), self.fusion.dense_weight, dense_sim))
-            if mode != "dense":
-                rankings.append((self.keyword_ranking(text, depth), self.fusion.keyword_weight, keyword_score))
-            for ranking, weight, scores in rankings:
-                for rank, (chunk_id, score) in enumerate(ranking):
-                    fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
-                    if n == 0 or chunk_id not in scores:
-                        scores[chunk_id] = score
+        dense: dict[str, float] = {}
+        keyword: dict[str, float] = {}
+        rankings = []
+        if mode != "keyword":
+            ranking = self.dense_ranking(self.embedder.embed([text])[0], depth)
+            rankings.append((ranking, self.fusion.dense_weight))
+            dense = dict(ranking)
+        if mode != "dense":
+            ranking = self.keyword_ranking(text, depth)
+            rankings.append((ranking, self.fusion.keyword_weight))
+            keyword = dict(ranking)
+        for ranking, weight in rankings:
+            for rank, (chunk_id, _) in enumerate(ranking):
+                fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
         best = sorted(fused.items(), key=lambda x: -x[1])[:k]
-        return [
-            Hit(self.by_id[i], score, dense=dense_sim.get(i), keyword=keyword_score.get(i)) for i, score in best
-        ]
+        return [Hit(self.by_id[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]
