@@ -25,7 +25,7 @@ TOP_KS = [1, 2, 3, 5, 8]
 
 
 def main() -> None:
-    from tutor.answering import _expanded, condense
+    from tutor.answering import condense
     from tutor.config import load_settings
     from tutor.evals.dataset import load_dataset, matches_section
     from tutor.evals.metrics import lexical_matches
@@ -38,11 +38,11 @@ def main() -> None:
         settings = load_settings({"corpus": str(REPO / "corpus"), "index": str(Path(tmp) / "index"),
                                   "data_dir": str(REPO / ".cache"), "backend": "extractive"}, env={})
         tutor = Tutor(settings, progress=False)
-        retriever = tutor.retriever
+        retriever = tutor.open_index()
         found = []
         for case in cases:
             query = condense(case.history, case.question, None) if case.history else case.question
-            found.append((case, query, retriever.search(_expanded(query, retriever), k=max(TOP_KS))))
+            found.append((case, query, retriever.search(retriever.expand(query), k=max(TOP_KS))))
         count_tokens = _token_counter(settings)
         rows = []
         grid = [(settings.top_k, b) for b in BUDGETS] + [(k, CONTEXT_CHARS) for k in TOP_KS if k != settings.top_k]

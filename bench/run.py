@@ -158,12 +158,11 @@ def bench_ingest_vs_plain(work: Path, factor: int) -> dict[str, float]:
 
 def bench_llm(work: Path) -> dict[str, float]:
     """Time to first token of tutor's pipeline vs the same model given the same final prompt directly."""
-    from tutor.answering import _expanded
+    from tutor.answering import final
     from tutor.config import load_settings
     from tutor.llm.llamacpp import LlamaCppModel
     from tutor.pipeline import Tutor
     from tutor.prompts import answer_messages
-    from tutor.records import Answer
 
     corpus = work / "cli" / "corpus"
     settings = load_settings({"corpus": str(corpus), "index": str(work / "cli" / "index"),
@@ -172,10 +171,11 @@ def bench_llm(work: Path) -> dict[str, float]:
     llm = model.load()
     tutor = Tutor(settings, model=model, progress=False)
     questions = ["DS vs MLE?", "What are the six steps of CRISP-DM?", "How do you handle ML system risks?"]
+    retriever = tutor.open_index()
     ours, direct, prompt_tokens = [], [], []
     for q in questions:
-        hits = tutor.retriever.search(_expanded(q, tutor.retriever), k=settings.top_k)
-        messages = answer_messages(_expanded(q, tutor.retriever), hits)
+        found = retriever.retrieve(q, settings.top_k, settings.min_relevance)  # what tutor.ask sends the model
+        messages = answer_messages(found.expanded, found.hits)
         prompt = llm.tokenize("".join(m["content"] for m in messages).encode(), add_bos=False)
         prompt_tokens.append(len(prompt))
         for run in ("direct", "ours"):
@@ -187,9 +187,7 @@ def bench_llm(work: Path) -> dict[str, float]:
                     break
                 direct.append((time.perf_counter() - started) * 1000)
             else:
-                for item in tutor.ask(q):
-                    if isinstance(item, Answer):
-                        ours.append(item.timings.first_token_ms or 0.0)
+                ours.append(final(tutor.ask(q)).timings.first_token_ms or 0.0)
     return {"ttft_ours_ms": statistics.median(ours), "ttft_direct_ms": statistics.median(direct),
             "ttft_ratio": statistics.median(ours) / statistics.median(direct),
             "prompt_tokens_median": statistics.median(prompt_tokens)}

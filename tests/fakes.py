@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from tutor.llm import LLMError, Message
+from tutor.llm import LLMError, Message, TextStream
 from tutor.records import Chunk
 from tutor.retrieval import tokenize
 
@@ -73,19 +73,19 @@ class ScriptedModel:
         self.name = name
         self.received: list[list[Message]] = []
         self.fail_after: int | None = None  # raise LLMError after this many pieces
-        self.last_finish_reason: str | None = None
+        self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> Iterator[str]:
+               schema: dict[str, Any] | None = None) -> TextStream:
         self.received.append(list(messages))
         if not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
         reply = self.replies.pop(0)
-        self.last_finish_reason = "stop"
         for i in range(0, len(reply), 7):
             if self.fail_after is not None and i // 7 >= self.fail_after:
                 raise LLMError("connection dropped", fix="try again")
             yield reply[i : i + 7]
+        return self.finish_reason

@@ -5,11 +5,14 @@ from dataclasses import replace
 import pytest
 
 from tests.fakes import ScriptedModel
-from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense
+from tutor import answering, pipeline
+from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense, final
 from tutor.errors import TutorError
+from tutor.llm import Completion
 from tutor.pipeline import Tutor
 from tutor.prompts import NOT_COVERED
-from tutor.records import Answer
+from tutor.records import Answer, TextDelta
+from tutor.retrieval import Retriever
 
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
 
@@ -17,7 +20,7 @@ ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer
 def run(tutor: Tutor, question: str, history=()) -> tuple[str, Answer]:  # type: ignore[no-untyped-def]
     items = list(tutor.ask(question, history))
     assert isinstance(items[-1], Answer)
-    return "".join(x for x in items[:-1] if isinstance(x, str)), items[-1]
+    return "".join(x.text for x in items[:-1] if isinstance(x, TextDelta)), items[-1]
 
 
 def passage_number(tutor: Tutor, model: ScriptedModel, section: str) -> int:
@@ -109,8 +112,8 @@ def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor,
 
 
 def test_no_model_gives_a_labelled_extractive_answer(settings, tutor: Tutor) -> None:  # type: ignore[no-untyped-def]
-    extractive = Tutor(settings, embedder=tutor.embedder, store=tutor.store, progress=False)
-    extractive._model_opened = True  # no model at all
+    no_model = replace(settings, backend="extractive")  # no model at all
+    extractive = Tutor(no_model, embedder=tutor.embedder, store=tutor.store, progress=False)
     _, answer = run(extractive, "What are the two approaches of recommendation systems?")
     assert answer.extractive and answer.backend == "extractive" and not answer.refused
     assert "extractive answer" in answer.answer
@@ -171,3 +174,76 @@ def test_an_answer_of_markers_only_is_a_refusal(tutor: Tutor, model: ScriptedMod
     model.enqueue("[1].")
     _, answer = run(tutor, "Which one deploys models?")
     assert answer.refused and answer.citations == ()
+
+
+# --- one way through: retrieval once, checks once, the stream's own finish --------------------------
+
+
+def test_the_answer_carries_what_it_was_written_from_and_each_step_runs_once(
+        tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    model.enqueue("placeholder")
+    run(tutor, "DS vs MLE?")
+    n = passage_number(tutor, model, ROLES)
+    calls: dict[str, int] = {}
+
+    def counted(name: str, function):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls[name] = calls.get(name, 0) + 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(answering, "check_citations", counted("check_citations", answering.check_citations))
+    monkeypatch.setattr(pipeline, "clean_question", counted("clean_question", pipeline.clean_question))
+    monkeypatch.setattr(answering, "clean_question", counted("clean_question", answering.clean_question))
+    monkeypatch.setattr(Retriever, "expand", counted("expand", Retriever.expand))
+    monkeypatch.setattr(Retriever, "_ranked", counted("search", Retriever._ranked))
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert calls == {"check_citations": 1, "clean_question": 1, "expand": 1, "search": 1}
+    assert answer.retrieval is not None and answer.retrieval.relevant
+    assert answer.retrieval.expanded == "DS vs MLE? (Data Scientist; Machine Learning Engineer)"
+    assert len(answer.hits) == tutor.settings.top_k and answer.hits[n - 1].chunk.section == ROLES
+    assert answer.citations[0].text == answer.hits[n - 1].chunk.text
+    assert "retrieval" not in answer.to_dict() and "hits" not in answer.to_dict()  # the JSON contract as it was
+
+
+def test_a_refusal_carries_its_hits_and_the_relevance_decision(tutor: Tutor, model: ScriptedModel) -> None:
+    tutor.settings = replace(tutor.settings, min_relevance=0.3)
+    _, answer = run(tutor, "Who painted the Sistine Chapel ceiling?")
+    assert answer.refused and answer.retrieval is not None and not answer.retrieval.relevant
+    assert answer.hits and answer.nearest[0] == f"{answer.hits[0].chunk.source} › {answer.hits[0].chunk.section}"
+
+
+def test_a_stream_that_stops_at_the_token_limit_marks_the_answer_incomplete(tutor: Tutor,
+                                                                             model: ScriptedModel) -> None:
+    model.enqueue("placeholder")
+    run(tutor, "DS vs MLE?")
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.finish_reason = "length"
+    _, answer = run(tutor, "DS vs MLE?")
+    assert answer.incomplete and not answer.refused
+    assert any("reached the 320-token limit" in w for w in answer.warnings)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.finish_reason = "stop"
+    _, answer = run(tutor, "DS vs MLE?")
+    assert not answer.incomplete and answer.warnings == ()
+
+
+def test_completion_reports_the_finish_reason_its_stream_returns() -> None:
+    def stream():  # type: ignore[no-untyped-def]
+        yield "a"
+        yield "b"
+        return "length"
+
+    completion = Completion(stream())
+    assert completion.finish_reason is None
+    assert list(completion) == ["a", "b"] and completion.finish_reason == "length"
+    assert Completion(iter(["x"])).finish_reason is None  # a backend that does not say
+
+
+def test_final_is_the_answer_that_ends_a_stream(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("Data scientists focus on analysis and experimentation [1].")
+    events = list(tutor.ask("DS vs MLE?"))
+    assert len(events) > 2 and all(isinstance(e, TextDelta) for e in events[:-1])
+    assert final(iter(events)) is events[-1] and isinstance(events[-1], Answer)

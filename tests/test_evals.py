@@ -4,23 +4,29 @@ then the shipped dataset on the real embedder (retrieval, CI) and a bounded subs
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import NOTES, REPO
-from tests.fakes import HashEmbedder, ScriptedModel
+from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
 from tutor.chunking import chunk_text
+from tutor.config import load_settings
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
 from tutor.evals.baseline import BaselineRetriever, fixed_size_chunks
-from tutor.evals.dataset import Case, Dataset, load_dataset, matches_section
+from tutor.evals.dataset import SPLITS, Case, Dataset, load_dataset, matches_section, split_of
 from tutor.evals.report import html_page, terminal_table, to_dict, write_report
-from tutor.evals.runner import run_eval
+from tutor.evals.runner import check_sections, run_eval
 from tutor.pipeline import Tutor
 from tutor.prompts import NOT_COVERED
+from tutor.records import Hit
+from tutor.retrieval import Retriever
 
 CASES = REPO / "evals" / "cases.yaml"
+CORPUS_DEV = REPO / "evals" / "corpus-dev.yaml"
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
 CF = "Recommendation Systems Case Study > Two Main Approaches > Unsupervised Learning (Collaborative Filtering)"
 
@@ -58,6 +64,63 @@ def test_shipped_dataset_covers_every_section_takeaway_and_kind() -> None:
     ci = data.select(tags=["ci"]).cases
     assert 6 <= len(ci) <= 8 and sum(not c.answerable for c in ci) == 2 and any(c.history for c in ci)
     assert {"hit@1", "hit@5", "mrr", "faithfulness", "refusal_accuracy"} <= set(data.thresholds)
+
+
+# --- the second dataset: other people's notes (evals/corpus-dev/) ----------------------------------
+
+def test_corpus_dev_dataset_follows_the_split_rule_and_covers_the_issue() -> None:
+    data = load_dataset(CORPUS_DEV)
+    assert data.corpus == REPO / "evals" / "corpus-dev"
+    notes = sorted(p.name for p in data.corpus.iterdir())
+    assert len(notes) == 23
+    recorded = {str(r["id"]): r.get("split") for r in yaml.safe_load(CORPUS_DEV.read_text())["cases"]}
+    assert recorded == {c.id: split_of(c.id) for c in data.cases}  # every case records the rule's split
+    counts = Counter((c.in_split, c.answerable) for c in data.cases)
+    assert all(counts[(split, answerable)] >= 5 for split in SPLITS for answerable in (True, False)), counts
+    assert 0.55 <= len(data.select(split="dev").cases) / len(data.cases) <= 0.7
+    answerable = [c for c in data.cases if c.answerable]
+    assert len(answerable) >= 64 and len(data.cases) - len(answerable) >= 14
+    kinds = Counter(c.kind for c in answerable)
+    assert all(kinds[k] >= 2 for k in ("list", "comparison", "abbreviation", "paraphrase", "nested", "code", "parent"))
+    assert all(c.source for c in answerable) and {s for c in answerable for s in c.source} == set(notes)
+    chunks = [c for name in notes for c in chunk_text((data.corpus / name).read_text(), name)]
+    check_sections(data, chunks)  # every expected section is a heading path of its own file
+
+
+def test_split_rule_is_fixed_by_the_id_and_selects_one_split(tmp_path: Path) -> None:
+    share = sum(split_of(f"case-{i}") == "dev" for i in range(2000)) / 2000
+    assert 0.57 < share < 0.63
+    data = load_dataset(write(tmp_path, "- id: a\n  split: test\n" + GOOD + "- id: b\n" + GOOD
+                              + "- id: c\n  split: dev\n" + GOOD))
+    assert [c.in_split for c in data.cases] == ["test", split_of("b"), "dev"]
+    assert [c.id for c in data.select(split="dev").cases] == ["b", "c"][split_of("b") != "dev":]
+    assert data.select(split="test", limit=1).cases[0].id == "a"
+    with pytest.raises(TutorError, match="unknown split 'val'"):
+        data.select(split="val")
+    with pytest.raises(TutorError, match="no case of the selection is in the dev split"):
+        data.select(ids=["a"], split="dev")
+
+
+def test_source_makes_a_same_named_section_of_another_file_a_miss(tmp_path: Path, model: ScriptedModel) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "alpha.md").write_text("# Alpha pattern\n\n## Pros\n- Caching makes every response quick.\n")
+    (notes / "beta.md").write_text("# Beta pattern\n\n## Pros\n- Queues decouple the clients.\n")
+    settings = load_settings({"corpus": str(notes), "index": str(tmp_path / "ix")}, cwd=tmp_path)
+    tutor = Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False)
+    question = "Why is caching quick?"
+    cases = [Case("any", question, "section", ("Pros",), (("caching",),)),
+             Case("alpha", question, "section", ("Pros",), (("caching",),), source=("alpha.md",)),
+             Case("beta", question, "section", ("Pros",), (("queues",),), source=("beta.md",))]
+    rows = run_eval(tutor, dataset(*cases), only="retrieval", baseline=False, progress=False).results["ours"]
+    assert [r["retrieved"][0]["source"] for r in rows] == ["alpha.md"] * 3
+    assert [r["rank"] for r in rows] == [1, 1, 2]  # beta's "Pros" counts only where beta.md's chunk ranks
+    for case, message in [(Case("x", question, "section", ("Cons",), (("k",),), source=("alpha.md",)),
+                           "the section 'Cons' is not in the notes of alpha.md"),
+                          (Case("y", question, "section", ("Pros",), (("k",),), source=("gamma.md",)),
+                           "the source gamma.md is not in the notes")]:
+        with pytest.raises(TutorError, match=message):
+            run_eval(tutor, dataset(case), only="retrieval", baseline=False, progress=False)
 
 
 def test_jsonl_dataset_and_selection(tmp_path: Path) -> None:
@@ -98,6 +161,12 @@ GOOD = "  question: Q?\n  kind: section\n  sections: [S]\n  key_points: [k]\n"
         ("cases: []\n", "the dataset has no cases"),
         ("casez: []\n", "expected a list of cases"),
         ("- just text\n", "case #1: a case must be a mapping"),
+        ("-" + GOOD[1:] + "  split: val\n", "split 'val' is not one of dev, test"),
+        ("- question: Q?\n  kind: unanswerable\n  source: a.md\n", "an unanswerable case has no source"),
+        ("-" + GOOD[1:] + "  source: [a.md, {x: 1}]\n", "source must be text"),
+        ("corpus: nowhere\ncases:\n-" + GOOD[1:], "corpus: no notes folder at"),
+        ("corpus: [a, b]\ncases:\n-" + GOOD[1:], "corpus: must be a folder of notes"),
+        ("corpse: x\ncases:\n-" + GOOD[1:], "known keys: cases, thresholds, corpus"),
     ],
 )
 def test_malformed_dataset_gets_one_line_naming_the_case(tmp_path: Path, text: str, message: str) -> None:
@@ -249,6 +318,24 @@ def test_answer_run_scores_a_good_answer_a_refusal_and_a_bad_citation(tutor: Tut
     assert run.backend == "scripted:test" and len(model.received) == 2
 
 
+def test_answer_run_scores_the_passages_the_answer_was_written_from_without_searching_again(
+        tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    searches: list[str] = []
+    ranked = Retriever._ranked
+
+    def counted(self: Retriever, expanded: str, k: int, depth: int = 20) -> list[Hit]:
+        searches.append(expanded)
+        return ranked(self, expanded, k, depth)
+
+    monkeypatch.setattr(Retriever, "_ranked", counted)
+    model.enqueue("Data Scientists focus on analysis and experimentation [1].")
+    run = run_eval(tutor, dataset(DS_MLE, FRANCE), baseline=False, progress=False, quiz_items=0)
+    good, france = run.results["ours"]
+    assert len(searches) == 2  # one per question: the answer's own retrieval
+    assert good["rank"] is not None and good["retrieval_ms"] > 0 and len(good["retrieved"]) == tutor.settings.top_k
+    assert france["gate_refused"] == 1.0 and france["refused"]
+
+
 def test_answer_run_flags_a_refused_answerable_and_an_answered_unanswerable(tutor: Tutor,
                                                                              model: ScriptedModel) -> None:
     unanswerable = Case("lr", "Which learning rate suits the Machine Learning Engineer models?", "unanswerable")
@@ -324,6 +411,30 @@ def test_tutor_eval_prints_the_table_and_writes_the_report(cli, tmp_path: Path) 
     assert Path(data["report"]["html"]).exists()
 
 
+def test_tutor_eval_runs_a_dataset_on_its_own_notes_and_one_split(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "second"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "notes" / "alpha.md").write_text("# Alpha pattern\n\n## Pros\n- Caching makes every response quick.\n")
+    ids = ["q1", "q2", "q3", "q4", "q5", "q6"]
+    cases = "".join(f"- id: {i}\n  question: Why is caching quick?\n  kind: section\n  sections: [Pros]\n"
+                    "  key_points: [caching]\n  source: alpha.md\n" for i in ids)
+    dataset_path = write(folder, "corpus: notes\ncases:\n" + cases)
+    code, out, err = cli("eval", "--dataset", str(dataset_path), "--only", "retrieval", "--split", "test", "--json",
+                         "--no-baseline", "--report-dir", str(tmp_path / "r"))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["settings"]["split"] == "test" and data["settings"]["corpus"] == str(folder / "notes")
+    assert [r["id"] for r in data["pipelines"]["ours"]["cases"]] == [i for i in ids if split_of(i) == "test"]
+    assert all(r["rank"] == 1 and r["split"] == "test" for r in data["pipelines"]["ours"]["cases"])
+    assert not (tmp_path / "index").exists()  # the user's index (TUTOR_INDEX) is not touched
+    assert list((tmp_path / "data" / "eval-index").iterdir())[0].name.startswith("notes-")
+    code, out, _ = cli("eval", "--dataset", str(dataset_path), "--only", "retrieval", "--split", "dev",
+                       "--no-baseline", "--report-dir", str(tmp_path / "r"))
+    assert code == 0 and "(dev split)" in out.splitlines()[0]
+    code, _, err = cli("eval", "--dataset", str(dataset_path), "--split", "val")
+    assert code == 2 and err == "error: unknown split 'val' (fix: choose one of: dev, test)\n"
+
+
 def test_tutor_eval_exits_1_naming_the_metric_under_threshold(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cases = write(tmp_path, f"- question: DS vs MLE?\n  kind: section\n  sections: ['{ROLES}']\n  key_points: [x]\n"
                             "- question: DS vs MLE?\n  kind: section\n  sections: [Bottom Line for Interviews]\n"
@@ -379,6 +490,18 @@ def test_retrieval_eval_on_the_full_dataset_meets_its_thresholds(real_tutor: Tut
     ours, base = run.summaries["ours"], run.summaries["baseline"]
     assert run.ok, (run.failed_thresholds, terminal_table(run))
     assert ours["mrr"] > base["mrr"] and ours["hit@1"] > base["hit@1"] and ours["hit@5"] >= base["hit@5"]
+
+
+@pytest.mark.integration
+def test_retrieval_eval_on_corpus_dev_meets_its_thresholds(minilm, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """CI on every change: the second dataset (other people's notes), real embeddings in a real index, no LLM."""
+    data = load_dataset(CORPUS_DEV)
+    assert data.corpus is not None
+    settings = load_settings({"corpus": str(data.corpus), "index": str(tmp_path / "index"),
+                              "data_dir": str(tmp_path / "data"), "backend": "extractive"}, env={}, cwd=tmp_path)
+    run = run_eval(Tutor(settings, embedder=minilm, progress=False), data, only="retrieval", baseline=False,
+                   progress=False)
+    assert run.ok, (run.failed_thresholds, terminal_table(run))
 
 
 @pytest.mark.integration

@@ -12,7 +12,7 @@ from tutor.config import Settings
 from tutor.llm import LLMError, open_model
 from tutor.llm.ollama import OllamaModel
 from tutor.pipeline import Tutor
-from tutor.records import Answer
+from tutor.records import Answer, TextDelta
 
 pytestmark = pytest.mark.integration
 
@@ -81,12 +81,13 @@ def test_connection_dropped_mid_stream_marks_the_answer_incomplete(server: FakeO
                                                                      settings: Settings) -> None:
     server.replies.append("Data scientists focus on analysis and experimentation [1]. And more words here.")
     server.drop_after = 12  # after the first sentence and its marker
-    tutor._model = OllamaModel(server.url, "qwen2.5-coder:1.5b", timeout=5)
+    ollama = OllamaModel(server.url, "qwen2.5-coder:1.5b", timeout=5)
+    tutor = Tutor(tutor.settings, embedder=tutor.embedder, store=tutor.store, model=ollama, progress=False)
     items = list(tutor.ask("What do data scientists focus on?"))
     answer = items[-1]
     assert isinstance(answer, Answer)
     assert answer.incomplete and any("cut off" in w and "connection" in w for w in answer.warnings)
-    assert "".join(i for i in items if isinstance(i, str)).startswith("Data scientists focus")
+    assert "".join(i.text for i in items if isinstance(i, TextDelta)).startswith("Data scientists focus")
 
 
 def test_auto_prefers_a_running_ollama_with_the_model(server: FakeOllama, settings: Settings) -> None:

@@ -6,7 +6,6 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +13,11 @@ import pytest
 from tests.fakes import HashEmbedder, MemoryStore
 from tests.test_quiz import GOOD_MCQ
 from tutor.errors import TutorError
-from tutor.llm import LLMError, Message
+from tutor.llm import LLMError, Message, TextStream
 from tutor.pipeline import Tutor
 from tutor.prompts import CONDENSE_SYSTEM
-from tutor.records import Answer, plain
-from ui.core import Notice, Study, answer_html, safe_note_name
+from tutor.records import Answer, Notice, TextDelta, plain
+from ui.core import Study, answer_html, safe_note_name
 
 UNRELATED = "Who painted the Sistine Chapel ceiling?"
 
@@ -32,10 +31,9 @@ class EchoModel:
         self.down = False
         self.delay = delay  # seconds per piece of a chat answer: a slow model, to see what waits for it
         self.received: list[list[Message]] = []
-        self.last_finish_reason: str | None = "stop"
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> Iterator[str]:
+               schema: dict[str, Any] | None = None) -> TextStream:
         if self.down:
             raise LLMError("cannot reach the language model server", fix="start it")
         self.received.append(list(messages))
@@ -44,6 +42,7 @@ class EchoModel:
             if self.delay and schema is None:
                 time.sleep(self.delay)
             yield reply[i : i + 6]
+        return "stop"
 
     @staticmethod
     def _reply(messages: list[Message], schema: dict[str, Any] | None) -> str:
@@ -76,10 +75,11 @@ def study(settings, echo: EchoModel) -> Study:  # type: ignore[no-untyped-def]
     return Study(lambda: make_tutor(settings, echo))
 
 
-def run(study: Study, question: str, history=()) -> tuple[list[str], Answer]:  # type: ignore[no-untyped-def]
+def run(study: Study, question: str, history=()) -> tuple[list[Any], Answer]:  # type: ignore[no-untyped-def]
+    """The events before the answer (text pieces as their text, notices as they are), and the answer."""
     items = list(study.ask(question, history))
     assert isinstance(items[-1], Answer)
-    return [x for x in items[:-1] if isinstance(x, str)], items[-1]
+    return [x.text if isinstance(x, TextDelta) else x for x in items[:-1]], items[-1]
 
 
 # --- chat --------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def test_uncovered_question_shows_a_clear_notice(study: Study) -> None:
 def test_model_down_gives_a_notice_and_the_extractive_answer(study: Study, echo: EchoModel) -> None:
     echo.down = True
     pieces, answer = run(study, "DS vs MLE?")
-    assert isinstance(pieces[0], Notice) and "not available" in pieces[0]
+    assert isinstance(pieces[0], Notice) and "not available" in pieces[0].text
     assert answer.extractive and answer.citations and answer.backend == "extractive"
     answer2, notice = study.chat("DS vs MLE?")
     assert answer2.extractive and "cannot reach the language model server" in notice
@@ -225,7 +225,7 @@ def serve(corpus: str, index: str, port: int, delay: float = 0.0) -> None:
 
     settings = load_settings({"corpus": corpus, "index": index})
     study = Study(lambda: make_tutor(settings, EchoModel(delay=delay)))
-    study.tutor.retriever  # noqa: B018 - index before serving, as ``tutor ui`` does
+    study.tutor.open_index()  # index before serving, as ``tutor ui`` does
     launch(study, "127.0.0.1", port, None)
 
 
@@ -236,9 +236,9 @@ class LockedModel(EchoModel):
         super().__init__()
         self.lock = threading.RLock()
 
-    def stream(self, messages: list[Message], **kwargs: Any) -> Iterator[str]:
+    def stream(self, messages: list[Message], **kwargs: Any) -> TextStream:
         with self.lock:
-            yield from super().stream(messages, **kwargs)
+            return (yield from super().stream(messages, **kwargs))
 
 
 def test_the_answer_is_written_on_one_thread_whoever_advances_the_stream(settings) -> None:  # type: ignore[no-untyped-def]

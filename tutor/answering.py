@@ -1,7 +1,8 @@
 """Question -> retrieved notes -> streamed answer with checked ``[n]`` citations.
 
 ``stream_answer`` is the one generator behind ``tutor ask``, ``tutor chat``, the UI and evals: it
-yields text pieces as the model writes them and, last, the finished ``Answer``. After generation
+retrieves once (``Retriever.retrieve``: the hits and the relevance decision), yields ``TextDelta``
+pieces as the model writes them and, last, the finished ``Answer``, which carries its hits. After generation
 every marker is checked: one that names no retrieved chunk is removed (and reported), and a
 sentence with no valid marker is reported as unsupported. When retrieval finds nothing relevant,
 or the model says the notes don't cover the question, the answer is a refusal naming the nearest
@@ -13,14 +14,14 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.llm import ChatModel, LLMError
+from tutor.llm import ChatModel, Completion, LLMError
 from tutor.prompts import NOT_COVERED, answer_messages, condense_messages
-from tutor.records import Answer, Citation, Hit, Timings, plain
+from tutor.records import Answer, AnswerEvent, Citation, Hit, TextDelta, Timings, plain
 from tutor.retrieval import Retriever, tokenize
 
 MARKER = re.compile(r"\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
@@ -200,38 +201,46 @@ def stream_answer(
     model: ChatModel | None,
     settings: Settings,
     history: Sequence[tuple[str, str]] = (),
-) -> Iterator[str | Answer]:
-    """Yield the answer's text as it is written, then the finished ``Answer``."""
+) -> Iterator[AnswerEvent]:
+    """Yield the answer's text as it is written (``TextDelta``), then the finished ``Answer``.
+
+    ``question`` is as ``clean_question`` left it (``Tutor.ask`` and ``answer`` clean it first).
+    """
     started = time.perf_counter()
-    question = clean_question(question, settings.max_question_chars)
     standalone = condense(history, question, model) if history else question
-    hits = retriever.search(standalone, k=settings.top_k)
+    found = retriever.retrieve(standalone, k=settings.top_k, min_relevance=settings.min_relevance)
+    hits = found.hits
     retrieve_ms = (time.perf_counter() - started) * 1000
     backend = model.name if model is not None else "extractive"
 
-    def finish(text: str, *, refused: bool = False, first_ms: float | None = None, **extra: object) -> Answer:
-        timings = Timings(retrieve_ms, first_ms, (time.perf_counter() - started) * 1000)
-        if refused:
-            return Answer(question, REFUSAL_TEXT, (), True, backend, timings, nearest=nearest_sections(hits),
-                          standalone_question=standalone if history else None, **extra)  # type: ignore[arg-type]
-        check = check_citations(text, [h.chunk.embed_text() for h in hits])
-        citations = tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited)
+    def timings(first_ms: float | None) -> Timings:
+        return Timings(retrieve_ms, first_ms, (time.perf_counter() - started) * 1000)
+
+    def refusal(first_ms: float | None = None, warnings: Sequence[str] = ()) -> Answer:
+        return Answer(question, REFUSAL_TEXT, (), True, backend, timings(first_ms), nearest=nearest_sections(hits),
+                      standalone_question=standalone if history else None, warnings=tuple(warnings),
+                      retrieval=found)
+
+    def finish(check: CitationCheck, first_ms: float | None, warnings: Sequence[str] = (), *,
+               extractive: bool = False, incomplete: bool = False) -> Answer:
         notes = tuple(f"corrected the marker [{a}] to [{b}]: the sentence comes from passage {b}" if a else
                       f"added the marker [{b}] to a sentence the model left uncited: its words are in passage {b}"
                       for a, b in check.repointed)
-        extra["warnings"] = notes + tuple(extra.get("warnings", ()))  # type: ignore[operator]
-        return Answer(question, check.text, citations, False, backend, timings,
-                      standalone_question=standalone if history else None,
+        return Answer(question, check.text, tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited), False,
+                      backend, timings(first_ms), standalone_question=standalone if history else None,
                       unsupported=tuple(check.unsupported), removed_markers=tuple(check.removed),
-                      **extra)  # type: ignore[arg-type]
+                      extractive=extractive, incomplete=incomplete, warnings=notes + tuple(warnings),
+                      retrieval=found)
 
-    if not hits or not retriever.is_relevant(standalone, hits, settings.min_relevance):
-        yield finish("", refused=True)
+    if not found.relevant:
+        yield refusal()
         return
+    passages = [h.chunk.embed_text() for h in hits]
     if model is None:
         text = extractive_answer([h for h in hits if (h.dense or 0) >= settings.min_relevance] or hits)
-        yield text
-        yield finish(text, first_ms=(time.perf_counter() - started) * 1000, extractive=True)
+        yield TextDelta(text)
+        written_ms = (time.perf_counter() - started) * 1000
+        yield finish(check_citations(text, passages), written_ms, extractive=True)
         return
 
     # The refusal sentinel is held back until the text can no longer be it, so it never reaches the user.
@@ -240,48 +249,51 @@ def stream_answer(
     first_ms: float | None = None
     warnings: list[str] = []
     incomplete = False
+    completion = Completion(model.stream(answer_messages(standalone if history else found.expanded, hits),
+                                         max_tokens=settings.max_tokens, temperature=settings.temperature))
     try:
-        for piece in model.stream(answer_messages(standalone if history else _expanded(question, retriever), hits),
-                                  max_tokens=settings.max_tokens, temperature=settings.temperature):
+        for piece in completion:
             if first_ms is None:
                 first_ms = (time.perf_counter() - started) * 1000
             text += piece
             head = text.lstrip()
             if shown == 0 and (NOT_COVERED.startswith(head) or head.startswith(NOT_COVERED)):
                 continue
-            yield text[shown:]
+            yield TextDelta(text[shown:])
             shown = len(text)
     except LLMError as exc:
         if not text:
             raise
         incomplete = True
         warnings.append(f"the answer was cut off: {exc}")
-    if getattr(model, "last_finish_reason", None) == "length":
+    if completion.finish_reason == "length":
         incomplete = True
         warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
     if REFUSAL.match(text) or not MARKER.sub("", text).strip(" .,;:\n\t"):  # nothing said but markers
-        yield finish("", refused=True, first_ms=first_ms)
+        yield refusal(first_ms)
         return
-    if not check_citations(text, [h.chunk.embed_text() for h in hits]).grounded:
+    check = check_citations(text, passages)
+    if not check.grounded:
         warnings.append("the model answered beyond your notes (most sentences are not backed by the passages "
                         "they cite), so its answer was withheld")
-        yield finish("", refused=True, first_ms=first_ms, warnings=tuple(warnings))
+        yield refusal(first_ms, warnings)
         return
-    yield finish(text, first_ms=first_ms, incomplete=incomplete, warnings=tuple(warnings))
+    yield finish(check, first_ms, warnings, incomplete=incomplete)
 
 
-def _expanded(question: str, retriever: Retriever) -> str:
-    from tutor.retrieval import expand_query
-
-    return expand_query(question, retriever.abbreviations, retriever.vocabulary)
+def final(events: Iterable[AnswerEvent]) -> Answer:
+    """The ``Answer`` that ends an answer stream (the text pieces and notices before it are dropped)."""
+    result = None
+    for event in events:
+        match event:
+            case Answer():
+                result = event
+    assert result is not None, "an answer stream ends with its Answer"
+    return result
 
 
 def answer(question: str, retriever: Retriever, model: ChatModel | None, settings: Settings,
            history: Sequence[tuple[str, str]] = ()) -> Answer:
-    """The finished answer, without streaming."""
-    result = None
-    for item in stream_answer(question, retriever, model, settings, history):
-        if isinstance(item, Answer):
-            result = item
-    assert result is not None
-    return result
+    """The finished answer, without streaming (the question is cleaned first, as ``Tutor.ask`` does)."""
+    question = clean_question(question, settings.max_question_chars)
+    return final(stream_answer(question, retriever, model, settings, history))

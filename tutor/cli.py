@@ -12,9 +12,12 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tutor.records import Answer, AnswerEvent
 
 EXAMPLES = """\
 examples:
@@ -119,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag, e.g. ci")
     p.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
     p.add_argument("--limit", type=int, metavar="N", help="at most N cases")
+    p.add_argument("--split", metavar="dev|test",
+                   help="only the cases of this split (fixed by each case's id; tune on dev, report test)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline pipeline (half the time)")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="override a threshold, e.g. hit@5=0.9 (repeatable)")
@@ -257,7 +262,7 @@ def _run_batch(path: str, console: Console, one: Callable[[str], dict[str, Any]]
 
 
 def cmd_ask(args: argparse.Namespace, console: Console) -> int:
-    from tutor.records import Answer
+    from tutor.answering import final
 
     tutor = make_tutor(args, console)
     if args.batch:
@@ -265,34 +270,32 @@ def cmd_ask(args: argparse.Namespace, console: Console) -> int:
             raise TutorError("give either a question or --batch FILE, not both", exit_code=2)
 
         def one(question: str) -> dict[str, Any]:
-            return _final(tutor.ask(question)).to_dict()
+            return final(tutor.ask(question)).to_dict()
 
         return _run_batch(args.batch, console, one)
     question = _text_arg(args.question, "question")
     if args.json:
-        console.print(json.dumps(_final(tutor.ask(question)).to_dict(), ensure_ascii=False, indent=2))
+        console.print(json.dumps(final(tutor.ask(question)).to_dict(), ensure_ascii=False, indent=2))
         return 0
     stream = tutor.ask(question)  # checks the question and the index before any model loads
     console.status(f"(answering with {tutor.backend_name})")
-    answer: Answer | None = None
-    for item in stream:
-        if isinstance(item, Answer):
-            answer = item
-        elif not answer:
-            console.print(item, end="")
-    assert answer is not None
-    print_answer_footer(answer, console)
+    print_answer_footer(print_answer_stream(stream, console), console)
     return 0
 
 
-def _final(items: Iterable[Any]):  # type: ignore[no-untyped-def]
-    from tutor.records import Answer
+def print_answer_stream(events: Iterable[AnswerEvent], console: Console) -> Answer:
+    """Print an answer's text as it is written (notices as warnings); returns the finished ``Answer``."""
+    from tutor.records import Answer, Notice, TextDelta
 
-    result = None
-    for item in items:
-        if isinstance(item, Answer):
-            result = item
-    return result
+    for event in events:
+        match event:
+            case TextDelta(text=text):
+                console.print(text, end="")
+            case Notice(text=text):
+                console.warn(text)
+            case Answer():
+                return event
+    raise AssertionError("an answer stream ends with its Answer")
 
 
 def print_answer_footer(answer, console: Console) -> None:  # type: ignore[no-untyped-def]
@@ -355,10 +358,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, console: Console) -> int:
-    from tutor.records import Answer
-
     tutor = make_tutor(args, console)
-    tutor.retriever  # noqa: B018 - build the index before the first prompt
+    tutor.open_index()  # build or refresh the index before the first prompt
     console.status(f"Chatting with your notes ({tutor.backend_name}). /sources, /clear, /quit; Ctrl-D to leave.")
     history: list[tuple[str, str]] = []
     last: Answer | None = None
@@ -385,14 +386,8 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
         if not command:
             continue
         try:
-            answer: Answer | None = None
             console.print("tutor> ", end="")
-            for item in tutor.ask(question, history):
-                if isinstance(item, Answer):
-                    answer = item
-                else:
-                    console.print(item, end="")
-            assert answer is not None
+            answer = print_answer_stream(tutor.ask(question, history), console)
             if answer.standalone_question and answer.standalone_question != question:
                 console.status(f"(searched for: {answer.standalone_question})")
             print_answer_footer(answer, console)
@@ -465,7 +460,7 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     study = Study(lambda: make_tutor(args, console))
     console.status("Loading your notes and the language model...")
     try:
-        study.tutor.retriever  # noqa: B018 - build the index before the first question
+        study.tutor.open_index()  # build or refresh the index before the first question
     except TutorError as exc:
         console.warn(f"{exc} (the page shows this too)")
     console.status(f"{study.status_markdown().replace('**', '').replace('`', '')}")

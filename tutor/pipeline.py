@@ -1,7 +1,10 @@
 """Wiring: settings -> embedder, store, index, retriever, model. Used by the CLI, the UI and evals.
 
 ``Tutor`` builds each part once, on first use, so a command pays only for what it touches, and a
-long-lived process (chat, ``--batch``, the UI) keeps the embedding model and LLM loaded.
+long-lived process (chat, ``--batch``, the UI) keeps the embedding model and LLM loaded. Reading a
+part never changes the index: ``ensure_index`` builds or refreshes it, and ``open_index`` (which
+``ask`` and ``search`` call) does so once before loading it. A Tutor without a language model is one
+whose settings name the ``extractive`` backend.
 """
 
 from __future__ import annotations
@@ -10,14 +13,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tutor.answering import stream_answer
+from tutor.answering import clean_question, stream_answer
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
 from tutor.generations import BUILDING, IndexBusy, current
 from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
-from tutor.llm import ChatModel, open_model
-from tutor.records import Answer, Hit
+from tutor.llm import ChatModel, LLMError, open_model
+from tutor.records import AnswerEvent, Hit
 from tutor.retrieval import Retriever
 from tutor.store import VectorStore
 
@@ -104,9 +107,8 @@ class Tutor:
 
     @property
     def catalog(self) -> Catalog:
-        """The live index's catalog, built or refreshed first when the notes changed."""
+        """The live index's catalog as it is (``ensure_index`` builds or refreshes it)."""
         if self._catalog is None:
-            self.ensure_index()
             catalog = self.load_catalog()
             if catalog is None or not catalog.chunks:
                 raise TutorError(f"there are no notes to search in {self.settings.corpus}",
@@ -125,10 +127,16 @@ class Tutor:
 
     @property
     def model(self) -> ChatModel | None:
-        """The chat model (None: extractive answers); opened once, on first use."""
-        if not self._model_opened:
-            self._model = open_model(self.settings, log=self.log)
-            self._model_opened = True
+        """The chat model (None: extractive answers); opened once, on first use, and never with the
+        ``extractive`` backend. A model that cannot be opened is an ``LLMError``, like one that fails mid-answer."""
+        if not self._model_opened and self.settings.backend != "extractive":
+            try:
+                self._model = open_model(self.settings, log=self.log)
+            except LLMError:
+                raise
+            except TutorError as exc:
+                raise LLMError(exc.message, fix=exc.fix, exit_code=exc.exit_code) from None
+        self._model_opened = True
         return self._model
 
     @property
@@ -194,22 +202,27 @@ class Tutor:
 
     @property
     def retriever(self) -> Retriever:
+        """Search over the live index as it is (``ensure_index`` builds or refreshes it)."""
         if self._retriever is None:
             catalog = self.catalog
             self._retriever = Retriever(list(catalog.chunks.values()), self.store, self.embedder,
                                         catalog.abbreviations)
         return self._retriever
 
+    def open_index(self) -> Retriever:
+        """Search over the live index, which is built or refreshed first if this Tutor has not opened it yet."""
+        if self._retriever is None:
+            self.ensure_index()
+        return self.retriever
+
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        from tutor.answering import clean_question
-
+        """The ``k`` best passages for ``query`` (the index built or refreshed first, once)."""
         query = clean_question(query, self.settings.max_question_chars, "query")
-        return self.retriever.search(query, k=k or self.settings.top_k)
+        return self.open_index().search(query, k=k or self.settings.top_k)
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:
-        """Stream an answer: text pieces, then the ``Answer``."""
-        from tutor.answering import clean_question
-
-        clean_question(question, self.settings.max_question_chars)  # a bad question fails before any loading
-        retriever = self.retriever
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[AnswerEvent]:
+        """Stream an answer: ``TextDelta`` pieces, then the ``Answer`` (the index built or refreshed first, once).
+        A bad question, a missing index or a model that cannot be opened raise here, before any event."""
+        question = clean_question(question, self.settings.max_question_chars)  # fails before any loading
+        retriever = self.open_index()
         return stream_answer(question, retriever, self.model, self.settings, history)

@@ -1,7 +1,8 @@
 """Small typed records passed between pipeline stages.
 
-Data flows one way: notes -> Chunk -> Hit -> Citation/Answer. Every record is frozen and
-serialises to the JSON contract with ``to_dict``; nothing here imports a heavy library.
+Data flows one way: notes -> Chunk -> Hit -> Retrieval -> Citation/Answer. An answer streams as
+``AnswerEvent``s: ``TextDelta`` pieces (and ``Notice``s), then the ``Answer``. Every record is frozen
+and serialises to the JSON contract with ``to_dict``; nothing here imports a heavy library.
 """
 
 from __future__ import annotations
@@ -70,6 +71,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Retrieval:
+    """What retrieval found for one query: the hits, and whether the notes plausibly cover it."""
+
+    query: str  # as asked (cleaned; in chat, the standalone question)
+    expanded: str  # the query with abbreviations spelled out: what was searched, and what the prompt shows
+    hits: tuple[Hit, ...]  # best first
+    relevant: bool  # False: the notes don't cover the query, so no model is asked
+
+
+@dataclass(frozen=True)
 class Citation:
     """What an ``[n]`` marker in an answer points at."""
 
@@ -130,6 +141,12 @@ class Answer:
     extractive: bool = False  # True when no language model wrote the answer
     incomplete: bool = False  # True when generation stopped early (fault or length limit)
     warnings: tuple[str, ...] = ()
+    retrieval: Retrieval | None = None  # what the answer was written from (not in the JSON contract)
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """The passages the answer was written from; ``[n]`` cites ``hits[n - 1]``."""
+        return self.retrieval.hits if self.retrieval is not None else ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +164,24 @@ class Answer:
             "incomplete": self.incomplete,
             "warnings": list(self.warnings),
         }
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the answer's text, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the learner that is not part of the answer (e.g. the model is down: a fallback follows)."""
+
+    text: str
+
+
+# What an answer stream yields: text pieces and notices, then exactly one ``Answer``, last.
+AnswerEvent = TextDelta | Notice | Answer
 
 
 def plain(markdown: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from tutor.embedding import Embedder
-from tutor.records import Chunk, Hit
+from tutor.records import Chunk, Hit, Retrieval
 from tutor.store import VectorStore
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -174,6 +174,7 @@ class Fusion:
 
 
 MODES = ("hybrid", "dense", "keyword")
+SPELLED_OUT = re.compile(r"\s*\([^()]*\)$")  # what expand_query appends: " (Data Scientist; ...)"
 # "A vs B", "difference between A and B", "compare A and/with/to B", "how does A differ from B".
 COMPARISON = (
     re.compile(r"^(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)$", re.IGNORECASE),
@@ -242,6 +243,10 @@ class Retriever:
         )
 
     def expand(self, query: str) -> str:
+        """The query with the notes' abbreviations spelled out (what is searched)."""
+        return self._expand(query)
+
+    def _expand(self, query: str) -> str:
         """The query with the notes' abbreviations spelled out; an acronym the notes never use
         ("NMS") is looked up as a phrase of theirs with those initials ("non-max suppression")."""
         known = dict(self.abbreviations)
@@ -264,29 +269,38 @@ class Retriever:
         ranked = sorted(self.bm25.scores(tokenize(query)).items(), key=lambda x: -x[1])[:depth]
         return [(self.chunks[i].id, score) for i, score in ranked]
 
+    def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
+        """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
+        expanded = self.expand(query)
+        hits = self._ranked(expanded, k, self.fusion.depth)
+        return Retrieval(query, expanded, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
+
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The ``k`` best chunks for ``query``. For a comparison ("A vs B") each side is also searched on
-        its own, and a side whose best chunk is not among them has it placed second, so the passages
-        give evidence for both sides. ``mode`` keeps one ranking alone (for measurement)."""
+        """The ``k`` best chunks for ``query``; ``mode`` keeps one ranking alone (for measurement)."""
+        return self._ranked(self.expand(query), k, depth or self.fusion.depth, mode)
+
+    def _ranked(self, expanded: str, k: int, depth: int = 20, mode: str = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks for an expanded query. For a comparison ("A vs B") each side is also
+        searched on its own, and a side whose best chunk is not among them has it placed second, so the
+        passages give evidence for both sides."""
         if not self.chunks:
             return []
-        hits = self._ranked(query, max(k, 1), depth or self.fusion.depth, mode)
-        sides = comparison_sides(query)
+        hits = self._fused(expanded, max(k, 1), depth, mode)
+        sides = comparison_sides(SPELLED_OUT.sub("", expanded))
         if sides and hits:
             ids = {h.chunk.id for h in hits}
             extra = []
             for side in sides:
-                best = self._ranked(side, 1, depth or self.fusion.depth, mode)
+                best = self._fused(self._expand(side), 1, depth, mode)
                 if best and best[0].chunk.id not in ids:
                     extra.append(best[0])
                     ids.add(best[0].chunk.id)
             hits = [hits[0], *extra, *hits[1:]]
         return hits[:k]
 
-    def _ranked(self, query: str, k: int, depth: int, mode: str) -> list[Hit]:
+    def _fused(self, text: str, k: int, depth: int, mode: str) -> list[Hit]:
         """Dense and keyword rankings of one query, fused by reciprocal rank."""
         depth = max(depth, k)
-        text = self.expand(query)
         fused: dict[str, float] = defaultdict(float)
         dense: dict[str, float] = {}
         keyword: dict[str, float] = {}

@@ -20,8 +20,8 @@ import gradio as gr  # noqa: E402
 
 from tutor.errors import TutorError  # noqa: E402
 from tutor.quiz import KINDS  # noqa: E402
-from tutor.records import Answer  # noqa: E402
-from ui.core import Notice, Study, answer_html, grade_markdown, item_markdown, public_item, sources_html  # noqa: E402
+from tutor.records import Answer, Notice, TextDelta  # noqa: E402
+from ui.core import Study, answer_html, grade_markdown, item_markdown, public_item, sources_html  # noqa: E402
 
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a message
 MODEL = "model"  # concurrency group of chat and note changes: one at a time
@@ -74,17 +74,18 @@ def chat_stream(study: Study, message: str, chat: list, turns: list) -> Iterator
     yield chat, turns, gr.skip(), ""
     notice, text, answer = "", "", None
     try:
-        for piece in study.ask(message, turns):
-            if isinstance(piece, Answer):
-                answer = piece
-            elif isinstance(piece, Notice):
-                notice = f'<p class="notice">⚠️ {html.escape(str(piece))}</p>'
-                chat = chat[:-1] + [{"role": "assistant", "content": notice}]
-                yield chat, turns, gr.skip(), ""
-            else:
-                text += piece
-                chat = chat[:-1] + [{"role": "assistant", "content": notice + html.escape(text)}]
-                yield chat, turns, gr.skip(), ""
+        for event in study.ask(message, turns):
+            match event:
+                case TextDelta(text=piece):
+                    text += piece
+                    chat = chat[:-1] + [{"role": "assistant", "content": notice + html.escape(text)}]
+                    yield chat, turns, gr.skip(), ""
+                case Notice(text=said):
+                    notice = f'<p class="notice">⚠️ {html.escape(said)}</p>'
+                    chat = chat[:-1] + [{"role": "assistant", "content": notice}]
+                    yield chat, turns, gr.skip(), ""
+                case Answer():
+                    answer = event
     except Exception as exc:  # noqa: BLE001 - the page shows a message, never a traceback
         chat = chat[:-1] + [{"role": "assistant", "content": notice + _problem(exc)}]
         yield chat, turns, gr.skip(), ""

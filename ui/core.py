@@ -20,19 +20,16 @@ from typing import Any
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
 from tutor.ingest import MAX_FILE_BYTES, NOTE_SUFFIXES, load_catalog, stale_sources
+from tutor.llm import LLMError
 from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, KINDS, QuizItem
-from tutor.records import Answer
+from tutor.records import Answer, AnswerEvent, Notice, TextDelta
 from tutor.session import QuizSession
 
 LETTERS = "ABCDEFGH"
 MAX_SERVED = 500  # quiz items remembered for grading by id (the API grades by id)
 NOT_COVERED_NOTICE = "Your notes don't cover this question, so the tutor will not answer it from general knowledge."
 MARKER = re.compile(r"\[(\d+)\]")
-
-
-class Notice(str):
-    """A piece of the chat stream that is a notice to the learner, not answer text."""
 
 
 def _log(text: str) -> None:
@@ -244,25 +241,24 @@ class Study:
             if self._fallback is None:
                 t = self.tutor
                 self._fallback = Tutor(replace(t.settings, backend="extractive"), embedder=t.embedder, store=t.store,
-                                       model=None, log=t.log, progress=False)
-                self._fallback._model_opened = True  # no model at all: never try to open one again
+                                       log=t.log, progress=False)
             return self._fallback
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[str | Answer]:
-        """The tutor's stream (text pieces, then the ``Answer``); when the model is down, a notice as the
-        first piece, then the extractive answer. Bad questions and a missing index still raise ``TutorError``.
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[AnswerEvent]:
+        """The tutor's stream (``TextDelta`` pieces, then the ``Answer``); when the model is down, a ``Notice``
+        first, then the extractive answer. Bad questions and a missing index still raise ``TutorError``.
         The answer is written on one thread of its own (see ``on_one_thread``)."""
         return on_one_thread(lambda: self._ask(question, history))
 
-    def _ask(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[str | Answer]:
+    def _ask(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[AnswerEvent]:
         shown = False
         try:
-            for piece in self.tutor.ask(question, history):
-                shown = shown or isinstance(piece, str)
-                yield piece
+            for event in self.tutor.ask(question, history):
+                shown = shown or isinstance(event, TextDelta)
+                yield event
             return
-        except TutorError as exc:
-            if shown or not _is_model_problem(exc, self):
+        except LLMError as exc:  # the model could not be opened, or failed before writing anything
+            if shown:
                 raise
             _log(f"language model failed: {exc}")
             yield Notice(f"The language model is not available ({exc.message}). "
@@ -272,12 +268,13 @@ class Study:
     def chat(self, question: str, history: Sequence[tuple[str, str]] = ()) -> tuple[Answer, str]:
         """The finished answer and any notice (model down), for the API."""
         notice, answer = "", None
-        for piece in self.ask(question, history):
-            if isinstance(piece, Answer):
-                answer = piece
-            elif isinstance(piece, Notice):
-                notice = str(piece)
-        assert answer is not None
+        for event in self.ask(question, history):
+            match event:
+                case Notice(text=text):
+                    notice = text
+                case Answer():
+                    answer = event
+        assert answer is not None, "an answer stream ends with its Answer"
         return answer, notice
 
     def search(self, query: str, k: int = 5) -> list[dict[str, Any]]:
@@ -395,15 +392,3 @@ class Study:
         for w in report.warnings:
             text += f"\n- warning: {w}"
         return text
-
-
-def _is_model_problem(exc: TutorError, study: Study) -> bool:
-    """True when the error comes from the language model (so the extractive answer can stand in)."""
-    from tutor.llm import LLMError
-
-    if isinstance(exc, LLMError):
-        return True
-    # open_model failing (backend named but missing) leaves the tutor without a model
-    tutor = study._tutor
-    return (tutor is not None and getattr(tutor, "_retriever", None) is not None
-            and not getattr(tutor, "_model_opened", True))

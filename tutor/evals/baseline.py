@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tutor.embedding import Embedder
 from tutor.ingest import note_files, read_note, source_name
-from tutor.records import Chunk, Hit, plain
+from tutor.records import Chunk, Hit, Retrieval, plain
 
 CHUNK_CHARS = 500
 OVERLAP_CHARS = 100
@@ -85,8 +85,6 @@ class BaselineRetriever:
     """Dense-only search over fixed-size chunks; quacks like ``Retriever`` for ``stream_answer``."""
 
     def __init__(self, chunks: Sequence[Chunk], embedder: Embedder, sections: Sequence[Chunk] = ()) -> None:
-        self.abbreviations: dict[str, str] = {}  # no abbreviation expansion, by design
-        self.vocabulary: set[str] = set()
         self.chunks = list(chunks)
         self.by_id = {c.id: c for c in self.chunks}
         self.embedder = embedder
@@ -101,6 +99,11 @@ class BaselineRetriever:
 
     def is_relevant(self, query: str, hits: Sequence[Hit], min_similarity: float) -> bool:
         return max((h.dense or 0.0 for h in hits), default=0.0) >= min_similarity
+
+    def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
+        """The ``k`` nearest windows and the cosine gate; the query is searched as asked (no expansion)."""
+        hits = self.search(query, k)
+        return Retrieval(query, query, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
 
     def sections_of(self, chunk: Chunk) -> list[str]:
         """The notes' sections whose lines this window overlaps, in order."""

@@ -1,14 +1,20 @@
-"""``tutor eval``: load the dataset, run, write the report, print the table; exit 1 under a threshold."""
+"""``tutor eval``: load the dataset, run, write the report, print the table; exit 1 under a threshold.
+
+A dataset with its own ``corpus`` is run on those notes, indexed in the data directory
+(``<data_dir>/eval-index/``), so the user's notes and index are never touched.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tutor.errors import TutorError
-from tutor.evals.dataset import load_dataset
+from tutor.evals.dataset import Dataset, load_dataset
 from tutor.evals.metrics import parse_overrides
 from tutor.evals.runner import ONLY, run_eval
 
@@ -23,7 +29,9 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
         raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
     if args.limit is not None and args.limit < 1:
         raise TutorError(f"--limit must be at least 1, not {args.limit}", exit_code=2)
-    dataset = load_dataset(Path(args.dataset)).select(args.tag, args.case, args.limit)
+    split = getattr(args, "split", None)
+    dataset = load_dataset(Path(args.dataset)).select(args.tag, args.case, args.limit, split)
+    tutor = dataset_tutor(tutor, dataset)
     env = [x for x in os.environ.get(THRESHOLDS_ENV, "").split(",") if x.strip()]
     overrides = {**parse_overrides(env), **parse_overrides(args.threshold)}
     if only != "retrieval":
@@ -35,7 +43,8 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / f"partial-{os.getpid()}.jsonl"  # rows as they are scored; removed once the report is out
     run = run_eval(tutor, dataset, only=only, baseline=not args.no_baseline, thresholds=overrides,
-                   progress=False if args.quiet else None, quiz_items=args.quiz, checkpoint=checkpoint)
+                   progress=False if args.quiet else None, quiz_items=args.quiz, checkpoint=checkpoint,
+                   split=split)
     json_path, html_path = write_report(run, folder)
     checkpoint.unlink(missing_ok=True)
     if args.json:
@@ -54,3 +63,20 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
         console.err.write(f"error: eval failed: {under}\n")
         return 1
     return 0
+
+
+def eval_index(data_dir: Path, corpus: Path) -> Path:
+    """Where a dataset's own notes are indexed: one folder per notes folder, under the data directory."""
+    digest = hashlib.sha256(str(corpus.resolve()).encode("utf-8")).hexdigest()[:10]
+    return data_dir / "eval-index" / f"{corpus.name}-{digest}"
+
+
+def dataset_tutor(tutor: Any, dataset: Dataset) -> Any:
+    """The tutor to evaluate: ``tutor`` itself, or one over the dataset's own notes and index."""
+    if dataset.corpus is None:
+        return tutor
+    from tutor.pipeline import Tutor
+
+    settings = replace(tutor.settings, corpus=dataset.corpus, index=eval_index(tutor.settings.data_dir, dataset.corpus),
+                       chroma_url="")
+    return Tutor(settings, log=tutor.log, progress=tutor.progress)

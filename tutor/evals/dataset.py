@@ -1,12 +1,14 @@
 """Eval cases as data: load a YAML or JSONL file and check it, naming the case at fault.
 
-A YAML file is a mapping with ``cases`` (a list) and optionally ``thresholds`` (metric -> value), or
-just the list of cases. A JSONL file has one case object per line. Every error is a ``TutorError``
-with one line that names the file, the case and what to fix.
+A YAML file is a mapping with ``cases`` (a list) and optionally ``thresholds`` (metric -> value) and
+``corpus`` (the notes folder the cases are about, relative to the file), or just the list of cases. A
+JSONL file has one case object per line. Every error is a ``TutorError`` with one line that names the
+file, the case and what to fix. Each case is in the ``dev`` or the ``test`` split, fixed by its id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,8 +17,22 @@ from typing import Any
 
 from tutor.errors import TutorError
 
-KINDS = ("takeaway", "bottom-line", "section", "paraphrase", "abbreviation", "follow-up", "unanswerable")
-FIELDS = {"id", "question", "kind", "sections", "key_points", "history", "tags", "why"}
+KINDS = ("takeaway", "bottom-line", "section", "paraphrase", "abbreviation", "follow-up", "unanswerable",
+         "list", "comparison", "nested", "code", "parent")
+FIELDS = {"id", "question", "kind", "sections", "key_points", "history", "tags", "why", "source", "split"}
+SPLITS = ("dev", "test")
+DEV_SHARE = 6  # in tenths: the split rule below sends about 60% of the cases to dev
+
+
+def split_of(case_id: str) -> str:
+    """The split a case belongs to, fixed by its id alone: dev when sha256(id) mod 10 < 6, else test.
+
+    Decided before any tuning, so tuning on ``dev`` cannot pick which cases it is judged on.
+
+    >>> split_of("gru-vs-lstm"), split_of("leaky-relu-formula")
+    ('dev', 'test')
+    """
+    return "dev" if int(hashlib.sha256(case_id.encode("utf-8")).hexdigest(), 16) % 10 < DEV_SHARE else "test"
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,13 @@ class Case:
     history: tuple[tuple[str, str], ...] = ()  # (question, answer) turns before this one, oldest first
     tags: tuple[str, ...] = ()
     why: str = ""
+    source: tuple[str, ...] = ()  # the file(s) that answer it: a section counts only in them (none: any file)
+    split: str = ""  # dev | test; "" = by the rule of split_of
+
+    @property
+    def in_split(self) -> str:
+        """The split this case is in: as recorded, else by the id rule."""
+        return self.split or split_of(self.id)
 
     @property
     def answerable(self) -> bool:
@@ -38,7 +61,7 @@ class Case:
         return {"id": self.id, "question": self.question, "kind": self.kind, "sections": list(self.sections),
                 "key_points": [list(k) for k in self.key_points],
                 "history": [{"question": q, "answer": a} for q, a in self.history],
-                "tags": list(self.tags), "why": self.why}
+                "tags": list(self.tags), "why": self.why, "source": list(self.source), "split": self.in_split}
 
 
 @dataclass(frozen=True)
@@ -46,18 +69,36 @@ class Dataset:
     path: Path
     cases: tuple[Case, ...]
     thresholds: dict[str, float] = field(default_factory=dict)
+    corpus: Path | None = None  # the notes the cases are about; None: the user's corpus
 
-    def select(self, tags: Sequence[str] = (), ids: Sequence[str] = (), limit: int | None = None) -> Dataset:
-        """The cases with any of ``tags`` and any of ``ids`` (each filter only when given), at most ``limit``."""
+    def select(self, tags: Sequence[str] = (), ids: Sequence[str] = (), limit: int | None = None,
+               split: str | None = None) -> Dataset:
+        """The cases with any of ``tags``, any of ``ids`` and in ``split`` (each filter only when given),
+        at most ``limit``."""
+        if split is not None and split not in SPLITS:
+            raise TutorError(f"unknown split {split!r}", fix=f"choose one of: {', '.join(SPLITS)}", exit_code=2)
         unknown = sorted(set(ids) - {c.id for c in self.cases})
         if unknown:
             raise TutorError(f"{self.path}: no case named {', '.join(unknown)}", fix="see the ids in the dataset",
                              exit_code=2)
-        cases = [c for c in self.cases if (not tags or set(tags) & set(c.tags)) and (not ids or c.id in ids)]
+        cases = [c for c in self.cases if (not tags or set(tags) & set(c.tags)) and (not ids or c.id in ids)
+                 and (split is None or c.in_split == split)]
         if not cases:
+            if split is not None:
+                raise TutorError(f"{self.path}: no case of the selection is in the {split} split",
+                                 fix="drop --split, or choose other cases", exit_code=2)
             raise TutorError(f"{self.path}: no case has the tag(s) {', '.join(tags)}",
                              fix="tag cases with tags: [NAME] in the dataset", exit_code=2)
-        return Dataset(self.path, tuple(cases[:limit] if limit else cases), self.thresholds)
+        return Dataset(self.path, tuple(cases[:limit] if limit else cases), self.thresholds, self.corpus)
+
+
+def matches_source(expected: Sequence[str], source: str) -> bool:
+    """Whether a chunk from file ``source`` can answer a case whose answering files are ``expected`` (none: any).
+
+    >>> matches_source(["a.md"], "a.md"), matches_source(["a.md"], "b.md"), matches_source([], "b.md")
+    (True, False, True)
+    """
+    return not expected or source in expected
 
 
 def matches_section(expected: str, section: str) -> bool:
@@ -121,8 +162,14 @@ def parse_case(raw: Any, n: int, path: Path) -> Case:
         raise _bad(path, where, "a follow-up case needs history: [{question, answer}, ...]")
     tags = _strings(raw["tags"], path, where, "tags") if raw.get("tags") is not None else ()
     case_id = str(raw["id"]).strip() if raw.get("id") is not None else f"case-{n}"
+    source = _strings(raw["source"], path, where, "source") if raw.get("source") is not None else ()
+    if source and kind == "unanswerable":
+        raise _bad(path, where, "an unanswerable case has no source")
+    split = raw.get("split")
+    if split is not None and split not in SPLITS:
+        raise _bad(path, where, f"split {split!r} is not one of {', '.join(SPLITS)}")
     return Case(case_id, " ".join(question.split()), kind, sections, key_points, history, tags,
-                str(raw.get("why") or ""))
+                str(raw.get("why") or ""), source, split or "")
 
 
 def _history(raw: Any, path: Path, where: str) -> tuple[tuple[str, str], ...]:
@@ -139,8 +186,8 @@ def _history(raw: Any, path: Path, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(turns)
 
 
-def _read(path: Path) -> tuple[list[Any], dict[str, Any]]:
-    """(raw cases, raw thresholds) from a YAML or JSONL file."""
+def _read(path: Path) -> tuple[list[Any], dict[str, Any], Any]:
+    """(raw cases, raw thresholds, raw corpus) from a YAML or JSONL file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -157,7 +204,7 @@ def _read(path: Path) -> tuple[list[Any], dict[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise _bad(path, f"line {line_no}", f"not valid JSON ({exc.msg})",
                                fix="one JSON object per line") from None
-        return cases, {}
+        return cases, {}, None
     import yaml
 
     try:
@@ -168,22 +215,35 @@ def _read(path: Path) -> tuple[list[Any], dict[str, Any]]:
         problem = getattr(exc, "problem", None) or exc.__class__.__name__
         raise _bad(path, where, f"not valid YAML ({problem})", fix="check the indentation and quoting there") from None
     if isinstance(data, list):
-        return data, {}
+        return data, {}, None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise _bad(path, "top level", "expected a list of cases, or a mapping with cases: [...]")
-    unknown = sorted(set(map(str, data)) - {"cases", "thresholds"})
+    unknown = sorted(set(map(str, data)) - {"cases", "thresholds", "corpus"})
     if unknown:
-        raise _bad(path, "top level", f"unknown key(s) {', '.join(unknown)}", fix="known keys: cases, thresholds")
+        raise _bad(path, "top level", f"unknown key(s) {', '.join(unknown)}",
+                   fix="known keys: cases, thresholds, corpus")
     thresholds = data.get("thresholds") or {}
     if not isinstance(thresholds, dict):
         raise _bad(path, "thresholds", "must be a mapping of metric name to value")
-    return data["cases"], thresholds
+    return data["cases"], thresholds, data.get("corpus")
+
+
+def _corpus(raw: Any, path: Path) -> Path | None:
+    """The dataset's own notes folder, relative to the dataset file; None when it has none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        raise _bad(path, "corpus", f"must be a folder of notes, relative to the dataset file, not {raw!r}")
+    folder = (path.parent / raw.strip()).resolve()
+    if not folder.is_dir():
+        raise _bad(path, "corpus", f"no notes folder at {folder}", fix="give a folder relative to the dataset file")
+    return folder
 
 
 def load_dataset(path: Path) -> Dataset:
     from tutor.evals.metrics import parse_thresholds
 
-    raw_cases, raw_thresholds = _read(path)
+    raw_cases, raw_thresholds, raw_corpus = _read(path)
     if not raw_cases:
         raise _bad(path, "cases", "the dataset has no cases")
     cases = [parse_case(raw, n, path) for n, raw in enumerate(raw_cases, 1)]
@@ -196,4 +256,4 @@ def load_dataset(path: Path) -> Dataset:
         thresholds = parse_thresholds(raw_thresholds)
     except TutorError as exc:
         raise _bad(path, "thresholds", exc.message, fix=exc.fix) from None
-    return Dataset(path, tuple(cases), thresholds)
+    return Dataset(path, tuple(cases), thresholds, _corpus(raw_corpus, path))

@@ -83,7 +83,9 @@ def headline(run: EvalRun) -> str:
     answerable = sum(r["answerable"] for r in rows)
     how = {"retrieval": "retrieval only (no LLM)", "quiz": f"quiz items by {run.backend}"}.get(
         run.mode, f"answers by {run.backend}")
-    return (f"Eval of {run.dataset}: {len(rows)} cases ({answerable} answerable, {len(rows) - answerable} "
+    split = run.settings.get("split", "all")
+    part = f" ({split} split)" if split != "all" else ""
+    return (f"Eval of {run.dataset}{part}: {len(rows)} cases ({answerable} answerable, {len(rows) - answerable} "
             f"unanswerable) · {how} · {run.seconds:.0f}s")
 
 

@@ -20,7 +20,7 @@ from tutor.answering import answer as final_answer
 from tutor.answering import clean_question, condense
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
-from tutor.evals.dataset import Case, Dataset, matches_section
+from tutor.evals.dataset import Case, Dataset, matches_section, matches_source
 from tutor.records import Chunk
 
 ONLY = ("retrieval", "answers", "quiz")
@@ -32,7 +32,7 @@ CASE_MIN_FAITHFULNESS = 0.67
 @dataclass
 class Pipeline:
     name: str
-    retriever: Any  # a Retriever, or anything with search, is_relevant, abbreviations, vocabulary
+    retriever: Any  # a Retriever, or anything with retrieve and search
     sections_of: Callable[[Chunk], list[str]]
     description: str = ""
 
@@ -61,12 +61,19 @@ class EvalRun:
 
 
 def check_sections(dataset: Dataset, chunks: Sequence[Chunk]) -> None:
-    """Every expected section must name a section of the indexed notes (a typo would score as a miss)."""
-    known = {c.section for c in chunks}
+    """Every expected section must name a section of the indexed notes, in the case's file when it names one
+    (a typo would score as a miss)."""
+    known = {(c.source, c.section) for c in chunks}
     for case in dataset.cases:
+        missing = sorted(set(case.source) - {source for source, _ in known})
+        if missing:
+            raise TutorError(f"{dataset.path}: case {case.id!r}: the source {', '.join(missing)} is not in the notes",
+                             fix="copy the file name from: tutor search --json (field source)", exit_code=2)
         for expected in case.sections:
-            if not any(matches_section(expected, s) for s in known):
-                raise TutorError(f"{dataset.path}: case {case.id!r}: the section {expected!r} is not in the notes",
+            if not any(matches_source(case.source, f) and matches_section(expected, s) for f, s in known):
+                where = f" of {', '.join(case.source)}" if case.source else ""
+                raise TutorError(f"{dataset.path}: case {case.id!r}: the section {expected!r} is not in the notes"
+                                 f"{where}",
                                  fix="copy the heading path from: tutor search --json (field section)", exit_code=2)
 
 
@@ -112,16 +119,18 @@ def baseline_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
 
 def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: bool = True,
              thresholds: dict[str, float] | None = None, progress: bool | None = None,
-             quiz_items: int = QUIZ_ITEMS, checkpoint: Path | None = None) -> EvalRun:
+             quiz_items: int = QUIZ_ITEMS, checkpoint: Path | None = None, split: str | None = None) -> EvalRun:
     """Score ``dataset`` on our pipeline (and the baseline); thresholds are checked on ours.
 
     With ``checkpoint``, each case's row is appended there as JSON as soon as it is scored, so a long
-    run that is stopped still leaves what it measured (and shows how far it got).
+    run that is stopped still leaves what it measured (and shows how far it got). ``split`` only names the
+    split ``dataset`` was selected from, for the report.
     """
     if only not in ONLY:
         raise TutorError(f"unknown part {only!r} for --only", fix=f"choose one of: {', '.join(ONLY)}", exit_code=2)
     started = time.perf_counter()
     settings = tutor.settings
+    tutor.open_index()  # built or refreshed first, as for tutor ask
     if only != "quiz":
         check_sections(dataset, tutor.retriever.chunks)
     embedder = CachedEmbedder(tutor.embedder) if only == "retrieval" else None
@@ -133,7 +142,8 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
     backend = (model.name if model is not None else "extractive") if only != "retrieval" else None
     run = EvalRun(str(dataset.path), only, backend,
                   {"top_k": settings.top_k, "min_relevance": settings.min_relevance,
-                   "embedder": getattr(tutor.embedder, "name", "?"), "cases": len(dataset.cases)},
+                   "embedder": getattr(tutor.embedder, "name", "?"), "cases": len(dataset.cases),
+                   "split": split or "all", "corpus": str(settings.corpus)},
                   started=datetime.now(UTC).isoformat(timespec="seconds"))
     bar = _bar(len(dataset.cases) * len(pipelines), progress)
     run.results["ours"], run.summaries["ours"] = [], m.summarise([])
@@ -168,12 +178,10 @@ def run_eval(tutor: Any, dataset: Dataset, *, only: str = "answers", baseline: b
 
 def _queries(dataset: Dataset, retriever: Any) -> list[str]:
     """What retrieval will embed for each case without an LLM: the query, and ours with abbreviations spelled out."""
-    from tutor.retrieval import expand_query
-
     out = []
     for case in dataset.cases:
         query = condense(case.history, case.question, None) if case.history else case.question
-        out += [query, expand_query(query, retriever.abbreviations, retriever.vocabulary)]
+        out += [query, retriever.expand(query)]
     return out
 
 
@@ -181,34 +189,37 @@ def run_case(pipeline: Pipeline, case: Case, settings: Any, model: Any, embed: m
              answers: bool) -> dict[str, Any]:
     """One case on one pipeline: its scores, what was retrieved and answered, and why it fails (if it does)."""
     row: dict[str, Any] = {"id": case.id, "kind": case.kind, "question": case.question,
-                           "answerable": case.answerable, "sections": list(case.sections), "failures": []}
+                           "answerable": case.answerable, "sections": list(case.sections), "source": list(case.source),
+                           "split": case.in_split, "failures": []}
     answer = None
-    if answers:
-        try:
-            answer = final_answer(case.question, pipeline.retriever, model, settings, case.history)
-        except TutorError as exc:
-            if exc.exit_code != 2:
-                raise  # a broken setup stops the run; a bad question fails only its case
-            row["failures"].append(f"error: {exc.message}")
-            return row
-        query = answer.standalone_question or case.question
-    else:
-        query = condense(case.history, case.question, None) if case.history else case.question
     try:
-        query = clean_question(query, settings.max_question_chars)
+        if answers:
+            answer = final_answer(case.question, pipeline.retriever, model, settings, case.history)
+            assert answer.retrieval is not None
+            found = answer.retrieval  # what the answer was written from: scored as it is, not searched again
+            row["retrieval_ms"] = answer.timings.retrieve_ms
+        else:  # without answers the queries were embedded in one batch: no per-question time
+            query = condense(case.history, case.question, None) if case.history else case.question
+            query = clean_question(query, settings.max_question_chars)
+            found = pipeline.retriever.retrieve(query, settings.top_k, settings.min_relevance)
     except TutorError as exc:
+        if exc.exit_code != 2:
+            raise  # a broken setup stops the run; a bad question fails only its case
         row["failures"].append(f"error: {exc.message}")
         return row
-    hits = pipeline.retriever.search(query, k=max(m.MRR_DEPTH, settings.top_k))
-    if answer is not None:  # without answers the queries were embedded in one batch: no per-question time
-        row["retrieval_ms"] = answer.timings.retrieve_ms
-    top = hits[: settings.top_k]
-    row["query"] = query
-    row["retrieved"] = [{"rank": r, "sections": pipeline.sections_of(h.chunk), "lines": list(h.chunk.lines),
+    top = list(found.hits)
+    row["query"] = found.query
+    row["retrieved"] = [{"rank": r, "source": h.chunk.source, "sections": pipeline.sections_of(h.chunk),
+                         "lines": list(h.chunk.lines),
                          "dense": None if h.dense is None else round(h.dense, 3)} for r, h in enumerate(top, 1)]
-    row["gate_refused"] = float(not top or not pipeline.retriever.is_relevant(query, top, settings.min_relevance))
+    row["gate_refused"] = float(not found.relevant)
     if case.answerable:
-        rank = m.first_rank(case.sections, [pipeline.sections_of(h.chunk) for h in hits])
+        def ranked(hits: Sequence[Any]) -> list[list[str]]:
+            return [pipeline.sections_of(h.chunk) if matches_source(case.source, h.chunk.source) else [] for h in hits]
+
+        rank = m.first_rank(case.sections, ranked(top))
+        if rank is None and settings.top_k < m.MRR_DEPTH:  # ranks past the passages answered from count for MRR
+            rank = m.first_rank(case.sections, ranked(pipeline.retriever.search(found.query, k=m.MRR_DEPTH)))
         row["rank"] = rank
         row.update(m.retrieval_scores(rank))
         if rank is None or rank > settings.top_k:

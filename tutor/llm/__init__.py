@@ -7,7 +7,7 @@ None, which the answering stage turns into an extractive answer (cited passages,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol, TypedDict
 
 from tutor.config import Settings
@@ -17,6 +17,11 @@ from tutor.errors import TutorError
 class Message(TypedDict):
     role: str  # "system" | "user" | "assistant"
     content: str
+
+
+# What a backend's ``stream`` is: a generator of text pieces that returns why it stopped ("stop", "length"),
+# or None when the backend does not say. Callers that only want the text just iterate it.
+TextStream = Generator[str, None, str | None]
 
 
 class ChatModel(Protocol):
@@ -29,9 +34,20 @@ class ChatModel(Protocol):
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> TextStream:
         """Text pieces as the model writes them; with ``schema``, the whole text is JSON of that schema."""
         ...
+
+
+class Completion:
+    """One model stream: iterating it gives the text pieces; afterwards ``finish_reason`` says why it stopped."""
+
+    def __init__(self, pieces: TextStream) -> None:
+        self._pieces = pieces
+        self.finish_reason: str | None = None  # "stop", "length", or None (the backend did not say, or failed)
+
+    def __iter__(self) -> Iterator[str]:
+        self.finish_reason = yield from self._pieces
 
 
 class LLMError(TutorError):

@@ -16,13 +16,12 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.llm import LLMError, Message
+from tutor.llm import LLMError, Message, TextStream
 from tutor.llm.modelfile import EMBEDDED, ensure_embedded
 
 _LOADED: dict[tuple[str, int, int], Any] = {}
@@ -58,7 +57,6 @@ class LlamaCppModel:
         self.n_ctx = n_ctx
         self.threads = threads or os.cpu_count() or 2
         self.cache_dir = cache_dir  # where prompt-prefix KV caches are kept; None: not across processes
-        self.last_finish_reason: str | None = None
         self.restored_tokens = 0  # prompt tokens the last answer took from a saved KV cache
 
     @classmethod
@@ -96,12 +94,12 @@ class LlamaCppModel:
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> TextStream:
         llm = self.load()
         kwargs: dict[str, Any] = {}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        self.last_finish_reason = None
+        finish_reason: str | None = None
         saved = self._cache_file(messages)
         with _GENERATING:
             self.restored_tokens = self._restore(llm, saved) if saved else 0
@@ -115,12 +113,13 @@ class LlamaCppModel:
                     if text:
                         yield text
                     if choice.get("finish_reason"):
-                        self.last_finish_reason = choice["finish_reason"]
+                        finish_reason = choice["finish_reason"]
             except ValueError as exc:  # e.g. the prompt does not fit the context window
                 raise LLMError(f"llama.cpp refused the prompt ({exc})",
                                fix="ask a shorter question or raise TUTOR_N_CTX") from None
             if saved and not saved.exists():
                 self._save(llm, saved)
+        return finish_reason
 
     def _cache_file(self, messages: list[Message]) -> Path | None:
         """Where the KV cache for prompts that share ``messages[:-1]`` is kept."""

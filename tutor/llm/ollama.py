@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 from tutor.errors import TutorError
-from tutor.llm import LLMError, Message
+from tutor.llm import LLMError, Message, TextStream
 
 
 class OllamaModel:
@@ -57,7 +56,7 @@ class OllamaModel:
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
-    ) -> Iterator[str]:
+    ) -> TextStream:
         try:
             import httpx
             from langchain_ollama import ChatOllama
