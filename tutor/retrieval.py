@@ -246,6 +246,17 @@ class Retriever:
         """The query with the notes' abbreviations spelled out (what is searched)."""
         return self._expand(query)
 
+    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
+        """Positions of the hits that hold most of the question's (rarity-weighted) keywords while close in
+        meaning: evidence that the notes answer it, whatever a model says (``tutor.evidence``)."""
+        from tutor.evidence import answering_passages
+
+        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled())
+
+    def spelled(self) -> dict[str, str]:
+        """Every abbreviation known so far: mined from the notes, and acronyms looked up for queries."""
+        return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}
+
     def _expand(self, query: str) -> str:
         """The query with the notes' abbreviations spelled out; an acronym the notes never use
         ("NMS") is looked up as a phrase of theirs with those initials ("non-max suppression")."""

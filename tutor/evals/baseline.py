@@ -105,6 +105,10 @@ class BaselineRetriever:
         hits = self.search(query, k)
         return Retrieval(query, query, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
 
+    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
+        """No evidence check: a plain pipeline passes the model's refusals on."""
+        return []
+
     def sections_of(self, chunk: Chunk) -> list[str]:
         """The notes' sections whose lines this window overlaps, in order."""
         return [s.section for s in self._sections
