@@ -253,7 +253,7 @@ def test_a_refusal_is_overruled_by_a_passage_holding_the_questions_words(tutor: 
     model.enqueue(NOT_COVERED)
     streamed, answer = run(tutor, "What do Data Scientists and Machine Learning Engineers focus on?")
     assert not answer.refused and answer.extractive
-    assert answer.answer.startswith(answering.OVERRULED) and streamed == answer.answer
+    assert answer.answer.startswith(answering.OVERRULED) and streamed.startswith(answering.OVERRULED)
     assert any(c.section == ROLES for c in answer.citations)
     assert "a passage holds most of the question's words" in answer.warnings[-1]
 
