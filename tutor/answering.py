@@ -21,7 +21,7 @@ from tutor.config import Settings
 from tutor.errors import TutorError
 from tutor.evidence import unmade_comparisons
 from tutor.llm import ChatModel, Completion, LLMError
-from tutor.prompts import NOT_COVERED, answer_messages, condense_messages
+from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, TextDelta, Timings, plain
 from tutor.retrieval import Retriever, tokenize
 
@@ -224,6 +224,7 @@ def stream_answer(
     started = time.perf_counter()
     standalone = condense(history, question, model) if history else question
     found = retriever.retrieve(standalone, k=settings.top_k, min_relevance=settings.min_relevance)
+    found = retriever.widen(found, CONTEXT_CHARS)  # small-to-big: the rest of each hit's section, if it fits
     hits = found.hits
     retrieve_ms = (time.perf_counter() - started) * 1000
     backend = model.name if model is not None else "extractive"

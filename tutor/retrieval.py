@@ -253,6 +253,15 @@ class Retriever:
 
         return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled())
 
+    def widen(self, found: Retrieval, budget: int) -> Retrieval:
+        """``found`` with each hit grown into the neighbouring pieces of its section within ``budget``
+        characters (small-to-big, ``tutor.widening``)."""
+        from dataclasses import replace
+
+        from tutor.widening import widen
+
+        return replace(found, hits=tuple(widen(found.hits, self.chunks, budget)))
+
     def spelled(self) -> dict[str, str]:
         """Every abbreviation known so far: mined from the notes, and acronyms looked up for queries."""
         return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}

@@ -105,6 +105,10 @@ class BaselineRetriever:
         hits = self.search(query, k)
         return Retrieval(query, query, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
 
+    def widen(self, found: Retrieval, budget: int) -> Retrieval:
+        """No widening: a plain pipeline quotes the windows it found."""
+        return found
+
     def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
         """No evidence check: a plain pipeline passes the model's refusals on."""
         return []
