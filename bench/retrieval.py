@@ -5,12 +5,19 @@ heading context, for chunks cut to the embedder's window or by characters only (
     nice -n 10 .venv/bin/python bench/retrieval.py --corpus evals/corpus-dev \\
         --dataset evals/corpus-dev.yaml --split dev                                 # another dataset
     ... --grid                                                                      # also a fusion grid
+    ... --refusal-curve                                                             # the evidence rule's curve
 
 Everything is built in memory from the notes (no index, no Chroma; the real MiniLM embedder), so one
 run takes a minute or two on 2 cores. Scored as ``tutor eval --only retrieval`` scores ours: the first
 rank among the top 10 whose heading path is an expected section; hit@1/3/5 and MRR over the answerable
 cases, and the relevance gate on all (answerable cases it would refuse / unanswerable ones it lets by).
 No LLM is run: follow-ups are condensed as the eval does without one.
+
+``--refusal-curve`` sweeps the evidence threshold of ``tutor.evidence`` (a model's "not covered" is
+overruled when a passage holds that share of the question's keywords) in the worst case for it: a model
+that refuses every question it is asked. Per threshold: unanswerable cases still refused (by the gate or
+for want of an answering passage), and answerable ones refused all the same (false refusals). A real
+model refuses fewer answerable questions, so its false refusals are at most these.
 """
 
 from __future__ import annotations
@@ -128,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--split", help="only the cases of this split (dev or test), when the dataset has splits")
     p.add_argument("--min-relevance", type=float, default=0.30)
     p.add_argument("--grid", action="store_true", help="also try fusion settings (tune on dev only)")
+    p.add_argument("--refusal-curve", action="store_true", help="sweep the evidence threshold (see above)")
     p.add_argument("--json", type=Path, help="write the rows here")
     args = p.parse_args(argv)
     cases, corpus = load_cases(args.dataset)
@@ -160,8 +168,36 @@ def main(argv: Sequence[str] | None = None) -> None:
                     rows.append({"window": True, "context": True, "mode": "hybrid", "fusion": vars(fusion), **s})
                     print(f"  rrf_k={rrf_k:3} dense_weight={dense_weight:.1f} depth={depth:3}  hit@1 {s['hit@1']:.2f} "
                           f"hit@3 {s['hit@3']:.2f} hit@5 {s['hit@5']:.2f} MRR {s['rr']:.2f}")
+    if args.refusal_curve:
+        base = build(args.corpus, embedder, window=True, context=True, fusion=Fusion())
+        print("\nevidence threshold (a model that refuses everything it is asked):")
+        for row in refusal_curve(base, cases, args.min_relevance):
+            rows.append(row)
+            print(f"  coverage >= {row['threshold']:.2f}: unanswerable refused {row['unanswerable refused']:.2f}, "
+                  f"false refusals at most {row['false refusals']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+
+
+def refusal_curve(retriever: Retriever, cases: Sequence[Case], min_relevance: float) -> list[dict[str, float]]:
+    """The evidence rule at each threshold, with a model that refuses everything (see the module doc)."""
+    from tutor.answering import condense
+    from tutor.evidence import answering_passages
+
+    found = []
+    for case in cases:
+        query = condense(case.history, case.question, None) if case.history else case.question
+        found.append((case, retriever.retrieve(query, 5, min_relevance)))
+    out = []
+    for threshold in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01):
+        def refused(f: Any, t: float = threshold) -> bool:
+            return not f.relevant or not answering_passages(f.query, f.hits, min_relevance, retriever.bm25.idf,
+                                                            retriever.spelled(), t)
+        answerable = [refused(f) for c, f in found if c.answerable]
+        unanswerable = [refused(f) for c, f in found if not c.answerable]
+        out.append({"threshold": threshold, "unanswerable refused": sum(unanswerable) / max(len(unanswerable), 1),
+                    "false refusals": sum(answerable) / max(len(answerable), 1)})
+    return out
 
 
 def replace_fusion(retriever: Retriever, fusion: Fusion) -> Retriever:
