@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py            # everything (about 10 minutes on 2 cores)
     .venv/bin/python bench/run.py --quick    # fewer repeats, 1x and 10x only, no LLM
+    .venv/bin/python bench/run.py --scale 1000   # only the scale run: 1000x the notes, PDFs mixed in (bench/scale.py)
 
 Each figure is measured here, against its baseline measured in the same run. Nothing is asserted:
 these are measurements, not tests.
@@ -209,8 +210,15 @@ def bench_memory(work: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, up to 10x, no LLM")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--scale", type=int, metavar="N", help="only the scale benchmark at N times the notes")
+    parser.add_argument("--out", type=Path, default=None, help="default bench/results.json (results-scale.json)")
     args = parser.parse_args()
+    if args.scale:
+        from bench.scale import main as scale_main
+
+        scale_main(args.scale, args.out or REPO / "bench" / "results-scale.json")
+        return
+    args.out = args.out or REPO / "bench" / "results.json"
     repeats = 2 if args.quick else 5
     results: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                               "platform": platform.platform(), "date": time.strftime("%Y-%m-%d")}}

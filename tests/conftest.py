@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
+from tests.fakes import EchoModel, HashEmbedder, MemoryStore, ScriptedModel, fake_tutor
 from tutor.config import Settings, load_settings
 from tutor.pipeline import Tutor
 
@@ -61,7 +61,20 @@ def model() -> ScriptedModel:
 @pytest.fixture
 def tutor(settings: Settings, model: ScriptedModel) -> Tutor:
     """The whole pipeline on fakes: hashed embeddings, an in-memory store, a scripted model."""
-    return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False)
+    return fake_tutor(settings, model)
+
+
+@pytest.fixture
+def echo() -> EchoModel:
+    return EchoModel()
+
+
+@pytest.fixture
+def study(settings: Settings, echo: EchoModel):  # type: ignore[no-untyped-def]
+    """The web app's shared state (``ui.core.Study``) over the pipeline on fakes, answering with ``echo``."""
+    from ui.core import Study
+
+    return Study(lambda: fake_tutor(settings, echo))
 
 
 # --- real components, built once per session (integration tests) ---------------------------------

@@ -1,15 +1,35 @@
-"""Small fakes behind our own seams: a deterministic embedder, an in-memory store, a scripted model."""
+"""Small fakes behind our own seams: a deterministic embedder, an in-memory store, a scripted model, an
+echoing model, and a ``Tutor`` built on them."""
 
 from __future__ import annotations
 
 import hashlib
-import math
+import json
+import re
+import time
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
-from tutor.records import Chunk
+from tutor.prompts import CONDENSE_SYSTEM
+from tutor.records import Chunk, plain
 from tutor.retrieval import tokenize
+
+if TYPE_CHECKING:
+    from tutor.config import Settings
+    from tutor.embedding import Vector, Vectors
+    from tutor.pipeline import Tutor
+
+# Model replies for quiz items that pass validation on the sample notes (corpus/ml-process-summary.md).
+GOOD_MCQ = {"question": "Which step of CRISP-DM is the most time-consuming?",
+            "correct": "Data understanding and preparation",
+            "distractors": ["Modeling", "Evaluation", "Deployment"]}
+GOOD_SHORT = {"question": "What are the advantage and the disadvantage of supervised recommenders?",
+              "key_points": ["Higher accuracy", "Computationally expensive at scale"]}
 
 
 class HashEmbedder:
@@ -21,38 +41,36 @@ class HashEmbedder:
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> Vectors:
         self.calls.append(list(texts))
-        out = []
-        for text in texts:
-            v = [0.0] * self.dim
+        out = np.zeros((len(texts), self.dim))
+        for row, text in enumerate(texts):
             for token in tokenize(text):
                 h = int(hashlib.md5(token.encode()).hexdigest(), 16)
-                v[h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
-            norm = math.sqrt(sum(x * x for x in v)) or 1.0
-            out.append([x / norm for x in v])
-        return out
+                out[row, h % self.dim] += 1.0 if (h >> 8) % 2 else -1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 class MemoryStore:
     """The VectorStore seam in a dict."""
 
     def __init__(self) -> None:
-        self.data: dict[str, list[float]] = {}
+        self.data: dict[str, Vector] = {}
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        assert isinstance(vectors, np.ndarray) and vectors.shape[0] == len(chunks), "vectors are one matrix"
         for c, v in zip(chunks, vectors):
-            self.data[c.id] = list(v)
+            self.data[c.id] = v
 
     def delete(self, ids: Sequence[str]) -> None:
         for i in ids:
             self.data.pop(i, None)
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
         return {i: self.data[i] for i in ids if i in self.data}
 
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[str, float]]:
-        scored = [(i, sum(a * b for a, b in zip(vector, v))) for i, v in self.data.items()]
+    def query(self, vector: Vector, n: int) -> list[tuple[str, float]]:
+        scored = [(i, float(np.dot(vector, v))) for i, v in self.data.items()]
         return sorted(scored, key=lambda x: -x[1])[:n]
 
     def count(self) -> int:
@@ -89,3 +107,81 @@ class ScriptedModel:
                 raise LLMError("connection dropped", fix="try again")
             yield reply[i : i + 7]
         return self.finish_reason
+
+
+class FolderStore(MemoryStore):
+    """The VectorStore seam as ``LocalStore`` keeps it, one per index generation folder, in a JSON file:
+    a folder without that file has no vectors (``has_vectors``), and reading it then fails with the fix."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.path = folder / "vectors.json"
+        if self.path.exists():
+            self.data = {i: np.asarray(v) for i, v in json.loads(self.path.read_text()).items()}
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.path.exists()
+
+    def _require(self) -> None:
+        if not self.has_vectors:
+            raise TutorError(f"the index generation {self.path.parent} has no vectors of its own",
+                             fix="run: tutor ingest --rebuild")
+
+    def query(self, vector: Vector, n: int) -> list[tuple[str, float]]:
+        self._require()
+        return super().query(vector, n)
+
+    def count(self) -> int:
+        self._require()
+        return super().count()
+
+    def commit(self) -> None:
+        super().commit()
+        self.path.write_text(json.dumps({i: v.tolist() for i, v in self.data.items()}))
+
+
+class EchoModel:
+    """A model that always has a reply: a sentence of passage [1] cited [1], a standalone question for a
+    follow-up, a fixed multiple-choice item under a schema; or an LLMError while ``down``."""
+
+    def __init__(self, name: str = "echo:test", delay: float = 0.0) -> None:
+        self.name = name
+        self.down = False
+        self.delay = delay  # seconds per piece of a chat answer: a slow model, to see what waits for it
+        self.received: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
+               schema: dict[str, Any] | None = None) -> TextStream:
+        if self.down:
+            raise LLMError("cannot reach the language model server", fix="start it")
+        self.received.append(list(messages))
+        reply = self._reply(messages, schema)
+        for i in range(0, len(reply), 6):
+            if self.delay and schema is None:
+                time.sleep(self.delay)
+            yield reply[i : i + 6]
+        return "stop"
+
+    @staticmethod
+    def _reply(messages: list[Message], schema: dict[str, Any] | None) -> str:
+        if schema is not None:
+            return json.dumps(GOOD_MCQ)
+        prompt = messages[-1]["content"]
+        if messages[0]["content"] == CONDENSE_SYSTEM:
+            asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
+            follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]
+            return f"{asked} {follow}"
+        body = prompt.split("[1] (", 1)[1].split("\n", 1)[1].split("\n\n[2]", 1)[0]
+        for line in plain(body).splitlines():
+            words = re.findall(r"[A-Za-z][A-Za-z-]+", line)
+            if len(words) >= 4:
+                return " ".join(words[:14]) + " [1]."
+        return " ".join(re.findall(r"[A-Za-z]+", body)[:10]) + " [1]."
+
+
+def fake_tutor(settings: Settings, model: Any = None, **kwargs: Any) -> Tutor:
+    """The whole pipeline on fakes: hashed embeddings, an in-memory store, ``model`` (None: the configured one)."""
+    from tutor.pipeline import Tutor
+
+    return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False, **kwargs)

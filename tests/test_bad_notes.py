@@ -10,8 +10,10 @@ import pytest
 
 from tests.fakes import HashEmbedder, MemoryStore
 from tutor import ingest as ingest_module
+from tutor.catalog import load_catalog
 from tutor.chunking import chunk_text
-from tutor.ingest import MAX_FILE_BYTES, IngestReport, ingest, load_catalog, note_files, read_note
+from tutor.ingest import IngestReport, ingest
+from tutor.notes import MAX_FILE_BYTES, note_files, read_note
 
 GOOD = "ml-process-summary.md"
 

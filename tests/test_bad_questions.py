@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
+from tests.fakes import ScriptedModel, fake_tutor
 from tutor.answering import clean_question
 from tutor.errors import TutorError
 from tutor.pipeline import Tutor
@@ -180,7 +180,7 @@ def test_the_limit_fits_the_model_context() -> None:
 
 @pytest.fixture
 def study(settings, model: ScriptedModel) -> Study:  # type: ignore[no-untyped-def]
-    return Study(lambda: Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False))
+    return Study(lambda: fake_tutor(settings, model))
 
 
 @pytest.mark.parametrize(("question", "problem"), [

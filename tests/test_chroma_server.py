@@ -23,8 +23,8 @@ from tutor.config import Settings, load_settings
 from tutor.doctor import check_index
 from tutor.errors import TutorError
 from tutor.pipeline import Tutor
+from tutor.publish import ServerIndex
 from tutor.records import Answer
-from tutor.store import ServerIndex
 
 pytestmark = pytest.mark.integration
 
@@ -142,3 +142,37 @@ def test_an_unreachable_server_is_one_line_with_the_fix(tmp_path: Path, monkeypa
     assert err.getvalue().count("\n") == 1
     with pytest.raises(TutorError, match="not a server address"):
         Tutor(replace(settings, chroma_url="ftp://x"), progress=False).search("DS vs MLE?")
+
+
+def test_publishing_to_a_server_leaves_the_local_index_working(tmp_path: Path, chroma_url: str, minilm) -> None:  # type: ignore[no-untyped-def]
+    from tutor.generations import current
+    from tutor.pipeline import team_folder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / NOTES.name).write_text(NOTES.read_text())
+    settings = team(tmp_path, chroma_url, "admin", corpus, chroma_collection="class-b")
+    local = replace(settings, chroma_url="")
+    assert Tutor(local, embedder=minilm, progress=False).ingest().chunks > 20
+    before = current(local.index)
+
+    report = Tutor(settings, embedder=minilm, progress=False).ingest()  # the same folder, now publishing
+    assert report.added == [NOTES.name]
+    assert current(local.index) == before, "a team ingest does not switch the local index"
+    assert (team_folder(settings) / "CURRENT").exists() and team_folder(settings).parent == local.index
+    hits = Tutor(local, embedder=minilm, progress=False).search("DS vs MLE?")  # the plain search of the issue
+    assert "Data Scientist vs. Machine Learning Engineer" in " ".join(h.chunk.section for h in hits[:3])
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["search", "-q", "--corpus", str(corpus), "--index", str(local.index), "crispdm steps?"],
+                out=out, err=err) == 0, err.getvalue()
+
+    # A second admin machine (no team folder of its own) continues from the server's live generation.
+    other = replace(settings, index=tmp_path / "other-index")
+    note = corpus / NOTES.name
+    note.write_text(note.read_text() + "\n## Team Notes\nOffice hours are on Thursdays at noon.\n")
+    again = Tutor(other, embedder=minilm, progress=False).ingest()
+    assert again.updated == [NOTES.name] and again.reused > 20, "incremental: the server's vectors are reused"
+    server = ServerIndex(chroma_url, "class-b")
+    assert server.live() is not None and server.live()[0] == "g000002"  # type: ignore[index]
+    learner = Tutor(settings, embedder=minilm, progress=False)
+    assert "Thursdays" in learner.search("when are office hours?")[0].chunk.text

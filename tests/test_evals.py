@@ -17,7 +17,7 @@ from tutor.config import load_settings
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
 from tutor.evals.baseline import BaselineRetriever, fixed_size_chunks
-from tutor.evals.dataset import SPLITS, Case, Dataset, load_dataset, matches_section, split_of
+from tutor.evals.dataset import FIELDS, SPLITS, Case, Dataset, load_dataset, matches_section, split_of
 from tutor.evals.report import html_page, terminal_table, to_dict, write_report
 from tutor.evals.runner import check_sections, run_eval
 from tutor.pipeline import Tutor
@@ -532,9 +532,10 @@ def test_quiz_items_are_scored_for_validity_answerability_and_key() -> None:
 
 
 def test_quiz_mode_generates_a_sample_and_scores_it(tutor: Tutor, model: ScriptedModel) -> None:
-    good = {"question": "What does the acronym of the framework stand for?",
-            "correct": "Cross Industry Standard Process for Data Mining",
-            "distractors": ["A deep learning library", "A cloud hosting service", "A statistical test"]}
+    # the sample is written from plans: the key and the wrong options are sections of the notes
+    good = {"question": "Which CRISP-DM step defines the problem clearly from both domain and technical perspectives?",
+            "correct": "Business Understanding",
+            "distractors": ["Data Understanding & Preparation", "Modeling", "Evaluation"]}
     model.enqueue(json.dumps(good), "not json", "still not json", "no")
     run = run_eval(tutor, dataset(DS_MLE), only="quiz", progress=False, quiz_items=2,
                    thresholds={"quiz_validity": 0.9})
@@ -545,3 +546,20 @@ def test_quiz_mode_generates_a_sample_and_scores_it(tutor: Tutor, model: Scripte
         == good["correct"]
     assert [t["metric"] for t in run.failed_thresholds] == ["quiz_validity"]
     assert "quiz_validity" in terminal_table(run) and s["hit@1"] is None
+
+
+def test_the_dataset_schema_describes_the_case_format_and_the_shipped_files_fit_it(cli) -> None:  # type: ignore[no-untyped-def]
+    from tutor.evals.dataset import CaseModel, DatasetModel
+
+    code, out, _ = cli("eval", "--schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["required"] == ["cases"]
+    case = schema["$defs"]["CaseModel"]
+    assert case["additionalProperties"] is False and set(case["properties"]) == set(FIELDS)
+    assert set(case["properties"]["kind"]["enum"]) == {"takeaway", "unanswerable", "follow-up", "section",
+                                                       "bottom-line", "paraphrase", "abbreviation", "list",
+                                                       "comparison", "nested", "code", "parent"}
+    for path in (CASES, REPO / "evals" / "corpus-dev.yaml"):  # the files we ship are valid by the schema's model
+        assert len(DatasetModel.model_validate(yaml.safe_load(path.read_text())).cases) >= 50
+    with pytest.raises(ValueError, match="question is missing or empty"):
+        CaseModel.model_validate({"kind": "section", "sections": "S", "key_points": ["k"]})

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import HashEmbedder, MemoryStore
+from tutor.catalog import load_catalog
 from tutor.errors import TutorError
 from tutor.generations import POINTER, IndexBusy, current, generations, ingest_lock
-from tutor.ingest import ingest, load_catalog
+from tutor.ingest import ingest
 from tutor.pipeline import Tutor
 
 

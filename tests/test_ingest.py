@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import HashEmbedder, MemoryStore
+from tutor.catalog import load_catalog
 from tutor.errors import TutorError
-from tutor.ingest import add_notes, ingest, load_catalog, stale_sources
+from tutor.ingest import ingest, stale_sources
+from tutor.notes import add_notes
 
 
 def run(corpus: Path, index: Path, embedder: HashEmbedder, store: MemoryStore, **kw):  # type: ignore[no-untyped-def]
@@ -112,8 +114,8 @@ def test_add_notes_copies_outside_files_in_and_refuses_other_types(corpus: Path,
     assert add_notes(corpus, [outside]) == [(corpus / "week2.md").resolve()]
     assert (corpus / "week2.md").read_text() == outside.read_text()
     with pytest.raises(TutorError, match="not a note file"):
-        (tmp_path / "x.pdf").write_bytes(b"%PDF")
-        add_notes(corpus, [tmp_path / "x.pdf"])
+        (tmp_path / "x.docx").write_bytes(b"PK\x03\x04")
+        add_notes(corpus, [tmp_path / "x.docx"])
     store = MemoryStore()
     report = run(corpus, tmp_path / "index", HashEmbedder(), store, only=[corpus / "week2.md"])
     assert report.added == ["week2.md"]  # only what was named is synced

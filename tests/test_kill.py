@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOTES
+from tutor.catalog import load_catalog
 from tutor.generations import current
-from tutor.ingest import load_catalog
 from tutor.retrieval import Retriever
 from tutor.store import ChromaStore, LocalStore
 

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore, ScriptedModel
+from tests.fakes import ScriptedModel, fake_tutor
 from tests.ollama_server import FakeOllama
 from tests.test_grading import BUSINESS_SHORT
 from tutor.grading import grade
 from tutor.pipeline import Tutor
 from tutor.prompts import ANSWER_SYSTEM, LEFT_OUT
 from tutor.records import Answer
-from ui.core import Study, answer_html
+from ui.core import Study
+from ui.render import answer_html
 
 CUT = "Data scientists focus on analysis and experimentation [1]. And then more text follows here."
 
@@ -65,7 +66,7 @@ def test_a_dropped_stream_shows_the_partial_answer_marked_incomplete_in_text_jso
 
 
 def test_the_ui_marks_a_cut_off_answer_and_offers_retry(settings, model: ScriptedModel) -> None:  # type: ignore[no-untyped-def]
-    study = Study(lambda: Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False))
+    study = Study(lambda: fake_tutor(settings, model))
     model.enqueue(CUT)
     model.fail_after = 9
     answer, notice = study.chat("DS vs MLE?")

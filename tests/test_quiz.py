@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import NOTES
-from tests.fakes import HashEmbedder, ScriptedModel
+from tests.fakes import GOOD_MCQ, GOOD_SHORT, HashEmbedder, ScriptedModel
 from tutor import contrast
 from tutor.bank import Bank
 from tutor.chunking import chunk_text
@@ -25,11 +25,6 @@ BY_SECTION = {c.section.rpartition(" > ")[2]: c for c in CHUNKS}
 DATA_PREP = BY_SECTION["2. Data Understanding & Preparation"]
 SUPERVISED = BY_SECTION["Supervised Learning"]
 ROLES = BY_SECTION["Data Scientist vs. Machine Learning Engineer (MLE)"]
-GOOD_MCQ = {"question": "Which step of CRISP-DM is the most time-consuming?",
-            "correct": "Data understanding and preparation",
-            "distractors": ["Modeling", "Evaluation", "Deployment"]}
-GOOD_SHORT = {"question": "What are the advantage and the disadvantage of supervised recommenders?",
-              "key_points": ["Higher accuracy", "Computationally expensive at scale"]}
 
 
 def validator(*existing: QuizItem, embedder: Any = None) -> Validator:

@@ -120,9 +120,9 @@ def test_progress_db_flag_and_env_choose_the_file(cli, tmp_path: Path, monkeypat
 
 
 def test_a_mixed_session_gives_contrast_drills_at_most_a_third_while_the_model_writes_the_rest(cli) -> None:  # type: ignore[no-untyped-def]
-    supervised_mcq = {"question": "What is the main disadvantage of supervised recommenders?",
-                      "correct": "Computationally expensive at scale",
-                      "distractors": ["They need no labels", "They ignore item data", "They only run offline"]}
+    # the wrong options are the list's other labels: the notes supply them, the model only picks and asks
+    supervised_mcq = {"question": "In a supervised recommender, what uses binary views or numeric ratings?",
+                      "correct": "Classification/Regression", "distractors": ["Labels", "Features", "Advantage"]}
     cli.model.enqueue(json.dumps(supervised_mcq), json.dumps(GOOD_SHORT))
     code, out, err = cli("quiz", "--json", "-n", "3", "--section", "> supervised learning")
     assert code == 0, err

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOTES
+from tests.conftest import NOTES, need
 from tutor.grading import grade
 from tutor.pipeline import Tutor
 from tutor.quiz import LLM_KINDS, GenerationStats, build, generate
@@ -106,3 +106,54 @@ def test_cli_quiz_session_then_progress_after_a_restart(real_settings, tmp_path:
                                    for x in lines)
     assert all(quoted_from_the_notes(Citation(c["n"], c["source"], c["section"], tuple(c["lines"]), c["text"]))
                for x in lines for c in x["citations"])
+
+
+DEV_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-dev"
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("notes", ["home", "dev"])
+def test_the_embedded_model_writes_items_from_the_notes_own_siblings(notes: str, llm_tutor: Tutor,
+                                                                     tmp_path: Path) -> None:
+    """Bounded (3 items a corpus): the home notes, and other people's notes (a slice of ../shared/corpus-dev)."""
+    from dataclasses import replace
+
+    from tutor.bank import Bank
+    from tutor.evals.quiz import gives_away
+    from tutor.progress import Progress
+    from tutor.session import QuizSession
+    from tutor.siblings import clean_line
+    from tutor.validation import same_option
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    if notes == "home":
+        (corpus / NOTES.name).write_text(NOTES.read_text())
+    else:
+        need(DEV_CORPUS.is_dir(), f"{DEV_CORPUS} not found")
+        for name in ("mlsdp-serving-batch-pattern.md", "mlsdp-serving-synchronous-pattern.md",
+                     "mlsdp-serving-asynchronous-pattern.md", "mlsdp-serving-prediction-cache-pattern.md",
+                     "dlai-3-structuring-machine-learning-projects.md"):
+            (corpus / name).write_text((DEV_CORPUS / name).read_text())
+    settings = replace(llm_tutor.settings, corpus=corpus, index=tmp_path / "index")
+    tutor = Tutor(settings, embedder=llm_tutor.embedder, model=llm_tutor.model, progress=False)
+    with Progress(tmp_path / "progress.sqlite3") as progress:
+        session = QuizSession(tutor, progress, Bank(tmp_path / "bank.json"))
+        items = list(session.items(kind="mcq", n=2)) + list(session.items(kind="card", n=1))
+        chunks = {c.content_hash: c for c in session.chunks()}
+    print(f"\n{notes}: {json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=1)}\n"
+          f"stats: tried {session.stats.tried} first-try {session.stats.first_try} built {session.stats.built} "
+          f"rejected {session.stats.rejected} {session.stats.seconds:.0f}s", flush=True)
+    assert len(items) == 3 and [i.kind for i in items] == ["mcq", "mcq", "card"]
+    fresh = Validator(chunks)
+    for item in items:
+        assert fresh.problems(item) == [], item
+        assert not gives_away(item.to_dict() | {"extra": item.extra}), item
+        for c in item.citations:
+            lines = (corpus / c.source).read_text().splitlines()
+            assert "\n".join(lines[c.lines[0] - 1 : c.lines[1]]) == c.text
+    for item in items[:2]:  # every wrong option is one of the notes' own siblings or list entries
+        wrong = [o for k, o in enumerate(item.options) if k != item.answer_index]
+        siblings = item.extra.get("siblings", "").split("\n")
+        listed = [clean_line(x) for c in item.citations for x in c.text.splitlines()]
+        assert all(any(same_option(o, s) for s in siblings + listed) for o in wrong), item

@@ -263,6 +263,35 @@ def test_local_store_answers_from_a_snapshot_that_matches_chroma(tmp_path: Path,
         LocalStore(tmp_path).query(query, 3)
 
 
+def test_an_ingest_writes_chroma_and_never_reads_it_back(settings: Settings, corpus: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chroma is the store of record, written once per ingest; the snapshot is kept from the same writes."""
+    from tests.fakes import HashEmbedder
+    from tutor.catalog import load_catalog
+    from tutor.store import ChromaStore
+
+    def no_reading(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an ingest read vectors back from Chroma")
+
+    for name in ("all_vectors", "vectors", "query"):
+        monkeypatch.setattr(ChromaStore, name, no_reading)
+    tutor = Tutor(settings, embedder=HashEmbedder(), progress=False)
+    assert tutor.ingest().chunks > 20
+    note = corpus / NOTES.name
+    note.write_text(note.read_text() + "\n\n## Added later\n\nA paragraph about model monitoring.\n")
+    again = Tutor(settings, embedder=HashEmbedder(), progress=False).ingest()
+    assert again.updated == [NOTES.name] and again.reused > 20 and again.embedded >= 1
+    catalog = load_catalog(settings.index)
+    assert catalog is not None and catalog.folder is not None
+    chroma = ChromaStore(catalog.folder / "chroma")
+    try:
+        assert chroma.count() == len(catalog.chunks) == again.chunks  # the record agrees with the snapshot
+    finally:
+        chroma.close()
+    hits = Tutor(settings, embedder=HashEmbedder(), progress=False).retriever.search("model monitoring", k=3)
+    assert any(h.chunk.section.endswith("Added later") for h in hits)
+
+
 @pytest.mark.llm
 def test_saved_prompt_cache_gives_the_same_answer_in_a_fresh_context(embedded_model: Path, tmp_path: Path) -> None:
     from tutor.chunking import chunk_text

@@ -1,78 +1,21 @@
-"""The study UI's adapters (``ui.core``, and the page handlers of ``ui.app``), called directly: no server."""
+"""The study UI's shared state and adapters (``ui.core``) called directly, with the answer HTML: no server."""
 
 from __future__ import annotations
 
-import json
-import re
 import threading
-import time
 from typing import Any
 
 import pytest
 
-from tests.fakes import HashEmbedder, MemoryStore
-from tests.test_quiz import GOOD_MCQ
+from tests.fakes import GOOD_MCQ, EchoModel, fake_tutor
 from tutor.errors import TutorError
-from tutor.llm import LLMError, Message, TextStream
-from tutor.pipeline import Tutor
+from tutor.llm import Message, TextStream
 from tutor.prompts import CONDENSE_SYSTEM
-from tutor.records import Answer, Notice, TextDelta, plain
-from ui.core import Study, answer_html, safe_note_name
+from tutor.records import Answer, Notice, TextDelta
+from ui.core import Study, safe_note_name
+from ui.render import answer_html
 
 UNRELATED = "Who painted the Sistine Chapel ceiling?"
-
-
-class EchoModel:
-    """A model that always has a reply: a sentence of passage [1] cited [1], a standalone question for a
-    follow-up, a fixed multiple-choice item under a schema; or an LLMError while ``down``."""
-
-    def __init__(self, name: str = "echo:test", delay: float = 0.0) -> None:
-        self.name = name
-        self.down = False
-        self.delay = delay  # seconds per piece of a chat answer: a slow model, to see what waits for it
-        self.received: list[list[Message]] = []
-
-    def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> TextStream:
-        if self.down:
-            raise LLMError("cannot reach the language model server", fix="start it")
-        self.received.append(list(messages))
-        reply = self._reply(messages, schema)
-        for i in range(0, len(reply), 6):
-            if self.delay and schema is None:
-                time.sleep(self.delay)
-            yield reply[i : i + 6]
-        return "stop"
-
-    @staticmethod
-    def _reply(messages: list[Message], schema: dict[str, Any] | None) -> str:
-        if schema is not None:
-            return json.dumps(GOOD_MCQ)
-        prompt = messages[-1]["content"]
-        if messages[0]["content"] == CONDENSE_SYSTEM:
-            asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
-            follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]
-            return f"{asked} {follow}"
-        body = prompt.split("[1] (", 1)[1].split("\n", 1)[1].split("\n\n[2]", 1)[0]
-        for line in plain(body).splitlines():
-            words = re.findall(r"[A-Za-z][A-Za-z-]+", line)
-            if len(words) >= 4:
-                return " ".join(words[:14]) + " [1]."
-        return " ".join(re.findall(r"[A-Za-z]+", body)[:10]) + " [1]."
-
-
-def make_tutor(settings, model=None) -> Tutor:  # type: ignore[no-untyped-def]
-    return Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), model=model, progress=False)
-
-
-@pytest.fixture
-def echo() -> EchoModel:
-    return EchoModel()
-
-
-@pytest.fixture
-def study(settings, echo: EchoModel) -> Study:  # type: ignore[no-untyped-def]
-    return Study(lambda: make_tutor(settings, echo))
 
 
 def run(study: Study, question: str, history=()) -> tuple[list[Any], Answer]:  # type: ignore[no-untyped-def]
@@ -120,7 +63,7 @@ def test_model_down_gives_a_notice_and_the_extractive_answer(study: Study, echo:
 
 
 def test_model_that_cannot_open_falls_back_too(settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    tutor = Tutor(settings, embedder=HashEmbedder(), store=MemoryStore(), progress=False)
+    tutor = fake_tutor(settings)
 
     def broken(*_a: Any, **_k: Any) -> None:
         raise TutorError("the ollama backend was chosen but Ollama is not running", fix="start it")
@@ -162,7 +105,7 @@ def test_quiz_serves_grades_hints_and_records_through_the_session(study: Study) 
 
 
 def test_quiz_grade_markdown_names_missed_points_and_the_passage_that_teaches_them(study: Study) -> None:
-    from ui.core import grade_markdown, item_markdown
+    from ui.render import grade_markdown, item_markdown
 
     item = study.quiz_next("data understanding", "mcq")
     assert item is not None
@@ -224,7 +167,7 @@ def serve(corpus: str, index: str, port: int, delay: float = 0.0) -> None:
     from ui.app import launch
 
     settings = load_settings({"corpus": corpus, "index": index})
-    study = Study(lambda: make_tutor(settings, EchoModel(delay=delay)))
+    study = Study(lambda: fake_tutor(settings, EchoModel(delay=delay)))
     study.tutor.open_index()  # index before serving, as ``tutor ui`` does
     launch(study, "127.0.0.1", port, None)
 
@@ -243,7 +186,7 @@ class LockedModel(EchoModel):
 
 def test_the_answer_is_written_on_one_thread_whoever_advances_the_stream(settings) -> None:  # type: ignore[no-untyped-def]
     model = LockedModel()
-    study = Study(lambda: make_tutor(settings, model))
+    study = Study(lambda: fake_tutor(settings, model))
     stream = study.ask("DS vs MLE?")
     items: list[Any] = []
     finish = threading.Event()

@@ -1,4 +1,4 @@
-"""The study app: page handlers called directly, then a launched app driven through ``gradio_client``.
+"""The study app: page handlers (``ui.handlers``) called directly, then a launched app driven through ``gradio_client``.
 
 All on fakes (hashed embeddings, an in-memory store, an echoing model), on a loopback port.
 """
@@ -17,24 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.test_quiz import GOOD_MCQ
-from tests.test_ui import UNRELATED, EchoModel, make_tutor
+from tests.fakes import GOOD_MCQ, EchoModel
+from tests.test_ui import UNRELATED
 from tutor.cli import main
 from tutor.errors import TutorError
 from ui.core import Study
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 app = pytest.importorskip("ui.app")
-
-
-@pytest.fixture
-def echo() -> EchoModel:
-    return EchoModel()
-
-
-@pytest.fixture
-def study(settings, echo: EchoModel) -> Study:  # type: ignore[no-untyped-def]
-    return Study(lambda: make_tutor(settings, echo))
+handlers = pytest.importorskip("ui.handlers")
 
 
 def last(stream: Iterator[tuple]) -> tuple:
@@ -47,24 +38,24 @@ def last(stream: Iterator[tuple]) -> tuple:
 
 
 def test_chat_handler_streams_then_shows_citations_and_keeps_the_turn(study: Study) -> None:
-    steps = list(app.chat_stream(study, "DS vs MLE?", [], []))
+    steps = list(handlers.chat_stream(study, "DS vs MLE?", [], []))
     assert len(steps) > 2 and steps[0][0][-1] == {"role": "assistant", "content": "…"}
     chat, turns, sources, box = steps[-1]
     assert box == "" and chat[0] == {"role": "user", "content": "DS vs MLE?"}
     assert '<details class="citation" id="cite-1">' in chat[-1]["content"] and "open" in sources
     assert turns[0][0] == "DS vs MLE?" and "[1]" in turns[0][1]
-    chat2, turns2, _, _ = last(app.chat_stream(study, "and their tools?", chat, turns))
+    chat2, turns2, _, _ = last(handlers.chat_stream(study, "and their tools?", chat, turns))
     assert len(chat2) == 4 and len(turns2) == 2
 
 
 def test_retry_and_uncovered_and_model_down_in_the_page(study: Study, echo: EchoModel) -> None:
-    chat, turns, _, _ = last(app.chat_stream(study, "DS vs MLE?", [], []))
-    chat, turns, _, _ = last(app.retry_stream(study, chat, turns))
+    chat, turns, _, _ = last(handlers.chat_stream(study, "DS vs MLE?", [], []))
+    chat, turns, _, _ = last(handlers.retry_stream(study, chat, turns))
     assert len(chat) == 2 and len(turns) == 1
-    chat, turns, _, _ = last(app.chat_stream(study, UNRELATED, [], []))
+    chat, turns, _, _ = last(handlers.chat_stream(study, UNRELATED, [], []))
     assert "Not in your notes." in chat[-1]["content"] and turns == []
     echo.down = True
-    chat, _, sources, _ = last(app.chat_stream(study, "DS vs MLE?", [], []))
+    chat, _, sources, _ = last(handlers.chat_stream(study, "DS vs MLE?", [], []))
     page = chat[-1]["content"]
     assert "The language model is not available" in page and "extractive answer" in page
     assert "Traceback" not in page and "cite-1" in sources
@@ -75,23 +66,23 @@ def test_errors_reach_the_page_as_messages(study: Study, monkeypatch: pytest.Mon
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(study, "ask", boom)
-    chat, *_ = last(app.chat_stream(study, "DS vs MLE?", [], []))
+    chat, *_ = last(handlers.chat_stream(study, "DS vs MLE?", [], []))
     assert "Something went wrong" in chat[-1]["content"] and "secret internals" not in chat[-1]["content"]
 
 
 def test_quiz_handlers_serve_hint_and_grade(study: Study) -> None:
-    question, options, written, hint, grade, state = app.quiz_next(study, "data understanding", "mcq", False, None)
+    question, options, written, hint, grade, state = handlers.quiz_next(study, "data understanding", "mcq", False, None)
     assert GOOD_MCQ["question"] in question and options["visible"] and not written["visible"]
-    hint, state = app.quiz_hint(study, state)
+    hint, state = handlers.quiz_hint(study, state)
     assert hint.startswith("**Hint 1 of 3:**") and state["hints"] == 1
-    grade, state = app.quiz_grade(study, GOOD_MCQ["correct"], "", state)
+    grade, state = handlers.quiz_grade(study, GOOD_MCQ["correct"], "", state)
     assert "✓ Correct" in grade and "1 hint used" in grade and state["graded"]
-    plot, summary = app.progress_view(study)
+    plot, summary = handlers.progress_view(study)
     assert "**attempts:** 1" in summary and "Never practised" in summary
     frame = plot["value"]
     assert plot["sort"][0] == frame["section"][0]
     assert list(frame.columns) == ["section", "mastery %", "due"] and frame["mastery %"].max() > 0
-    text, *_ = app.quiz_next(study, "no such section anywhere", "any", False, state)
+    text, *_ = handlers.quiz_next(study, "no such section anywhere", "any", False, state)
     assert "Problem:" in text and "no section of your notes matches" in text
 
 

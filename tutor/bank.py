@@ -71,6 +71,10 @@ class Bank:
             return True
         return any(r["kind"] == kind for r in self.records.get(chunk.content_hash, ()))
 
+    def shapes(self, chunk: Chunk) -> set[str]:
+        """The shapes of the items banked for ``chunk`` ("which", "order", "not", "definition"; "" for others)."""
+        return {str(r.get("extra", {}).get("shape", "")) for r in self.records.get(chunk.content_hash, ())}
+
     def add(self, item: QuizItem) -> None:
         """Store a validated item and save the bank."""
         records = self.records.setdefault(item.chunk_hashes[0], [])

@@ -69,13 +69,19 @@ def chunk_text(
     text: str,
     source: str,
     max_chars: int = MAX_CHARS,
+    markdown: bool | None = None,
+    section: str = "",
     *,
     title: str | None = None,
     max_tokens: int = MAX_TOKENS,
     count_tokens: TokenCounter | None = None,
 ) -> list[Chunk]:
-    """Split one note (markdown or plain text) into chunks; ``source`` names the file, ``title`` overrides
-    the document title found in it, ``count_tokens`` the embedder's word-piece counter."""
+    """Split one note (markdown or plain text) into chunks; ``source`` names the file.
+
+    ``markdown`` says whether headings count; by default they do unless ``source`` is a ``.txt`` file.
+    ``section`` names the text before any heading (e.g. a PDF page's outline entry); by default the file's name.
+    ``title`` overrides the document title found in it; ``count_tokens`` is the embedder's word-piece counter.
+    """
     if count_tokens is None:
         from tutor.embedding import count_word_pieces
 
@@ -83,20 +89,21 @@ def chunk_text(
     lines = LINE_BREAK.split(text)  # as editors count lines: not at form feeds, U+2028 or other separators
     if lines[-1] == "":
         lines.pop()
-    is_markdown = not source.lower().endswith(".txt")
+    is_markdown = not source.lower().endswith(".txt") if markdown is None else markdown
+    default = section or _stem(source)
     if is_markdown:
-        sections, found = _sections(lines, default=_stem(source))
+        sections, found = _sections(lines, default=default)
     else:
-        sections, found = [_Section([_stem(source)], 0, len(lines) - 1)], None
+        sections, found = [_Section([default], 0, len(lines) - 1)], None
     doc_title = " ".join((title or found or readable_name(source)).split())
     names = [" > ".join(s.path) for s in sections]
-    probe = Chunk("", source, "", 0, 0, "", "", doc_title)
+    probe = Chunk("", source, "", 0, 0, "", "", title=doc_title)
     counts = count_tokens([plain(line) for line in lines] + [_context(probe, n) for n in names]) if lines else []
     cutter = _Cutter(lines, counts[: len(lines)], max_chars)
     chunks: list[Chunk] = []
-    for section, name, head_tokens in zip(sections, names, counts[len(lines):]):
+    for part, name, head_tokens in zip(sections, names, counts[len(lines):]):
         budget = max_tokens - SPECIAL_TOKENS - head_tokens
-        for piece in cutter.pieces(section.first, section.last, budget):
+        for piece in cutter.pieces(part.first, part.last, budget):
             if _is_navigation(lines[piece.first : piece.last + 1]):
                 continue
             body = "\n".join(lines[piece.first : piece.last + 1])
@@ -125,7 +132,7 @@ def _is_navigation(lines: list[str]) -> bool:
 
 
 def _context(probe: Chunk, section: str) -> str:
-    return Chunk(probe.id, probe.source, section, 0, 0, "", "", probe.title).context
+    return Chunk(probe.id, probe.source, section, 0, 0, "", "", title=probe.title).context
 
 
 def _stem(source: str) -> str:

@@ -15,9 +15,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.errors import TutorError
+from tutor.render import (
+    Console,
+    print_answer_footer,
+    print_answer_stream,
+    print_checks,
+    print_hits,
+    print_ingest,
+    print_page_status,
+    print_sources,
+)
 
 if TYPE_CHECKING:
-    from tutor.records import Answer, AnswerEvent
+    from tutor.config import Settings
+    from tutor.pipeline import Tutor
+    from tutor.records import Answer
 
 EXAMPLES = """\
 examples:
@@ -33,6 +45,7 @@ examples:
   tutor quiz -n 5                        a short quiz on your notes, graded, with hints
   tutor quiz --due                       review what is due, weakest first
   tutor progress                         mastery per section, due items, streak, gaps
+  tutor export cards.apkg -n 30          your quiz questions as an Anki deck (or .csv)
   tutor ui                               the study web app on http://127.0.0.1:7860
 
 settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
@@ -51,7 +64,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("where and how")
-    g.add_argument("--corpus", metavar="DIR", help="folder of notes (.md, .txt); default ./corpus")
+    g.add_argument("--corpus", metavar="DIR",
+                   help="folder of notes (.md, .txt, .pdf, .ipynb, .html); default ./corpus")
     g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
     g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
                    help="who writes answers (default auto)")
@@ -129,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a threshold, e.g. hit@5=0.9 (repeatable)")
     p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument("--schema", action="store_true", help="print the JSON schema of a dataset file, run nothing")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("quiz", parents=[common], formatter_class=_Formatter,
@@ -144,6 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the items as JSON, one per line, without asking")
     p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
     p.set_defaults(run=cmd_quiz)
+
+    p = sub.add_parser("export", parents=[common], formatter_class=_Formatter,
+                       help="export your quiz questions to Anki (.apkg) or a CSV file",
+                       description="Writes the question bank as an Anki package (.apkg: one note per question, with "
+                                   "the answer, the cited passage, its source and tags from the section path; "
+                                   "exporting again updates the same notes) or a CSV file (question, answer, source). "
+                                   "With -n, new questions are written first until there are N.")
+    p.add_argument("file", metavar="FILE", help="where to write: NAME.apkg or NAME.csv")
+    p.add_argument("-n", type=int, default=0, metavar="N", help="write new questions first until there are N")
+    p.add_argument("--section", metavar="TEXT", help="only sections whose heading path contains TEXT")
+    p.add_argument("--kind", action="append", choices=["mcq", "short", "card", "contrast"],
+                   help="only this kind of question (repeatable; default all)")
+    p.add_argument("--progress-db", metavar="FILE", help="the progress database (the bank is kept beside it)")
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("progress", parents=[common], formatter_class=_Formatter,
                        help="mastery per section, items due, streak and sections never practised",
@@ -176,31 +205,7 @@ def _version() -> str:
         return "unknown"
 
 
-class Console:
-    """Where output goes: answers to stdout, status and progress to stderr; colour only on a terminal."""
-
-    def __init__(self, out: TextIO, err: TextIO, quiet: bool = False) -> None:
-        self.out, self.err, self.quiet = out, err, quiet
-        self.color = out.isatty() and not os.environ.get("NO_COLOR")
-
-    def style(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.color else text
-
-    def print(self, text: str = "", end: str = "\n") -> None:
-        self.out.write(text + end)
-        self.out.flush()
-
-    def status(self, text: str) -> None:
-        if not self.quiet:
-            self.err.write(text + "\n")
-            self.err.flush()
-
-    def warn(self, text: str) -> None:
-        self.err.write(f"warning: {text}\n")
-        self.err.flush()
-
-
-def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def settings_from(args: argparse.Namespace) -> Settings:
     from tutor.config import load_settings
 
     flags = {
@@ -214,7 +219,7 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(flags)
 
 
-def make_tutor(args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
+def make_tutor(args: argparse.Namespace, console: Console) -> Tutor:
     from tutor.pipeline import Tutor
 
     progress = None if not args.quiet else False
@@ -283,47 +288,6 @@ def cmd_ask(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def print_answer_stream(events: Iterable[AnswerEvent], console: Console) -> Answer:
-    """Print an answer's text as it is written (notices as warnings); returns the finished ``Answer``."""
-    from tutor.records import Answer, Notice, TextDelta
-
-    for event in events:
-        match event:
-            case TextDelta(text=text):
-                console.print(text, end="")
-            case Notice(text=text):
-                console.warn(text)
-            case Answer():
-                return event
-    raise AssertionError("an answer stream ends with its Answer")
-
-
-def print_answer_footer(answer, console: Console) -> None:  # type: ignore[no-untyped-def]
-    if answer.refused:
-        console.print(answer.answer)
-        if answer.nearest:
-            console.print(console.style("Nearest sections of your notes:", "1"))
-            for label in answer.nearest:
-                console.print(f"  - {label}")
-        console.print(console.style(f"({answer.backend})", "2"))
-        return
-    console.print("")
-    for n in answer.removed_markers:
-        console.warn(f"removed the marker [{n}]: it names no passage the answer was given")
-    for sentence in answer.unsupported:
-        console.warn(f"no citation supports: {sentence!r}")
-    for warning in answer.warnings:
-        console.warn(warning)
-    if answer.citations:
-        console.print(console.style("\nSources:", "1"))
-        for c in answer.citations:
-            console.print(f"  [{c.n}] {c.label()}")
-    t = answer.timings
-    first = f" · first token {t.first_token_ms / 1000:.1f}s" if t.first_token_ms is not None else ""
-    console.print(console.style(
-        f"({answer.backend} · retrieval {t.retrieve_ms:.0f} ms{first} · total {t.total_ms / 1000:.1f}s)", "2"))
-
-
 def cmd_search(args: argparse.Namespace, console: Console) -> int:
     tutor = make_tutor(args, console)
     if args.k is not None and not 1 <= args.k <= 100:
@@ -340,20 +304,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         console.print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    if not result["hits"]:
-        console.print("No passages found.")
-    for hit in result["hits"]:
-        where = f"{hit['rank']}. {hit['source']} › {hit['section']} (lines {hit['lines'][0]}-{hit['lines'][1]})"
-        signals = f"  score {hit['score']:.4f}"
-        if hit["dense"] is not None:
-            signals += f" · cosine {hit['dense']:.2f}"
-        if hit["keyword"] is not None:
-            signals += f" · bm25 {hit['keyword']:.2f}"
-        console.print(console.style(where, "1") + console.style(signals, "2"))
-        for line in hit["text"].splitlines()[:6]:
-            console.print(f"   {line}")
-        if len(hit["text"].splitlines()) > 6:
-            console.print("   ...")
+    print_hits(result["hits"], console)
     return 0
 
 
@@ -380,8 +331,7 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
             console.status("(conversation cleared)")
             continue
         if command == "/sources":
-            for c in last.citations if last else ():
-                console.print(f"[{c.n}] {c.label()}\n{c.text}\n")
+            print_sources(last, console)
             continue
         if not command:
             continue
@@ -400,23 +350,30 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, console: Console) -> int:
-    from tutor.ingest import add_notes
+    from tutor.notes import add_notes
+    from tutor.pipeline import check_notes_folder
 
     tutor = make_tutor(args, console)
-    only = add_notes(tutor.settings.corpus, args.paths) if args.paths else []
+    corpus = tutor.settings.corpus
+    if args.paths and corpus.exists():  # a missing notes folder is made for the notes given
+        check_notes_folder(corpus)
+    only = add_notes(corpus, args.paths) if args.paths else []
     report = tutor.ingest(only=only, rebuild=args.rebuild)
     if args.json:
         console.print(json.dumps(vars(report) | {"changed": report.changed}, indent=2))
     else:
-        for warning in report.warnings:
-            console.warn(warning)
-        console.print(report.summary())
+        print_ingest(report, corpus, console)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace, console: Console) -> int:
     from tutor.evals.command import run_command
 
+    if args.schema:
+        from tutor.evals.dataset import dataset_schema
+
+        console.print(json.dumps(dataset_schema(), indent=1))
+        return 0
     return run_command(args, make_tutor(args, console), console)
 
 
@@ -428,14 +385,7 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         console.print(json.dumps({"ok": all(c.ok or not c.required for c in checks),
                                   "checks": [vars(c) for c in checks]}, indent=2))
     else:
-        for c in checks:
-            if c.ok:
-                mark = console.style("ok  ", "32")
-            else:
-                mark = console.style("FAIL", "31") if c.required else console.style("warn", "33")
-            console.print(f"{mark} {c.name:<16} {c.detail}")
-            if not c.ok and c.fix:
-                console.print(f"     {'':<16} fix: {c.fix}")
+        print_checks(checks, console)
     return 0 if all(c.ok or not c.required for c in checks) else 1
 
 
@@ -443,6 +393,12 @@ def cmd_quiz(args: argparse.Namespace, console: Console) -> int:
     from tutor.quiz_cli import run_quiz
 
     return run_quiz(args, console, make_tutor(args, console))
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from tutor.quiz_cli import run_export
+
+    return run_export(args, console, make_tutor(args, console))
 
 
 def cmd_progress(args: argparse.Namespace, console: Console) -> int:
@@ -459,11 +415,8 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     launch_options(args.host, args.port, auth)  # a bad bind or login fails before anything loads
     study = Study(lambda: make_tutor(args, console))
     console.status("Loading your notes and the language model...")
-    try:
-        study.tutor.open_index()  # build or refresh the index before the first question
-    except TutorError as exc:
-        console.warn(f"{exc} (the page shows this too)")
-    console.status(f"{study.status_markdown().replace('**', '').replace('`', '')}")
+    # The status builds and opens the index before the first question; a problem is shown in the page too.
+    print_page_status(study.status_markdown(), console)
     console.status(f"Open http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port} "
                    "in your browser; Ctrl-C stops.")
     launch(study, args.host, args.port, auth)
@@ -493,6 +446,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, written to a crash file, never a traceback
+        from tutor.crash import crash_line
+
+        err.write(crash_line(exc, sys.argv[1:] if argv is None else list(argv)) + "\n")
+        return 70  # EX_SOFTWARE: not the user's mistake
 
 
 if __name__ == "__main__":

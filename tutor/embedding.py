@@ -14,9 +14,16 @@ import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Vectors = npt.NDArray[np.floating[Any]]  # (texts, dim): one unit-length row per text
+    Vector = npt.NDArray[np.floating[Any]]  # (dim,): one row of Vectors
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
@@ -26,12 +33,15 @@ EMBEDDERS = ("fast", "sentence-transformers")
 
 
 class Embedder(Protocol):
-    """Texts to unit-length vectors; cosine similarity is then a dot product."""
+    """Texts to unit-length vectors (a matrix, a row per text); cosine is then a dot product.
+
+    The rows are float64 (``np.float64`` is a Python ``float``, so code that works on one number at a
+    time gets plain floats); stores keep them as float32."""
 
     name: str
     dim: int
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
 
 
 def offline_env() -> None:
@@ -63,9 +73,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         if self._model is None:
             offline_env()
             path = model_path()
@@ -78,13 +88,15 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         return self._model
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
         if not texts:
-            return []
+            return np.zeros((0, self.dim))
         vectors = self._load().encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
-        return [v.tolist() for v in vectors]
+        return np.asarray(vectors, dtype=np.float64)
 
 
 class FastMiniLM:
@@ -121,10 +133,11 @@ class FastMiniLM:
             self._tokenizer = tokenizer
         return self._weights
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if not texts:
-            return []
+    def embed(self, texts: Sequence[str]) -> Vectors:
         import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim))
 
         w = self._load()
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -143,7 +156,7 @@ class FastMiniLM:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for (batch, _, _), vectors in zip(batches, self._forward_all(w, [(i, m) for _, i, m in batches])):
             out[batch] = vectors
-        return out.tolist()
+        return out.astype(np.float64)
 
     def _forward_all(self, w: dict[str, Any], inputs: list[tuple[Any, Any]]) -> Iterator[Any]:
         """The forward pass of each batch: in numpy for a few (a query: nothing more to load), through

@@ -47,6 +47,8 @@ def current(index: Path) -> Path | None:
         name = (index / POINTER).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise unusable(index) from None
     except OSError as exc:
         raise TutorError(f"cannot read the index at {index} ({exc.strerror or exc})",
                          fix="check the folder's permissions, or run: tutor ingest --rebuild") from None
@@ -55,6 +57,18 @@ def current(index: Path) -> Path | None:
         raise TutorError(f"the index at {index} is damaged ({POINTER} names {name!r}, which is not there)",
                          fix="run: tutor ingest --rebuild")
     return folder
+
+
+def unusable(index: Path, exc: OSError | None = None) -> TutorError:
+    """The error for an index folder that cannot be made or used (a file, a read-only or virtual place)."""
+    if index.is_file():
+        why = "it is a file, not a folder"
+    elif any(p.exists() and not p.is_dir() for p in index.parents):
+        why = "a part of that path is a file"
+    else:
+        why = (exc.strerror if exc is not None else "") or "cannot write there"
+    return TutorError(f"cannot use {index} as the index folder ({why})",
+                      fix="set TUTOR_INDEX (or --index) to a folder you can write, e.g. ./index")
 
 
 def generations(index: Path) -> list[Path]:
@@ -79,12 +93,16 @@ def ingest_lock(index: Path, wait: float = 0.0) -> Iterator[None]:
     """
     import fcntl
 
-    index.mkdir(parents=True, exist_ok=True)
     path = index / LOCK
+    try:
+        index.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise unusable(index, exc) from None
     with _THREAD_LOCKS_GUARD:
         local = _THREAD_LOCKS.setdefault(str(path.resolve()), threading.Lock())
     deadline = time.monotonic() + wait
-    with open(path, "a+", encoding="utf-8") as handle:
+    with handle:
 
         def busy() -> IndexBusy:
             handle.seek(0)
@@ -143,6 +161,23 @@ def new_generation(index: Path, copy_current: bool = True) -> Iterator[Path]:
         raise
     _publish(index, draft, final)
     _prune(index, keep=final)
+
+
+def adopt(index: Path, name: str, files: dict[str, str]) -> Path:
+    """Make ``name`` the live generation, written from ``files`` (one published elsewhere, e.g. on a server).
+
+    Call it under ``ingest_lock``; the next ``new_generation`` is numbered after it.
+    """
+    if not _NAME.match(name):
+        raise TutorError(f"{name!r} is not the name of an index generation", fix="run: tutor ingest --rebuild")
+    _sweep(index)
+    draft = index / (name + BUILDING)
+    draft.mkdir(parents=True)
+    for file, text in files.items():
+        (draft / file).write_text(text, encoding="utf-8")
+    _remove(index / name)
+    _publish(index, draft, index / name)
+    return index / name
 
 
 def _publish(index: Path, draft: Path, final: Path) -> None:

@@ -22,6 +22,7 @@ from tutor.embedding import Embedder
 from tutor.llm import ChatModel, LLMError
 from tutor.quiz import QuizItem, normalise
 from tutor.records import Citation
+from tutor.siblings import name_of
 from tutor.validation import keywords, overlap
 
 WORDS_HIT = 0.6  # share of a point's keywords in the answer
@@ -105,7 +106,10 @@ def hint(item: QuizItem, level: int) -> str:
         return f"Answer: {item.answer}  (from {where})"
     if level == 1:
         points = f" A full answer has {len(item.key_points)} points." if item.kind == "short" else ""
-        return f"Look in your notes under “{item.section.rpartition(' > ')[2]}”.{points}"
+        parent, _, leaf = item.section.rpartition(" > ")
+        if item.options and normalise(name_of(leaf)) == normalise(item.answer):  # the heading is the answer
+            return f"Look in your notes under “{parent.rpartition(' > ')[2]}”." if parent else "Look in your notes."
+        return f"Look in your notes under “{leaf}”.{points}"
     if item.kind == "mcq" and item.answer_index is not None:
         wrong = [o for i, o in enumerate(item.options) if i != item.answer_index][:2]
         return "It is not " + " and not ".join(f"“{o}”" for o in wrong) + "."

@@ -40,9 +40,9 @@ def to_document(hit: Hit) -> Document:
         "dense": hit.dense,
         "keyword": hit.keyword,
     }
-    page = getattr(chunk, "page", None)  # set for passages of paged formats (PDF), when the record has it
-    if page is not None:
-        metadata["page"] = page
+    for place in ("page", "cell"):  # a PDF page or a notebook cell: ``lines`` count within it
+        if getattr(chunk, place) is not None:
+            metadata[place] = getattr(chunk, place)
     return Document(page_content=chunk.text, metadata=metadata, id=chunk.id)
 
 

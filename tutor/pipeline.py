@@ -11,18 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.answering import clean_question, stream_answer
+from tutor.catalog import Catalog, catalog_from_json, load_catalog
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
-from tutor.generations import BUILDING, IndexBusy, current
-from tutor.ingest import Catalog, IngestReport, catalog_from_json, ingest, load_catalog, stale_sources
+from tutor.generations import BUILDING, IndexBusy, adopt, current, ingest_lock
+from tutor.ingest import IngestReport, ingest, stale_sources
 from tutor.llm import ChatModel, LLMError, open_model
 from tutor.records import AnswerEvent, Hit
 from tutor.retrieval import Retriever
 from tutor.store import VectorStore
+
+if TYPE_CHECKING:
+    from tutor.publish import ServerIndex
 
 
 def _minilm(settings: Settings) -> Embedder:
@@ -34,16 +38,45 @@ def _minilm(settings: Settings) -> Embedder:
 def _chroma(settings: Settings, folder: Path) -> VectorStore:
     """The local store of a generation folder, or its collection on the team's Chroma server."""
     if settings.chroma_url:
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         base = None
         if folder.name.endswith(BUILDING):  # a new generation starts as a copy of the live one
-            live = current(settings.index)
+            live = current(folder.parent)
             base = live.name if live is not None else None
         return ServerIndex(settings.chroma_url, settings.chroma_collection).store(folder.name, copy_from=base)
     from tutor.store import LocalStore
 
     return LocalStore(folder)
+
+
+def check_notes_folder(corpus: Path) -> None:
+    """A TutorError with the fix when the notes folder is missing or is not a folder."""
+    if corpus.is_dir():
+        return
+    if corpus.exists():
+        raise TutorError(f"the notes folder {corpus} is a file, not a folder",
+                         fix="point --corpus / TUTOR_CORPUS at the folder that holds your notes")
+    raise TutorError(f"no notes folder at {corpus}",
+                     fix="create it with your notes (.md, .txt, .pdf, .ipynb, .html), or pass --corpus / "
+                         "set TUTOR_CORPUS")
+
+
+def team_folder(settings: Settings) -> Path:
+    """Where a team ingest keeps its own generations (catalogs only): beside the local index, never in it.
+
+    >>> team_folder(Settings(index=Path("index"), chroma_url="http://10.0.0.5:8000", chroma_collection="class-a"))
+    PosixPath('index/team-class-a-10.0.0.5-8000')
+    """
+    import re
+
+    server = re.sub(r"[^A-Za-z0-9.]+", "-", settings.chroma_url.split("://")[-1]).strip("-")
+    return settings.index / f"team-{settings.chroma_collection}-{server}"
+
+
+def _has_vectors(store: VectorStore) -> bool:
+    """False only for a store that knows it lacks its generation's vectors (``LocalStore.has_vectors``)."""
+    return bool(getattr(store, "has_vectors", True))
 
 
 # How the default embedder and the store of one index generation are made: the seam tests use to
@@ -82,13 +115,13 @@ class Tutor:
         """The vector store of one index generation."""
         if self._given_store is not None:
             return self._given_store
-        return COMPONENTS["store"](self.settings, folder)  # type: ignore[no-any-return]
+        return COMPONENTS["store"](self.settings, folder)
 
-    def server(self):  # type: ignore[no-untyped-def]
+    def server(self) -> ServerIndex | None:
         """The team's Chroma server index (``chroma_url``), or None for the local index."""
         if not self.settings.chroma_url:
             return None
-        from tutor.store import ServerIndex
+        from tutor.publish import ServerIndex
 
         return ServerIndex(self.settings.chroma_url, self.settings.chroma_collection)
 
@@ -110,9 +143,14 @@ class Tutor:
         """The live index's catalog as it is (``ensure_index`` builds or refreshes it)."""
         if self._catalog is None:
             catalog = self.load_catalog()
+            if (catalog is None or not catalog.chunks) and self.settings.chroma_url:
+                raise TutorError(f"the index {self.settings.chroma_collection!r} on {self.settings.chroma_url} has "
+                                 "no notes to search yet", fix="add notes on the machine that publishes it, then "
+                                 "run tutor ingest there with TUTOR_CHROMA_URL set")
             if catalog is None or not catalog.chunks:
-                raise TutorError(f"there are no notes to search in {self.settings.corpus}",
-                                 fix="add .md or .txt files there, then run: tutor ingest")
+                raise TutorError(f"the notes folder {self.settings.corpus} has no notes to search yet",
+                                 fix="put notes there (.md, .txt, .pdf, .ipynb, .html), or copy one in with: "
+                                     "tutor ingest FILE")
             self._catalog = catalog
         return self._catalog
 
@@ -145,15 +183,24 @@ class Tutor:
         return model.name if model is not None else "extractive"
 
     def ingest(self, only: Sequence = (), rebuild: bool = False, lock_wait: float = 0.0) -> IngestReport:
+        """Index the notes. With a Chroma server, publish there; the local index is then left as it is."""
+        check_notes_folder(self.settings.corpus)
         server = self.server()
-        live = current(self.settings.index) if server is not None else None
+        folder = self.settings.index if server is None else team_folder(self.settings)
+        if server is not None:
+            self._start_from_server(server, folder)
+        live = current(folder)
         if server is not None and live is not None and not rebuild and not server.has(live.name):
             self.log(f"{self.settings.chroma_url} does not have this index's vectors; rebuilding it there")
             rebuild = True
-        report = ingest(self.settings.corpus, self.settings.index, self.embedder, self.store_at,
+        # A generation with no vectors of its own (a team ingest wrote catalogs here before) cannot be updated.
+        if server is None and live is not None and not rebuild and not _has_vectors(self.store_at(live)):
+            self.log(f"the index at {folder} has no vectors of its own ({live.name}); rebuilding it")
+            rebuild = True
+        report = ingest(self.settings.corpus, folder, self.embedder, self.store_at,
                         only=only, rebuild=rebuild, progress=self.progress, log=self.log, lock_wait=lock_wait)
         if server is not None:  # publish (again, if a previous run stopped before it could)
-            catalog = load_catalog(self.settings.index)
+            catalog = load_catalog(folder)
             if catalog is not None and catalog.folder is not None and (
                 server.live_generation() != catalog.folder.name
             ):
@@ -163,6 +210,17 @@ class Tutor:
         self._store = self._given_store
         return report
 
+    def _start_from_server(self, server: ServerIndex, folder: Path) -> None:
+        """A first team ingest on this machine starts from the server's live generation, not from nothing."""
+        if current(folder) is not None:
+            return
+        live = server.live()
+        if live is None:
+            return
+        with ingest_lock(folder):
+            if current(folder) is None:
+                adopt(folder, live[0], {"catalog.json": live[1]})
+
     def ensure_index(self) -> IngestReport | None:
         """Build or refresh the index when it is missing or older than the notes.
 
@@ -170,9 +228,7 @@ class Tutor:
         """
         if self.settings.chroma_url:
             return None
-        if not self.settings.corpus.is_dir():
-            raise TutorError(f"no notes folder at {self.settings.corpus}",
-                             fix="create it with your .md/.txt notes, or pass --corpus / set TUTOR_CORPUS")
+        check_notes_folder(self.settings.corpus)
         catalog = load_catalog(self.settings.index)
         stale = stale_sources(self.settings.corpus, catalog)
         if not stale:
@@ -213,6 +269,7 @@ class Tutor:
         """Search over the live index, which is built or refreshed first if this Tutor has not opened it yet."""
         if self._retriever is None:
             self.ensure_index()
+            self.store.count()  # open the vectors too: an index without them fails here, before any question
         return self.retriever
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:

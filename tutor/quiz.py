@@ -6,6 +6,12 @@ are shuffled here, and the citations are made from the chunk itself, never from 
 Every item is checked by ``tutor.validation``; a failed item is sent back once or twice with the
 problem named (bounded repair), and skipped when it still fails. Contrast drills are not written by
 the model: ``tutor.contrast`` builds them from the pairs the notes define.
+
+Multiple-choice items take their key and wrong options from the notes (``tutor.choices``): the model
+is given them and writes the question (a wrong option it invents is replaced by the plan's own, a key
+it changes is rejected); ordering and "which is NOT" items are worded by the plan itself.
+A definition in the notes (``**Term** - A ...``) becomes a flashcard with no model at all. The model
+sees a note without its meta lines (links, images, pointers to courses or books).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tutor.choices import Plan
 from tutor.llm import ChatModel, Message
 from tutor.records import Chunk, Citation, plain
+from tutor.siblings import content
 
 KINDS = ("mcq", "short", "card", "contrast")
 LLM_KINDS = ("mcq", "short", "card")  # contrast drills are built from the notes' structure, not written
@@ -135,10 +143,70 @@ ASK = {
 }
 
 
+ASK_PLANNED = ('Write one multiple-choice question about this line of the note: "{fact}". "correct": "{answer}". '
+               '"distractors": three of {allowed}, copied as written. The question must not contain the words '
+               '{banned}.')
+
+
+def note_text(chunk: Chunk) -> str:
+    """What the model is shown of a chunk: plain text without meta lines."""
+    return plain(content(chunk) or chunk.text).strip()
+
+
 def messages_for(chunk: Chunk, kind: str) -> list[Message]:
-    note = plain(chunk.text).strip()
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note}\n\n{ASK[kind]}'}]
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ASK[kind]}'}]
+
+
+def plan_messages(plan: Plan) -> list[Message]:
+    """Ask the model to write the item of a plan: its key and wrong options are the notes' own."""
+    allowed = ", ".join(f'"{o}"' for o in plan.allowed[:6])
+    banned = ", ".join(f'"{w}"' for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]{2,}", plan.answer)))
+    ask = ASK_PLANNED.format(fact=plan.fact, answer=plan.answer, allowed=allowed, banned=banned or f'"{plan.answer}"')
+    chunk = plan.chunks[0]
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ask}'}]
+
+
+def planned_extra(plan: Plan) -> dict[str, str]:
+    """What the validator needs to check an item against its plan (stored with the item)."""
+    extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed)}
+    return {k: v for k, v in extra.items() if v}
+
+
+def with_plan(item: QuizItem, plan: Plan, stats: GenerationStats) -> QuizItem:
+    """A model's item held to its plan: wrong options that are not the notes' siblings are replaced by the
+    plan's own (counted in ``stats.options_replaced``); a changed key is left for the validator to reject."""
+    from tutor.validation import same_option  # validation imports this module
+
+    item = replace(item, extra=planned_extra(plan))
+    wrong = [o for i, o in enumerate(item.options) if i != item.answer_index]
+    if all(any(same_option(o, s) for s in plan.allowed) for o in wrong) and len(set(wrong)) == len(wrong):
+        return item
+    stats.options_replaced += 1
+    correct = item.options[item.answer_index] if item.answer_index is not None else plan.answer
+    others = [o for i, o in enumerate(plan.options) if i != plan.answer_index]
+    options = (*others[:plan.answer_index], correct, *others[plan.answer_index:])
+    return replace(item, options=options, answer_index=plan.answer_index)
+
+
+def from_plan(plan: Plan, question: str, generator: str) -> QuizItem:
+    """The item a plan makes with ``question`` as its wording."""
+    question = clean(question)
+    hashes = tuple(c.content_hash for c in plan.chunks)
+    extra = planned_extra(plan)
+    return QuizItem(id=item_id("mcq", hashes, question), kind="mcq", question=question, options=plan.options,
+                    answer_index=plan.answer_index, chunk_hashes=hashes, generator=generator,
+                    extra=extra).bind(list(plan.chunks))
+
+
+def definition_card(chunk: Chunk, term: str, meaning: str) -> QuizItem:
+    """A flashcard on a definition the notes state: "What is TERM?" and the definition as its back."""
+    question = f"What is {term}?"
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id("card", hashes, question), kind="card", question=question,
+                    key_points=(clean(meaning).rstrip("."),), chunk_hashes=hashes, generator="notes",
+                    extra={"shape": "definition"}).bind([chunk])
 
 
 def build(kind: str, data: Any, chunk: Chunk, generator: str) -> QuizItem:
@@ -170,42 +238,74 @@ def build(kind: str, data: Any, chunk: Chunk, generator: str) -> QuizItem:
 class GenerationStats:
     """How generation went, for the learner's status line and the measured validity rate."""
 
-    tried: int = 0  # (chunk, kind) slots attempted
+    tried: int = 0  # (chunk, kind) slots the model was asked to write
     valid: int = 0  # items that passed validation
     first_try: int = 0  # items valid on the model's first reply
     replies: int = 0  # model calls in all
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    built: int = 0  # items made from the notes with no model call (ordering, "not one of", definitions)
+    options_replaced: int = 0  # model items whose invented wrong options were replaced by the notes' siblings
+    rejected: dict[str, int] = field(default_factory=dict)  # replies rejected, by reason (see ``reason``)
+    rejections: list[tuple[str, str, str]] = field(default_factory=list)  # (reason, section, problem)
 
     @property
     def first_try_rate(self) -> float:
         return self.first_try / self.tried if self.tried else 0.0
+
+    def reject(self, problems: Sequence[str], section: str) -> None:
+        """Count a rejected reply by the reason of its first problem, and remember on what."""
+        self.problems.extend(problems)
+        why = reason(problems[0])
+        self.rejected[why] = self.rejected.get(why, 0) + 1
+        self.rejections.append((why, section, problems[0]))
+
+
+REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
+           "contradicts", "meta"), "json": ("not the JSON",), "duplicate": ("already in the bank",),
+           "off-fact": ("not about the line",)}
+
+
+def reason(problem: str) -> str:
+    """The family of a validation problem, for counting what the checks reject.
+
+    >>> reason("the question gives away the correct answer"), reason("an option is empty")
+    ('giveaway', 'other')
+    """
+    return next((name for name, marks in REASONS.items() if any(m in problem for m in marks)), "other")
 
 
 Check = Callable[[QuizItem], list[str]]
 
 
 def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: GenerationStats | None = None,
-             attempts: int = ATTEMPTS) -> QuizItem | None:
+             attempts: int = ATTEMPTS, plan: Plan | None = None) -> QuizItem | None:
     """One valid item of ``kind`` from ``chunk``, or None after ``attempts`` failed replies.
 
     ``check`` returns the item's problems (``tutor.validation.Validator.problems``). A model that
-    cannot be reached or fails mid-reply raises ``LLMError``; nothing is returned half-made.
+    cannot be reached or fails mid-reply raises ``LLMError``; nothing is returned half-made. With a
+    ``plan`` (multiple choice), the model is given the key and the siblings to take wrong options from.
     """
     stats = stats if stats is not None else GenerationStats()
     stats.tried += 1
     started = time.perf_counter()
-    messages = messages_for(chunk, kind)
+
+    def ask() -> list[Message]:
+        return plan_messages(plan) if plan is not None else messages_for(chunk, kind)
+
+    messages = ask()
     try:
         for attempt in range(attempts):
             fresh = attempt > 0 and attempt == attempts - 1
             if fresh:
-                messages = messages_for(chunk, kind)
+                messages = ask()
             reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind],
                                          temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=SCHEMAS[kind]))
             stats.replies += 1
             try:
                 item = build(kind, json.loads(reply), chunk, model.name)
+                if plan is not None:
+                    item = with_plan(item, plan, stats)
                 problems = check(item)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 problems = [f"the reply is not the JSON asked for ({_short(exc)})"]
@@ -213,7 +313,7 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
                 stats.valid += 1
                 stats.first_try += attempt == 0
                 return item
-            stats.problems.extend(problems)
+            stats.reject(problems, chunk.section)
             messages = [*messages, {"role": "assistant", "content": reply[:600]},
                         {"role": "user", "content": f"That item is not usable: {problems[0]}. "
                                                     "Write a corrected item as JSON."}]
@@ -226,3 +326,15 @@ def _short(exc: Exception) -> str:
     text = str(exc) or exc.__class__.__name__
     return text if len(text) < 80 else text[:77] + "..."
 
+
+
+def build_planned(plan: Plan, check: Check, stats: GenerationStats | None = None) -> QuizItem | None:
+    """The item of a plan in the plan's own words (ordering and "which is NOT" items need no model)."""
+    stats = stats if stats is not None else GenerationStats()
+    item = from_plan(plan, plan.question, "notes")
+    problems = check(item)
+    if problems:
+        stats.reject(problems, plan.chunks[0].section)
+        return None
+    stats.built += 1
+    return item

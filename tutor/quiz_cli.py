@@ -1,4 +1,4 @@
-"""``tutor quiz`` and ``tutor progress`` in the terminal: printing and the answer loop, nothing else.
+"""``tutor quiz``, ``tutor progress`` and ``tutor export`` in the terminal: printing and the answer loop.
 
 The logic is in ``tutor.session`` (choosing, grading, recording), which the UI uses as well.
 """
@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
 
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.progress import ItemState, Progress, ProgressReport, utcnow
+from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, QuizItem
+from tutor.render import LETTERS, when
 from tutor.session import QuizSession
 
-LETTERS = "ABCDEFGH"
 HELP = "Answer in your own words (a letter for choices), or /hint, /skip, /quit. Ctrl-C stops; answers are saved."
 
 
@@ -39,6 +38,27 @@ def run_quiz(args, console, tutor, ask: Callable[[str], str] | None = None) -> i
         return _loop(session, items, console, ask or input, args)
 
 
+def run_export(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
+    """``tutor export FILE``: the question bank (written up to -n first) as an Anki package or a CSV file."""
+    from pathlib import Path
+
+    from tutor.export import check_target, export
+
+    path = Path(args.file).expanduser()
+    check_target(path)  # a bad name or folder fails before the notes or the model are loaded
+    if not 0 <= args.n <= 1000:
+        raise TutorError(f"-n must be between 0 and 1000, not {args.n}", exit_code=2)
+    with Progress(tutor.settings.progress_path) as progress:
+        session = QuizSession(tutor, progress, log=console.status)
+        items = session.bank_items(kinds=args.kind, section=args.section, n=args.n)
+        _generation_note(session, console)
+    if not items:
+        raise TutorError("the question bank has no questions for this selection and none could be written",
+                         fix="check the model with: tutor doctor, or try another --section or --kind")
+    console.print(export(items, path).summary())
+    return 0
+
+
 def _nothing(args, console) -> int:  # type: ignore[no-untyped-def]
     if args.due:
         console.print("Nothing is due for review. Run `tutor quiz` to practise new questions.")
@@ -52,6 +72,8 @@ def _generation_note(session: QuizSession, console) -> None:  # type: ignore[no-
     if s.tried:
         console.status(f"(wrote {s.valid} of {s.tried} new questions, {s.first_try} valid on the first try, "
                        f"{s.seconds / s.tried:.1f}s each)")
+    if s.built:
+        console.status(f"({s.built} new questions built from the structure of your notes, no model needed)")
 
 
 def _loop(session: QuizSession, items: Iterator[QuizItem], console, ask, args) -> int:  # type: ignore[no-untyped-def]
@@ -139,27 +161,6 @@ def _feedback(item: QuizItem, grade: Grade, state: ItemState, console) -> None: 
                                 f"{when(state.due)}", "2"))
 
 
-def when(due: datetime, now: datetime | None = None) -> str:
-    """A due date in words.
-
-    >>> from datetime import timezone
-    >>> t = datetime(2026, 11, 24, tzinfo=timezone.utc)
-    >>> when(t + timedelta(minutes=10), t), when(t + timedelta(days=3, hours=1), t), when(t, t)
-    ('in 10 minutes', 'in 3 days', 'now')
-    >>> when(t + timedelta(seconds=59), t)
-    'in 1 minute'
-    """
-    left = due - (now or utcnow())
-    if left <= timedelta(0):
-        return "now"
-    if left < timedelta(hours=1):
-        minutes = max(1, round(left.total_seconds() / 60))
-        return f"in {minutes} minute{'s' * (minutes != 1)}"
-    if left < timedelta(days=1):
-        return f"in {round(left.total_seconds() / 3600)} hours"
-    return f"in {left.days} days"
-
-
 def _summary(done: list[Grade], session: QuizSession, console) -> None:  # type: ignore[no-untyped-def]
     _generation_note(session, console)
     if done:
@@ -179,6 +180,9 @@ def run_progress(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
 
 
 def print_report(report: ProgressReport, console) -> None:  # type: ignore[no-untyped-def]
+    if not report.sections and not report.attempts:
+        console.print("Nothing practised yet, and no notes to practise on: add notes, then start with `tutor quiz`.")
+        return
     width = max([len(s.section) for s in report.sections] + [7])
     console.print(console.style(f"{'Section':<{width}}  Practised  Items  Mastery  Due", "1"))
     for s in report.sections:

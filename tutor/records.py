@@ -22,6 +22,8 @@ class Chunk:
     end: int  # last line, 1-based, inclusive
     text: str  # the raw lines of the note
     content_hash: str  # sha256 of title, section, lead and text: stable while the words are unchanged
+    page: int | None = None  # the PDF page the lines are on (1-based); lines count within the page's text
+    cell: int | None = None  # the notebook cell the lines are in (1-based); lines count within the cell
     title: str = ""  # the document's title: its H1, else the file name made readable
     lead: str = ""  # the list item or table header this piece was cut from, when cut inside one
 
@@ -67,7 +69,7 @@ class Hit:
             "section": self.chunk.section,
             "lines": list(self.chunk.lines),
             "text": self.chunk.text,
-        }
+        } | _place(self.chunk.page, self.chunk.cell)
 
 
 @dataclass(frozen=True)
@@ -89,13 +91,21 @@ class Citation:
     section: str
     lines: tuple[int, int]
     text: str
+    page: int | None = None  # PDF page: ``lines`` count within its text
+    cell: int | None = None  # notebook cell: ``lines`` count within it
 
     @classmethod
     def of(cls, n: int, chunk: Chunk) -> Citation:
-        return cls(n=n, source=chunk.source, section=chunk.section, lines=chunk.lines, text=chunk.text)
+        return cls(n=n, source=chunk.source, section=chunk.section, lines=chunk.lines, text=chunk.text,
+                   page=chunk.page, cell=chunk.cell)
 
     def label(self) -> str:
-        return f"{self.source} › {self.section} (lines {self.lines[0]}-{self.lines[1]})"
+        """Where the passage is, e.g. ``notes.md › Roles (lines 4-9)`` or ``slides.pdf › p. 2 (lines 1-5)``."""
+        return f"{self.where()} (lines {self.lines[0]}-{self.lines[1]})"
+
+    def where(self) -> str:
+        """The file, page or cell, and section, without the lines."""
+        return where(self.source, self.section, self.page, self.cell)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,7 +114,7 @@ class Citation:
             "section": self.section,
             "lines": list(self.lines),
             "text": self.text,
-        }
+        } | _place(self.page, self.cell)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,26 @@ class Notice:
 
 # What an answer stream yields: text pieces and notices, then exactly one ``Answer``, last.
 AnswerEvent = TextDelta | Notice | Answer
+
+
+def _place(page: int | None, cell: int | None) -> dict[str, int]:
+    """The ``page`` / ``cell`` fields of the JSON contract, present only for a PDF page or a notebook cell."""
+    return {k: v for k, v in (("page", page), ("cell", cell)) if v is not None}
+
+
+def where(source: str, section: str, page: int | None = None, cell: int | None = None) -> str:
+    """A passage's place: file, then page or cell, then section (left out when it only repeats the file name).
+
+    >>> where("ml.md", "Roles > MLE"), where("lecture-07.pdf", "lecture-07", page=2)
+    ('ml.md › Roles > MLE', 'lecture-07.pdf › p. 2')
+    >>> where("week2.ipynb", "Training", cell=4)
+    'week2.ipynb › cell 4 › Training'
+    """
+    if page is None and cell is None:
+        return f"{source} › {section}"
+    place = f"p. {page}" if page is not None else f"cell {cell}"
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return f"{source} › {place}" + ("" if section in ("", stem) else f" › {section}")
 
 
 def plain(markdown: str) -> str:

@@ -12,6 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tutor.embedding import Embedder
 from tutor.records import Chunk, Hit, Retrieval
@@ -280,7 +281,7 @@ class Retriever:
                 known[word] = self._spelled[word]  # type: ignore[assignment]
         return expand_query(query, known, self.vocabulary)
 
-    def dense_ranking(self, vector: Sequence[float], depth: int) -> list[tuple[str, float]]:
+    def dense_ranking(self, vector: Any, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by cosine to ``vector``, best first."""
         return [(i, s) for i, s in self.store.query(vector, depth) if i in self.by_id]
 

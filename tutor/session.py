@@ -12,6 +12,11 @@ cached ones before ones the model must write now; with ``due``, practised items 
 (lowest mastery) follow the due ones instead. Each group is interleaved across the sections of
 the notes, so a session does not dwell on one topic. New items are written lazily, one at a time,
 so the first question comes as soon as it exists.
+
+Kinds follow the passage: a multiple-choice item only where the notes have siblings to take wrong
+options from (``tutor.choices``; a chunk without them gets the other kinds), a definition becomes a
+flashcard, and meta content (links, tables of contents, pointers to courses) is never asked about.
+Items built from the notes' structure alone (ordering, "which is NOT", definitions) need no model.
 """
 
 from __future__ import annotations
@@ -21,11 +26,24 @@ from datetime import datetime
 
 from tutor import contrast
 from tutor.bank import Bank
+from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
+from tutor.llm import ChatModel
 from tutor.progress import ItemState, Progress, utcnow
-from tutor.quiz import KIND_NAMES, KINDS, LLM_KINDS, GenerationStats, QuizItem, generate
-from tutor.records import Chunk, plain
+from tutor.quiz import (
+    KIND_NAMES,
+    KINDS,
+    LLM_KINDS,
+    GenerationStats,
+    QuizItem,
+    build_planned,
+    definition_card,
+    generate,
+    note_text,
+)
+from tutor.records import Chunk
+from tutor.siblings import definitions, titles
 from tutor.validation import Validator
 
 MIN_CHARS = 60  # a chunk with less text than this has too little to ask about
@@ -76,17 +94,23 @@ class QuizSession:
         self.judge = judge
         self.log = log or tutor.log
         self.stats = GenerationStats()
+        self._plans: tuple[tuple[str, ...], Planner] | None = None
 
     # --- the notes ------------------------------------------------------------------------------
 
-    def chunks(self) -> list[Chunk]:
-        """The chunks of the notes as indexed now (the index is built or refreshed first)."""
+    def indexed(self) -> list[Chunk]:
+        """The chunks of the notes as indexed now, maybe none (the index is built or refreshed first)."""
         self.tutor.ensure_index()
         catalog = self.tutor.load_catalog()
-        if catalog is None or not catalog.chunks:
-            raise TutorError(f"there are no notes to quiz on in {self.tutor.settings.corpus}",
-                             fix="add .md or .txt files there, then run: tutor ingest")
-        return sorted(catalog.chunks.values(), key=lambda c: (c.source, c.start))
+        return sorted(catalog.chunks.values(), key=lambda c: (c.source, c.start)) if catalog else []
+
+    def chunks(self) -> list[Chunk]:
+        """The chunks of the notes as indexed now; a TutorError with the fix when there are none."""
+        chunks = self.indexed()
+        if not chunks:
+            raise TutorError(f"there is nothing to quiz on yet: {self.tutor.settings.corpus} has no notes",
+                             fix="add notes there (.md, .txt, .pdf, .ipynb, .html), then run: tutor ingest")
+        return chunks
 
     @staticmethod
     def select(chunks: Sequence[Chunk], section: str | None) -> list[Chunk]:
@@ -147,39 +171,121 @@ class QuizSession:
             yield from serve(interleave(fresh))
         if len(served) < n and kind != "contrast":
             validator.embedder = self.tutor.embedder
-            yield from serve(self._written(chosen, kind, validator, n - len(served)))
+            yield from serve(self._written(every, chosen, kind, validator, n - len(served)))
         yield from serve(interleave(drills))
         yield from serve(weakest)
 
-    def _written(self, chunks: Sequence[Chunk], kind: str | None, validator: Validator,
+    def bank_items(self, *, kinds: Sequence[str] | None = None, section: str | None = None,
+                   n: int = 0) -> list[QuizItem]:
+        """The bank's items and the notes' contrast drills for this selection, in note order, after writing
+        new ones (with the quiz's progress lines) while there are fewer than ``n``."""
+        for kind in kinds or ():
+            if kind not in KINDS:
+                raise TutorError(f"unknown kind {kind!r}", fix=f"choose one of: {', '.join(KINDS)}", exit_code=2)
+        every = self.chunks()
+        chosen = self.select(every, section)
+        wanted = list(kinds or KINDS)
+        validator = Validator({c.content_hash: c for c in every}, self.bank.items(every))
+
+        def stored() -> list[QuizItem]:
+            pool = [i for i in self.bank.items(chosen) if i.kind in wanted]
+            if "contrast" in wanted:
+                hashes = {c.content_hash for c in chosen}
+                pool += [d for d in contrast.drills(every) if d.chunk_hashes[0] in hashes and not validator.problems(d)]
+            first = {c.content_hash: (c.source, c.start) for c in every}
+            return sorted(pool, key=lambda i: (first.get(i.chunk_hashes[0], ("", 0)), i.kind, i.id))
+
+        have = stored()
+        writable = [k for k in wanted if k != "contrast"]
+        if len(have) < n and writable:
+            validator.embedder = self.tutor.embedder
+            for kind in writable:
+                missing = n - len(stored())
+                if missing <= 0:
+                    break
+                for _ in self._written(every, chosen, kind if len(writable) == 1 else None, validator, missing):
+                    pass
+                if len(writable) > 1:
+                    break  # one mixed pass writes every kind in turn
+            have = stored()
+        return have
+
+    def _planner(self, every: Sequence[Chunk]) -> Planner:
+        key = tuple(c.content_hash for c in every)
+        if self._plans is None or self._plans[0] != key:
+            corpus = self.tutor.settings.corpus
+            names = titles(corpus, {c.source for c in every}) if not self.tutor.settings.chroma_url else {}
+            self._plans = (key, Planner(every, names))
+        return self._plans[1]
+
+    def _written(self, every: Sequence[Chunk], chunks: Sequence[Chunk], kind: str | None, validator: Validator,
                  wanted: int) -> Iterator[QuizItem]:
-        """New items from the model, valid and banked, one at a time."""
+        """New items, valid and banked, one at a time: from the model, or from the notes' structure alone."""
         model = self.tutor.model
         if model is None:
-            self.log("(no language model: serving saved questions and contrast drills only)")
-            return
+            self.log("(no language model: serving saved questions, contrast drills and items built from the "
+                     "notes' structure only)")
+        planner = self._planner(every)
         kinds = [kind] if kind else list(LLM_KINDS)
         slots = [(c, kinds[(i + j) % len(kinds)]) for j in range(len(kinds))
-                 for i, c in enumerate(_spread(chunks)) if len(plain(c.text)) >= MIN_CHARS]
+                 for i, c in enumerate(_spread(chunks)) if len(note_text(c)) >= MIN_CHARS]
         made = 0
         for chunk, k in slots:
             if made >= wanted:
                 return
-            if self.bank.has(chunk, k, model.name):
-                continue
-            where = chunk.section.rpartition(" > ")[2]
-            self.log(f"(writing a {KIND_NAMES[k]} question on “{where}” with {model.name}...)")
-            before = len(self.stats.problems)
-            item = generate(chunk, k, model, validator.problems, self.stats)
+            item = self._one(chunk, k, planner, model, validator, made)
             if item is None:
-                self.log(f"warning: skipped a {KIND_NAMES[k]} question on “{where}”: "
-                         f"{self.stats.problems[before:][-1] if self.stats.problems[before:] else 'no valid item'}")
-                self.bank.mark_failed(chunk, k, model.name)
                 continue
             validator.accept(item)
             self.bank.add(item)
             made += 1
             yield item
+
+    def _one(self, chunk: Chunk, kind: str, planner: Planner, model: ChatModel | None, validator: Validator,
+             made: int) -> QuizItem | None:
+        """One new item of ``kind`` on ``chunk``, or None (nothing fits, already banked, or it failed)."""
+        shapes = self.bank.shapes(chunk)
+        where = chunk.section.rpartition(" > ")[2]
+        if kind == "mcq":
+            plans = planner.plans(chunk)  # none: no siblings in the notes, so the chunk gets other kinds
+            plans = plans[made % len(plans):] + plans[:made % len(plans)] if plans else []
+            for plan in plans:
+                generator = model.name if plan.phrased_by_model and model is not None else "notes"
+                if plan.shape in shapes or self.bank.has(chunk, f"mcq:{plan.shape}", generator):
+                    continue
+                if not plan.phrased_by_model:
+                    item = build_planned(plan, validator.problems, self.stats)
+                elif model is None:
+                    continue
+                else:
+                    item = self._model_item(chunk, "mcq", model, validator, where, plan)
+                if item is None:
+                    self.bank.mark_failed(chunk, f"mcq:{plan.shape}", generator)
+                return item
+            return None
+        if kind == "card" and "definition" not in shapes:
+            for term, meaning in definitions(chunk):
+                card = definition_card(chunk, term, meaning)
+                if not validator.problems(card):
+                    self.stats.built += 1
+                    return card
+        if model is None or self.bank.has(chunk, kind, model.name):
+            return None
+        item = self._model_item(chunk, kind, model, validator, where)
+        if item is None:
+            self.bank.mark_failed(chunk, kind, model.name)
+        return item
+
+    def _model_item(self, chunk: Chunk, kind: str, model: ChatModel, validator: Validator, where: str,
+                    plan: Plan | None = None) -> QuizItem | None:
+        self.log(f"(writing a {KIND_NAMES[kind]} question on “{where}” with {model.name}...)")
+        before = len(self.stats.problems)
+        item = generate(chunk, kind, model, validator.problems, self.stats, plan=plan)
+        if item is None:
+            problems = self.stats.problems[before:]
+            self.log(f"warning: skipped a {KIND_NAMES[kind]} question on “{where}”: "
+                     f"{problems[-1] if problems else 'no valid item'}")
+        return item
 
     # --- answering ------------------------------------------------------------------------------
 
@@ -201,4 +307,4 @@ class QuizSession:
         return result, self.record(item, result, answer, now)
 
     def report(self, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return self.progress.report(self.chunks(), now)
+        return self.progress.report(self.indexed(), now)

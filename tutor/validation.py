@@ -3,8 +3,14 @@
 - citations: each cites a chunk of the notes, with that chunk's exact text, section and lines;
 - multiple choice and contrast: the answer index is in range, the options are distinct (compared
   normalised), the correct option is supported by the cited chunk (its words are in it, or, with an
-  embedder, it means the same), and the question does not give the answer away;
-- short answers and cards: every key point is supported by the cited chunk and not in the question;
+  embedder, it means the same), and the question does not give the answer away; for a "which of
+  these is NOT" item, the three wrong options are listed in the first cited chunk and the key is not;
+  a question phrased on a line of the notes must be about that line;
+- short answers and cards: every key point is stated by one line of the cited chunk (not merely
+  made of its words scattered over the passage), is not contradicted there ("lower" for "higher"),
+  does not come from a meta line (a link, a pointer to a course or book), and is not in the question;
+- no giveaways: the question must not contain the words that only the correct option has, nor most
+  of a key point's words, nor (with an embedder) restate the answer in other words;
 - no duplicate of an item already in the bank (same normalised question, or nearly the same meaning).
 """
 
@@ -17,10 +23,22 @@ from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
 from tutor.retrieval import tokenize
+from tutor.siblings import clean_line, is_meta_line
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
 SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, with an embedder
-GIVEN_AWAY = 0.8  # share of an answer's keywords found in the question that gives it away
+GIVEN_AWAY = 0.8  # share of a correct option's keywords found in the question that gives it away
+POINT_GIVEN_AWAY = 0.5  # share of a key point's keywords (2 or more) found in the question that gives it away
+RESTATED = 0.85  # cosine of the question and the answer from which the question restates the answer
+SAME_ENTRY = 0.75  # cosine from which two list entries say the same thing (MiniLM: paraphrases 0.75-0.9)
+STATED_LINE = 0.6  # share of a key point's keywords in one line of the passage: the line states it
+STATED_MEANING = 0.7  # or: cosine of the point and one line, with an embedder
+ON_FACT = 0.3  # share of the fact's keywords a question phrased on it must keep (or cosine 0.5)
+OPPOSITES = dict(p.split("/") for p in (
+    "higher/lower lower/higher more/less less/more most/least least/most high/low low/high increase/decrease "
+    "decrease/increase faster/slower slower/faster best/worst worst/best first/last last/first easy/hard "
+    "hard/easy cheap/expensive expensive/cheap scalable/unscalable supervised/unsupervised "
+    "unsupervised/supervised always/never never/always").split())
 DUPLICATE_MEANING = 0.92  # cosine similarity of two questions of one kind that makes them duplicates
 MAX_CHARS = 300
 LISTED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")  # a bullet or numbered line (table cells are not)
@@ -46,6 +64,40 @@ def gives_away(answer: str, question: str) -> bool:
     """True when the question's wording already contains the answer."""
     a, q = normalise(answer), normalise(question)
     return bool(a) and (f" {a} " in f" {q} " or overlap(answer, question) >= GIVEN_AWAY)
+
+
+def telltale(correct: str, others: list[str], question: str) -> set[str]:
+    """Words of the question that only the correct option has: matching them finds the answer.
+
+    >>> sorted(telltale("Data Understanding", ["Modeling", "Evaluation", "Deployment"], "Which step cleans data?"))
+    ['data']
+    >>> telltale("Modeling", ["Evaluation", "Deployment", "Iteration"], "Which step takes least time?")
+    set()
+    """
+    rest: set[str] = set().union(*(keywords(o) for o in others)) if others else set()
+    return (keywords(correct) - rest) & keywords(question)
+
+
+def point_given_away(point: str, question: str) -> bool:
+    """True when the question holds the key point: all of it, or half its words when it has two or more.
+
+    >>> point_given_away("Higher accuracy", "Why does higher accuracy matter?")
+    True
+    >>> point_given_away("Computationally expensive at scale", "What is the disadvantage of supervised learning?")
+    False
+    """
+    words = keywords(point)
+    return gives_away(point, question) or (len(words) >= 2 and overlap(point, question) >= POINT_GIVEN_AWAY)
+
+
+def contradicted(point: str, line: str) -> bool:
+    """True when the line says the opposite of a word of the point ("lower accuracy" for "higher accuracy").
+
+    >>> contradicted("Higher accuracy", "- **Disadvantage**: Lower accuracy"), contradicted("Scalable", "Scalable")
+    (True, False)
+    """
+    mine, theirs = keywords(point), keywords(line)
+    return any(OPPOSITES.get(w) in theirs and w not in theirs for w in mine)
 
 
 class Validator:
@@ -139,14 +191,80 @@ class Validator:
         if any(len(o) > MAX_CHARS for o in item.options):
             out.append("an option is too long")
         correct = item.options[item.answer_index]
-        stated = [o for i, o in enumerate(item.options) if i != item.answer_index and self._listed(o, item)]
+        others = [o for i, o in enumerate(item.options) if i != item.answer_index]
+        if item.extra.get("shape") == "not":
+            return out + self._not_problems(item, correct, others)
+        out += _plan_problems(item, correct, others)
+        # a planned item's wrong options are siblings checked not to state its line; otherwise none may be listed
+        stated = [o for o in others if self._listed(o, item)] if "siblings" not in item.extra else []
         if item.kind == "mcq" and stated:
             out.append(f"the wrong option {stated[0]!r} is also listed in the cited notes: two answers fit")
         if not self._supported(correct, item):
             out.append(f"the correct answer {correct!r} is not what the cited notes say")
+        words = telltale(correct, others, item.question)
         if gives_away(correct, item.question):
             out.append("the question gives away the correct answer")
+        elif words:
+            out.append(f"the question gives away the correct answer: only it has {', '.join(sorted(words))}")
+        elif self._restates(item.question, [correct]):
+            out.append("the question restates the correct answer in other words")
+        fact = item.extra.get("fact", "")
+        if fact and not out and not self._about(item.question, fact):
+            out.append(f"the question is not about the line of the notes its answer was chosen for: {fact!r}")
         return out
+
+    def _not_problems(self, item: QuizItem, key: str, listed: list[str]) -> list[str]:
+        """A "which is NOT" item: the three others are listed in the first cited chunk, the key is not."""
+        if len(item.citations) < 2:
+            return ["a \"which is NOT\" item must cite the passage its odd option comes from"]
+        here = item.citations[0].text
+        lines = [normalise(clean_line(x)) for x in here.splitlines()]
+        missing = [o for o in listed if normalise(o) not in lines]
+        if missing:
+            return [f"the option {missing[0]!r} is not listed in the cited notes"]
+        if overlap(key, here) >= 0.6:
+            return [f"the odd option {key!r} is stated by the cited notes too: two answers fit"]
+        if normalise(key) not in [normalise(clean_line(x)) for x in item.citations[1].text.splitlines()]:
+            return [f"the odd option {key!r} is not what the notes it cites say"]
+        if self._restates(key, listed, SAME_ENTRY):
+            return [f"the odd option {key!r} says what a listed one says: two answers fit"]
+        return []
+
+    def _restates(self, question: str, answers: list[str], threshold: float = RESTATED) -> bool:
+        """With an embedder: the question means nearly the same as one of ``answers``."""
+        if self.embedder is None or not answers:
+            return False
+        q, *vectors = self.embedder.embed([question, *answers])
+        return max(_cos(q, v) for v in vectors) >= threshold
+
+    def _about(self, question: str, fact: str) -> bool:
+        if overlap(fact, question) >= ON_FACT:
+            return True
+        if self.embedder is None:
+            return False
+        q, f = self.embedder.embed([question, fact])
+        return _cos(q, f) >= 0.5
+
+    def _stated(self, point: str, item: QuizItem) -> str:
+        """"" when one line of the cited passage states ``point``; else why not (meta, contradicted, absent)."""
+        lines = [(c.section, False) for c in item.citations]
+        for citation in item.citations:
+            lines += [(clean_line(x), is_meta_line(x)) for x in citation.text.splitlines() if x.strip()]
+        best = max(lines, key=lambda x: overlap(point, x[0]), default=("", False))
+        if overlap(point, best[0]) >= STATED_LINE:
+            if best[1] and not any(overlap(point, x) >= STATED_LINE for x, meta in lines if not meta):
+                return f"the key point {point!r} comes from a link or a pointer to other material (meta)"
+            if contradicted(point, best[0]):
+                return f"the cited notes say the opposite of the key point {point!r}: {best[0]!r} (contradicts)"
+            return ""
+        if self.embedder is not None and keywords(point):
+            texts = [x for x, meta in lines if not meta and keywords(x)]
+            if texts:
+                p, *vectors = self.embedder.embed([point, *texts])
+                scored = max(zip((_cos(p, v) for v in vectors), texts))
+                if scored[0] >= STATED_MEANING and not contradicted(point, scored[1]):
+                    return ""
+        return f"the key point {point!r} is not what the cited notes say"
 
     def _point_problems(self, item: QuizItem) -> list[str]:
         if item.options or item.answer_index is not None:
@@ -163,10 +281,12 @@ class Validator:
         for point in item.key_points:
             if len(point) > MAX_CHARS:
                 out.append("a key point is too long")
-            elif not self._supported(point, item):
-                out.append(f"the key point {point!r} is not what the cited notes say")
-            elif gives_away(point, item.question):
+            elif why := self._stated(point, item):
+                out.append(why)
+            elif point_given_away(point, item.question):
                 out.append(f"the question gives away the key point {point!r}")
+        if not out and self._restates(item.question, list(item.key_points)):
+            out.append("the question restates its answer in other words")
         return out
 
     def _duplicate_problems(self, item: QuizItem) -> list[str]:
@@ -175,8 +295,8 @@ class Validator:
             return ["the same question is already in the bank"]
         if same == item.id:
             return []
-        if self.embedder is None:
-            return []
+        if self.embedder is None or item.extra.get("shape") in ("not", "order"):
+            return []  # a templated question differs from its peers in the section it names, not in meaning
         peers = [o for o in self.accepted if o.kind == item.kind and o.id != item.id]
         if not peers:
             return []
@@ -189,3 +309,29 @@ class Validator:
             if sum(x * y for x, y in zip(mine, self._vectors[other.question])) >= DUPLICATE_MEANING:
                 return [f"nearly the same question is already in the bank: {other.question!r}"]
         return []
+
+
+def same_option(option: str, named: str) -> bool:
+    """True when a model's option is the notes' ``named`` item, in its words or nearly.
+
+    >>> same_option("Data understanding and preparation", "Data Understanding & Preparation")
+    True
+    >>> same_option("Hyperparameter search", "Modeling")
+    False
+    """
+    return normalise(option) == normalise(named) or (overlap(option, named) >= 0.6 and overlap(named, option) >= 0.5)
+
+
+def _plan_problems(item: QuizItem, correct: str, others: list[str]) -> list[str]:
+    """An item written from a plan: its key is the plan's, and every wrong option is one of the siblings."""
+    key, siblings = item.extra.get("key", ""), [s for s in item.extra.get("siblings", "").split("\n") if s]
+    if key and not same_option(correct, key):
+        return [f"the correct option {correct!r} is not {key!r}, the one the notes name"]
+    strangers = [o for o in others if siblings and not any(same_option(o, s) for s in siblings)]
+    if strangers:
+        return [f"the wrong option {strangers[0]!r} is not one of the notes' own items (pick from the list given)"]
+    return []
+
+
+def _cos(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))

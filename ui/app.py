@@ -1,16 +1,13 @@
-"""The study web app: ``create_app`` builds the Gradio Blocks, ``launch`` serves it.
+"""The study web app: ``create_app`` lays out the Gradio Blocks and wires their events, ``launch`` serves it.
 
-Every handler is a thin adapter over ``ui.core.Study`` (which adapts the tutor's own generators);
-errors reach the page as messages, never as tracebacks. Named API endpoints (``/chat``, ``/search``,
-``/quiz_next``, ``/quiz_hint``, ``/quiz_grade``, ``/progress``, ``/status``) take and return JSON and
-work from ``gradio_client``.
+The page's handlers are in ``ui.handlers``, over ``ui.core.Study`` (which adapts the tutor's own
+generators); what they show is made by ``ui.render``. Errors reach the page as messages, never as
+tracebacks. Named API endpoints (``/chat``, ``/search``, ``/quiz_next``, ``/quiz_hint``, ``/quiz_grade``,
+``/progress``, ``/status``) take and return JSON and work from ``gradio_client``.
 """
 
-import html
 import ipaddress
 import os
-import sys
-import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,9 +16,24 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: i
 import gradio as gr  # noqa: E402
 
 from tutor.errors import TutorError  # noqa: E402
+from tutor.notes import NOTE_SUFFIXES  # noqa: E402
 from tutor.quiz import KINDS  # noqa: E402
-from tutor.records import Answer, Notice, TextDelta  # noqa: E402
-from ui.core import Study, answer_html, grade_markdown, item_markdown, public_item, sources_html  # noqa: E402
+from ui.core import Study, pairs, public_item  # noqa: E402
+from ui.handlers import (  # noqa: E402
+    ANY,
+    add_notes_view,
+    api_error,
+    chat_stream,
+    new_quiz_state,
+    notes_view,
+    progress_view,
+    quiz_grade,
+    quiz_hint,
+    quiz_next,
+    retry_stream,
+    search_view,
+)
+from ui.render import CSS, sources_html  # noqa: E402
 
 QUEUE_SIZE = 32  # requests waiting beyond this are turned away with a message
 MODEL = "model"  # concurrency group of chat and note changes: one at a time
@@ -29,243 +41,7 @@ MODEL = "model"  # concurrency group of chat and note changes: one at a time
 # model, so it is not kept waiting behind someone's answer; when it does need the model (writing an
 # item, judging a short answer) the backend itself lets one generation run at a time.
 QUIZ = "quiz"
-ANY = "any"
-CSS = """
-.notice { background: #fff4e5; border-left: 4px solid #f0a030; padding: 6px 10px; }
-.not-covered { background: #eef3ff; border-left-color: #5078f0; }
-.warning { color: #8a5a00; font-size: 0.9em; }
-details.citation { border: 1px solid #ddd; border-radius: 6px; padding: 4px 8px; margin: 4px 0; }
-details.citation summary { cursor: pointer; font-weight: 600; }
-pre.cited-text { white-space: pre-wrap; font-size: 0.85em; max-height: 18em; overflow: auto; }
-a.marker { font-weight: 600; text-decoration: none; }
-.muted { color: #888; }
-"""
 FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: the app works offline
-
-
-def _problem(exc: BaseException) -> str:
-    """A failure as the page shows it: the message and the fix, never a traceback."""
-    if isinstance(exc, TutorError):
-        fix = f"<br><em>Fix:</em> {html.escape(exc.fix)}" if exc.fix else ""
-        return f'<p class="notice"><strong>Problem:</strong> {html.escape(exc.message)}{fix}</p>'
-    sys.stderr.write(traceback.format_exc())
-    return (f'<p class="notice"><strong>Something went wrong</strong> ({html.escape(type(exc).__name__)}). '
-            "The details are in the terminal that runs <code>tutor ui</code>.</p>")
-
-
-def _api_error(exc: BaseException) -> gr.Error:
-    if not isinstance(exc, TutorError):
-        sys.stderr.write(traceback.format_exc())
-        return gr.Error(f"internal error ({type(exc).__name__}); see the server's terminal")
-    return gr.Error(str(exc))
-
-
-# --- chat ------------------------------------------------------------------------------------------
-
-
-def chat_stream(study: Study, message: str, chat: list, turns: list) -> Iterator[tuple[list, list, Any, str]]:
-    """Yield (chat messages, turns, sources panel, question box) while the answer is written."""
-    message = (message or "").strip()
-    if not message:
-        yield chat, turns, gr.skip(), ""
-        return
-    chat = list(chat or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-    turns = [tuple(t) for t in turns or []]
-    yield chat, turns, gr.skip(), ""
-    notice, text, answer = "", "", None
-    try:
-        for event in study.ask(message, turns):
-            match event:
-                case TextDelta(text=piece):
-                    text += piece
-                    chat = chat[:-1] + [{"role": "assistant", "content": notice + html.escape(text)}]
-                    yield chat, turns, gr.skip(), ""
-                case Notice(text=said):
-                    notice = f'<p class="notice">⚠️ {html.escape(said)}</p>'
-                    chat = chat[:-1] + [{"role": "assistant", "content": notice}]
-                    yield chat, turns, gr.skip(), ""
-                case Answer():
-                    answer = event
-    except Exception as exc:  # noqa: BLE001 - the page shows a message, never a traceback
-        chat = chat[:-1] + [{"role": "assistant", "content": notice + _problem(exc)}]
-        yield chat, turns, gr.skip(), ""
-        return
-    assert answer is not None
-    chat = chat[:-1] + [{"role": "assistant", "content": notice + answer_html(answer)}]
-    if not answer.refused:
-        turns = turns + [(message, answer.answer)]
-    yield chat, turns, sources_html(answer), ""
-
-
-def retry_stream(study: Study, chat: list, turns: list) -> Iterator[tuple[list, list, Any, str]]:
-    """Ask the last question again."""
-    chat = list(chat or [])
-    question = next((m["content"] for m in reversed(chat) if _role(m) == "user"), None)
-    if question is None:
-        yield chat, turns, gr.skip(), ""
-        return
-    while chat and _role(chat[-1]) != "user":
-        chat.pop()
-    chat.pop()
-    turns = [tuple(t) for t in turns or []]
-    if turns and turns[-1][0] == _text(question):
-        turns = turns[:-1]
-    yield from chat_stream(study, _text(question), chat, turns)
-
-
-def _role(message: Any) -> str:
-    return message.get("role", "") if isinstance(message, dict) else getattr(message, "role", "")
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # [{"type": "text", "text": ...}]
-        return " ".join(c.get("text", "") for c in content if isinstance(c, dict))
-    return str(content)
-
-
-# --- quiz ------------------------------------------------------------------------------------------
-
-
-def new_quiz_state() -> dict[str, Any]:
-    return {"id": None, "hints": 0, "seen": [], "number": 0, "graded": False}
-
-
-def quiz_next(study: Study, section: str, kind: str, due: bool, state: dict) -> tuple:
-    """(question, options, answer box, hint, grade, state) for the next item."""
-    state = dict(state or new_quiz_state())
-    section = "" if section in (None, ANY) else section
-    try:
-        item = study.quiz_next(section, "" if kind in (None, ANY) else kind, bool(due), state["seen"])
-    except Exception as exc:  # noqa: BLE001
-        return (_problem(exc), gr.update(visible=False), gr.update(visible=False), "", "", state)
-    if item is None:
-        text = ("Nothing is due for review. Untick *due* to practise new questions." if due else
-                "No question could be made for this selection. Try another section or kind "
-                "(with no language model, only saved questions and contrast drills are available).")
-        return (text, gr.update(visible=False), gr.update(visible=False), "", "", state)
-    state.update(id=item.id, hints=0, graded=False, number=state["number"] + 1, seen=state["seen"] + [item.id])
-    choices = bool(item.options)
-    return (item_markdown(item, state["number"]),
-            gr.update(choices=list(item.options), value=None, visible=choices),
-            gr.update(value="", visible=not choices), "", "", state)
-
-
-def quiz_hint(study: Study, state: dict) -> tuple[str, dict]:
-    state = dict(state or new_quiz_state())
-    if not state.get("id"):
-        return "Press **Next question** first.", state
-    if state["graded"]:
-        return "This one is graded already: press **Next question**.", state
-    state["hints"] = min(state["hints"] + 1, 3)
-    try:
-        text = study.quiz_hint(state["id"], state["hints"])
-    except Exception as exc:  # noqa: BLE001
-        return _problem(exc), state
-    suffix = " (the answer: what you type now is recorded as not known)" if state["hints"] == 3 else ""
-    return f"**Hint {state['hints']} of 3:** {text}{suffix}", state
-
-
-def quiz_grade(study: Study, choice: str | None, written: str, state: dict) -> tuple[str, dict]:
-    state = dict(state or new_quiz_state())
-    if not state.get("id"):
-        return "Press **Next question** first.", state
-    if state["graded"]:
-        return gr.skip(), state
-    try:
-        item, grade, st = study.quiz_grade(state["id"], (choice if choice else written) or "", state["hints"])
-    except Exception as exc:  # noqa: BLE001
-        return _problem(exc), state
-    state["graded"] = True
-    return grade_markdown(item, grade, st), state
-
-
-# --- progress and notes ----------------------------------------------------------------------------
-
-
-def progress_view(study: Study) -> tuple[Any, str]:
-    import pandas as pd
-
-    try:
-        report = study.progress_report()
-    except Exception as exc:  # noqa: BLE001
-        return gr.skip(), _problem(exc)
-    rows = [{"section": s.section[:40], "mastery %": round(100 * (s.mastery or 0.0), 1), "due": s.due}
-            for s in report.sections]
-    frame = pd.DataFrame(rows or [{"section": "(no sections)", "mastery %": 0.0, "due": 0}])
-    lines = [f"**Due now:** {report.due} · **items practised:** {report.items} · **attempts:** {report.attempts} · "
-             f"**streak:** {report.streak} day{'s' * (report.streak != 1)}", ""]
-    due = [s for s in report.sections if s.due]
-    if due:
-        lines.append("**Due per section:** " + ", ".join(f"{s.section} ({s.due})" for s in due))
-    if report.gaps:
-        lines.append(f"\n**Never practised ({len(report.gaps)} sections):**")
-        lines += [f"- {g}" for g in report.gaps]
-    if not report.attempts:
-        lines.append("\nNo attempts yet: take a quiz in the **Quiz** tab.")
-    order = list(dict.fromkeys(r["section"] for r in rows)) or None  # the notes' order, not the alphabet's
-    return gr.update(value=frame, sort=order), "\n".join(lines)
-
-
-def search_view(study: Study, query: str, k: float) -> str:
-    if not (query or "").strip():
-        return '<p class="muted">Type a query to see the ranked passages an answer would be built from.</p>'
-    try:
-        hits = study.search(query, int(k))
-    except Exception as exc:  # noqa: BLE001
-        return _problem(exc)
-    if not hits:
-        return "<p>No passages found.</p>"
-    out = []
-    for h in hits:
-        signals = f"score {h['score']:.4f}"
-        if h["dense"] is not None:
-            signals += f" · cosine {h['dense']:.2f}"
-        if h["keyword"] is not None:
-            signals += f" · bm25 {h['keyword']:.2f}"
-        label = f"{h['rank']}. {h['source']} › {h['section']} · lines {h['lines'][0]}-{h['lines'][1]} · {signals}"
-        out.append(f'<details class="citation hit"><summary>{html.escape(label)}</summary>'
-                   f'<pre class="cited-text">{html.escape(h["text"])}</pre></details>')
-    return "\n".join(out)
-
-
-def add_notes_view(study: Study, files: list | None, name: str, text: str, progress: Any = None) -> tuple[str, str]:
-    """Save uploaded files and/or a typed note under the notes folder, then re-index them."""
-    saved = []
-    try:
-        for f in files or []:
-            path = f if isinstance(f, str) else getattr(f, "name", str(f))
-            shown = os.path.basename(getattr(f, "orig_name", None) or path)
-            with open(path, "rb") as fh:
-                saved.append(study.save_note(shown, fh.read(study_max_bytes() + 1)))
-        if (text or "").strip():
-            note = (name or "").strip() or "note"
-            if not note.lower().endswith((".md", ".markdown", ".txt")):
-                note += ".md"
-            saved.append(study.save_note(note, text.encode("utf-8")))
-        if progress is not None:
-            progress(0.1, desc="Indexing the notes...")
-        summary = study.reindex()  # incremental: only new or changed files are embedded
-        if progress is not None:
-            progress(1.0, desc="Done")
-    except Exception as exc:  # noqa: BLE001
-        return _problem(exc), _notes_status(study)
-    names = ", ".join(f"`{p.name}`" for p in saved) or "nothing new"
-    return f"Saved {names}. {summary}", _notes_status(study)
-
-
-def study_max_bytes() -> int:
-    from tutor.ingest import MAX_FILE_BYTES
-
-    return MAX_FILE_BYTES
-
-
-def _notes_status(study: Study) -> str:
-    try:
-        return study.notes_status()
-    except Exception as exc:  # noqa: BLE001
-        return _problem(exc)
 
 
 # --- the app ---------------------------------------------------------------------------------------
@@ -324,8 +100,8 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                 notes_md = gr.Markdown(elem_id="notes-status")
                 with gr.Row():
                     with gr.Column():
-                        upload = gr.File(label="Upload notes (.md, .markdown, .txt)", file_count="multiple",
-                                         file_types=[".md", ".markdown", ".txt"], elem_id="upload")
+                        upload = gr.File(label=f"Upload notes ({', '.join(NOTE_SUFFIXES)})", file_count="multiple",
+                                         file_types=list(NOTE_SUFFIXES), elem_id="upload")
                     with gr.Column():
                         note_name = gr.Textbox(label="New note: file name", placeholder="week-3.md",
                                                elem_id="note-name")
@@ -346,7 +122,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
                 sections = s.sections()
             except Exception:  # noqa: BLE001
                 sections = []
-            return s.status_markdown(), gr.update(choices=[ANY, *sections]), _notes_status(s)
+            return s.status_markdown(), gr.update(choices=[ANY, *sections]), notes_view(s)
 
         demo.load(on_load, None, [status, section, notes_md], api_visibility="private")
 
@@ -367,14 +143,15 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
         next_btn.click(lambda sec, kd, d, st: quiz_next(s, sec, kd, d, st), [section, kind, due, quiz_state],
                        quiz_out, concurrency_id=QUIZ, api_visibility="undocumented", api_name="ui_quiz_next")
         hint_btn.click(lambda st: quiz_hint(s, st), [quiz_state], [hint_md, quiz_state], api_visibility="private")
-        grade_args = dict(fn=lambda c, w, st: quiz_grade(s, c, w, st), inputs=[options, written, quiz_state],
-                          outputs=[grade_md, quiz_state], concurrency_id=QUIZ)
+        grade_args: dict[str, Any] = dict(fn=lambda c, w, st: quiz_grade(s, c, w, st),
+                                          inputs=[options, written, quiz_state], outputs=[grade_md, quiz_state],
+                                          concurrency_id=QUIZ)
         grade_btn.click(**grade_args, api_visibility="undocumented", api_name="ui_quiz_grade")
         written.submit(**grade_args, api_visibility="private")
 
         progress_tab.select(lambda: progress_view(s), None, [plot, progress_md], api_visibility="private")
         refresh.click(lambda: progress_view(s), None, [plot, progress_md], api_visibility="private")
-        notes_tab.select(lambda: _notes_status(s), None, notes_md, api_visibility="private")
+        notes_tab.select(lambda: notes_view(s), None, notes_md, api_visibility="private")
 
         def add(files: list | None, name: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
             return add_notes_view(s, files, name, text, progress)
@@ -394,9 +171,9 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             Returns the answer as JSON (answer with [n] markers, citations, refused, nearest, backend, ...)
             plus notice: set when the language model was down and the extractive answer stands in."""
             try:
-                answer, notice = s.chat(question, _pairs(history))
+                answer, notice = s.chat(question, pairs(history or []))
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
             return answer.to_dict() | {"notice": notice}
 
         def search(query: str, k: int = 5) -> dict:
@@ -404,7 +181,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             try:
                 return {"query": query, "hits": s.search(query, k)}
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
 
         def quiz_next_api(section: str = "", kind: str = "", due: bool = False,
                           exclude: list[str] | None = None) -> dict:
@@ -413,7 +190,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             try:
                 item = s.quiz_next(section, kind, due, exclude or [])
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
             return public_item(item) if item else {}
 
         def quiz_hint_api(item_id: str, level: int = 1) -> str:
@@ -421,7 +198,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             try:
                 return s.quiz_hint(item_id, level)
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
 
         def quiz_grade_api(item_id: str, answer: str, hints_used: int = 0) -> dict:
             """Grade and record an answer: score, correct, points (hit, teaching passage), the item with its
@@ -429,7 +206,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             try:
                 item, grade, state = s.quiz_grade(item_id, answer, hints_used)
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
             return grade.to_dict() | {"correct": grade.correct, "item": item.to_dict(),
                                       "next_review": state.due.isoformat()}
 
@@ -438,7 +215,7 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
             try:
                 return s.progress_report().to_dict()
             except Exception as exc:  # noqa: BLE001
-                raise _api_error(exc) from None
+                raise api_error(exc) from None
 
         def status_api() -> dict:
             """The backend answering (and why the language model is down, if it is)."""
@@ -455,12 +232,6 @@ def create_app(study: Study | None = None, tutor_factory: Callable[[], Any] | No
 
     demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     return demo
-
-
-def _pairs(history: Any) -> list[tuple[str, str]]:
-    from ui.core import pairs
-
-    return pairs(history or [])
 
 
 def is_loopback(host: str) -> bool:

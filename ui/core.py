@@ -1,35 +1,46 @@
 """What the study UI does, without Gradio: thin adapters over the tutor's own generators and APIs.
 
-``Study`` holds the state every browser tab shares (one ``Tutor``: models load once) and turns the
-core's results into what a page shows (HTML for answers and citations, Markdown for quiz items and
-grades). Nothing here starts a server; the tests call these functions directly.
+``Study`` holds the state every browser tab shares (one ``Tutor``: models load once); what a page shows
+is made from its results by ``ui.render``. Nothing here starts a server; the tests call these directly.
 """
 
 from __future__ import annotations
 
-import html
 import queue
 import re
 import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tutor.catalog import load_catalog
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.ingest import MAX_FILE_BYTES, NOTE_SUFFIXES, load_catalog, stale_sources
+from tutor.ingest import stale_sources
 from tutor.llm import LLMError
+from tutor.notes import MAX_FILE_BYTES, NOTE_SUFFIXES, is_note, max_bytes, note_files
+from tutor.pipeline import check_notes_folder
 from tutor.progress import ItemState, Progress, ProgressReport
-from tutor.quiz import KIND_NAMES, KINDS, QuizItem
+from tutor.quiz import KINDS, QuizItem
 from tutor.records import Answer, AnswerEvent, Notice, TextDelta
 from tutor.session import QuizSession
+from ui.render import ingest_markdown, notes_markdown, status_markdown
 
-LETTERS = "ABCDEFGH"
 MAX_SERVED = 500  # quiz items remembered for grading by id (the API grades by id)
-NOT_COVERED_NOTICE = "Your notes don't cover this question, so the tutor will not answer it from general knowledge."
-MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class NotesFolder:
+    """The notes folder and its index as the Notes tab reports them."""
+
+    corpus: Path
+    index: Path
+    files: tuple[tuple[str, int], ...] | None  # (path in the folder, bytes) of each note; None: no folder yet
+    chunks: int | None  # chunks in the index; None: not built yet
+    stale: tuple[str, ...]  # notes changed since the index was built
 
 
 def _log(text: str) -> None:
@@ -104,90 +115,6 @@ def safe_note_name(name: str) -> str:
     return f"{stem}.{suffix.lower()}" if dot else stem
 
 
-# --- rendering -------------------------------------------------------------------------------------
-
-
-def citation_html(answer: Answer, open_all: bool = False) -> str:
-    """Each cited passage as a clickable ``[n]`` that opens to its text, with its file, section and lines."""
-    parts = []
-    for c in answer.citations:
-        label = f"[{c.n}] {c.source} › {c.section} · lines {c.lines[0]}-{c.lines[1]}"
-        parts.append(f'<details class="citation" id="cite-{c.n}"{" open" if open_all else ""}>'
-                     f"<summary>{html.escape(label)}</summary>"
-                     f'<pre class="cited-text">{html.escape(c.text)}</pre></details>')
-    return "\n".join(parts)
-
-
-def answer_html(answer: Answer) -> str:
-    """The answer as the chat shows it: notices, the text with its markers, and the citations."""
-    if answer.refused:
-        body = f'<p class="notice not-covered"><strong>Not in your notes.</strong> {NOT_COVERED_NOTICE}</p>'
-        if answer.nearest:
-            near = "".join(f"<li>{html.escape(n)}</li>" for n in answer.nearest)
-            body += f"<p>Nearest sections of your notes:</p><ul>{near}</ul>"
-        for w in answer.warnings:
-            body += f'<p class="warning">({html.escape(w)})</p>'
-        return body
-    text = html.escape(answer.answer).replace("\n", "<br>")
-    text = MARKER.sub(lambda m: f'<a class="marker" href="#cite-{m.group(1)}">[{m.group(1)}]</a>', text)
-    out = f'<div class="answer">{text}</div>'
-    if answer.incomplete:
-        out += '<p class="warning">(the answer was cut off; press Retry to ask again)</p>'
-    if answer.citations:
-        out += '<div class="sources"><strong>Sources</strong> (click one to read the passage):\n'
-        out += citation_html(answer) + "</div>"
-    return out
-
-
-def sources_html(answer: Answer | None) -> str:
-    if answer is None or not answer.citations:
-        return '<p class="muted">The passages the last answer cites appear here.</p>'
-    return citation_html(answer, open_all=True)
-
-
-def item_markdown(item: QuizItem, number: int) -> str:
-    where = item.section.rpartition(" > ")[2]
-    text = f"**Q{number} · {KIND_NAMES[item.kind]} · {where}**\n\n{item.question}"
-    if item.options:
-        text += "\n\n" + "\n".join(f"- **{letter})** {option}" for letter, option in zip(LETTERS, item.options))
-    return text
-
-
-def grade_markdown(item: QuizItem, grade: Grade, state: ItemState | None) -> str:
-    lines = []
-    if grade.kind in ("mcq", "contrast"):
-        if grade.correct:
-            lines.append("### ✓ Correct")
-        else:
-            letter = LETTERS[item.answer_index or 0]
-            lines.append(f"### ✗ Not quite: the answer is {letter}) {item.answer}")
-    else:
-        mark = "✓" if grade.correct else "✗" if grade.score < 0.5 else "~"
-        lines.append(f"### {mark} Score {grade.score:.0%}: {len(grade.hit)} of {len(grade.points)} key points")
-        for p in grade.points:
-            lines.append(f"- ✓ hit: {p.point}" if p.hit else f"- ✗ missed: {p.point}")
-    if grade.note:
-        lines.append(f"\n({grade.note})")
-    taught = [p.teaching for p in grade.missed if p.teaching is not None]
-    if taught:
-        lines.append("\n**Read again:**")
-        seen = set()
-        for c in taught:
-            if c.label() in seen:
-                continue
-            seen.add(c.label())
-            quoted = "\n".join(f"> {line}" for line in c.text.strip().splitlines()[:12])
-            lines.append(f"\n*{c.label()}*\n\n{quoted}")
-    elif item.citations:
-        lines.append(f"\n*Source: {item.citations[0].label()}*")
-    if state is not None:
-        from tutor.quiz_cli import when
-
-        hinted = f" · {grade.hints_used} hint{'s' * (grade.hints_used != 1)} used" if grade.hints_used else ""
-        lines.append(f"\nRecorded as {grade.rating.name.lower()}{hinted} · next review {when(state.due)}")
-    return "\n".join(lines)
-
-
 def public_item(item: QuizItem) -> dict[str, Any]:
     """An item as the API serves it before it is answered: no answer in it."""
     return {"id": item.id, "kind": item.kind, "section": item.section, "question": item.question,
@@ -221,14 +148,19 @@ class Study:
         except TutorError as exc:
             return "extractive", str(exc)
 
+    def notes_problem(self) -> str:
+        """Why questions cannot be answered from the notes now (no notes yet, a broken index...), or ""."""
+        try:
+            with self._lock:
+                self.tutor.open_index()
+        except TutorError as exc:
+            return str(exc)
+        return ""
+
     def status_markdown(self) -> str:
+        """The page's status line: the backend, and any problem with the model or the notes."""
         name, problem = self.backend()
-        text = f"**Backend:** `{name}`"
-        if name == "extractive":
-            text += " (no language model: answers are the cited passages themselves)"
-        if problem:
-            text += f"  \n⚠️ The language model is not available: {problem}"
-        return text
+        return status_markdown(name, problem, self.notes_problem())
 
     # --- chat ---------------------------------------------------------------------------------------
 
@@ -290,15 +222,15 @@ class Study:
     def quiz_next(self, section: str = "", kind: str = "", due: bool = False,
                   exclude: Sequence[str] = ()) -> QuizItem | None:
         """The best item not in ``exclude`` (the ones this tab has seen), or None when there is none."""
-        kind = (kind or "").strip() or None
-        if kind in ("any", "all"):
-            kind = None
-        if kind is not None and kind not in KINDS:
-            raise TutorError(f"unknown kind {kind!r}", fix=f"choose one of: {', '.join(KINDS)}")
+        wanted: str | None = (kind or "").strip() or None
+        if wanted in ("any", "all"):
+            wanted = None
+        if wanted is not None and wanted not in KINDS:
+            raise TutorError(f"unknown kind {wanted!r}", fix=f"choose one of: {', '.join(KINDS)}")
         with Progress(self.tutor.settings.progress_path) as progress:
             session = self._session(progress)
             seen = set(exclude)
-            for item in session.items(kind=kind, section=section or None, n=len(seen) + 1, due=due):
+            for item in session.items(kind=wanted, section=section or None, n=len(seen) + 1, due=due):
                 if item.id not in seen:
                     self._remember(item)
                     return item
@@ -343,36 +275,39 @@ class Study:
 
     # --- notes --------------------------------------------------------------------------------------
 
-    def notes_status(self) -> str:
+    def notes_folder(self) -> NotesFolder:
+        """The notes folder, its note files and the state of their index."""
         settings = self.tutor.settings
         corpus = settings.corpus
-        if not corpus.is_dir():
-            return f"No notes folder at `{corpus}` yet: add a note below."
-        files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.name.lower().endswith(NOTE_SUFFIXES))
+        if not corpus.exists():
+            return NotesFolder(corpus, settings.index, None, None, ())
+        check_notes_folder(corpus)
+        files = list(note_files(corpus))
         catalog = load_catalog(settings.index)
-        stale = stale_sources(corpus, catalog)
-        lines = [f"**Notes folder:** `{corpus}` · **index:** `{settings.index}`", ""]
-        if catalog is None:
-            lines.append("Index: **not built yet** (it is built on the first question, or press Re-index).")
-        else:
-            lines.append(f"Index: **{len(catalog.chunks)} chunks** from {len(files)} file(s)"
-                         + (f"; **out of date** for: {', '.join(stale)}" if stale else "; up to date."))
-        lines.append("")
-        lines += [f"- `{p.relative_to(corpus)}` ({p.stat().st_size:,} bytes)" for p in files]
-        return "\n".join(lines)
+        return NotesFolder(corpus, settings.index, tuple((str(p.relative_to(corpus)), p.stat().st_size) for p in files),
+                           None if catalog is None else len(catalog.chunks), tuple(stale_sources(corpus, catalog)))
+
+    def notes_status(self) -> str:
+        """The Notes tab's status, in Markdown."""
+        return notes_markdown(self.notes_folder())
 
     def save_note(self, name: str, data: bytes) -> Path:
         """Store a note under the notes folder (never elsewhere); returns its path."""
-        if not name.lower().endswith(NOTE_SUFFIXES):
+        if not is_note(name):
             raise TutorError(f"{Path(name).name} is not a note file", fix=f"notes end in {', '.join(NOTE_SUFFIXES)}")
-        if len(data) > MAX_FILE_BYTES:
-            raise TutorError(f"{Path(name).name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
+        binary = name.lower().endswith(".pdf")
+        limit = max_bytes(name) if binary else MAX_FILE_BYTES
+        if len(data) > limit:
+            raise TutorError(f"{Path(name).name} is larger than {limit // (1024 * 1024)} MB",
                              fix="split it into smaller notes")
         try:
-            data.decode("utf-8")
+            if not binary:
+                data.decode("utf-8")
         except UnicodeDecodeError:
             raise TutorError(f"{Path(name).name} is not UTF-8 text", fix="save it as UTF-8") from None
         corpus = self.tutor.settings.corpus
+        if corpus.exists():
+            check_notes_folder(corpus)
         corpus.mkdir(parents=True, exist_ok=True)
         target = corpus.resolve() / safe_note_name(name)
         stem, suffix = target.stem, target.suffix
@@ -388,7 +323,4 @@ class Study:
         with self._lock:
             report = self.tutor.ingest(only=only, rebuild=rebuild)
             self._fallback = None
-        text = report.summary()
-        for w in report.warnings:
-            text += f"\n- warning: {w}"
-        return text
+        return ingest_markdown(report)

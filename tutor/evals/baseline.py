@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tutor.embedding import Embedder
-from tutor.ingest import note_files, read_note, source_name
+from tutor.notes import located, note_files, read_note, source_name
 from tutor.records import Chunk, Hit, Retrieval, plain
 
 CHUNK_CHARS = 500
@@ -59,7 +60,7 @@ class DenseIndex:
     def __init__(self) -> None:
         self.data: dict[str, list[float]] = {}
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Any) -> None:
         for c, v in zip(chunks, vectors):
             self.data[c.id] = list(v)
 
@@ -116,14 +117,15 @@ class BaselineRetriever:
     def sections_of(self, chunk: Chunk) -> list[str]:
         """The notes' sections whose lines this window overlaps, in order."""
         return [s.section for s in self._sections
-                if s.source == chunk.source and s.start <= chunk.end and chunk.start <= s.end]
+                if s.source == chunk.source and (s.page, s.cell) == (chunk.page, chunk.cell)
+                and s.start <= chunk.end and chunk.start <= s.end]
 
 
 def build_baseline(corpus: Path, embedder: Embedder, sections: Sequence[Chunk]) -> BaselineRetriever:
     """The baseline over the same notes as ``sections`` (our chunks, used to map windows to sections)."""
     chunks: list[Chunk] = []
     for path in note_files(corpus):
-        text, _, _ = read_note(path)
-        if text is not None:
-            chunks.extend(fixed_size_chunks(text, source_name(corpus, path)))
+        document = read_note(path).document
+        for part in document.parts if document is not None else ():
+            chunks.extend(located(c, part) for c in fixed_size_chunks(part.text, source_name(corpus, path)))
     return BaselineRetriever(chunks, embedder, sections)

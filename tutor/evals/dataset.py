@@ -2,8 +2,10 @@
 
 A YAML file is a mapping with ``cases`` (a list) and optionally ``thresholds`` (metric -> value) and
 ``corpus`` (the notes folder the cases are about, relative to the file), or just the list of cases. A
-JSONL file has one case object per line. Every error is a ``TutorError`` with one line that names the
-file, the case and what to fix. Each case is in the ``dev`` or the ``test`` split, fixed by its id.
+JSONL file has one case object per line. Cases are checked by a pydantic model (``CaseModel``; its
+JSON schema is ``dataset_schema()``, printed by ``tutor eval --schema``). Every error is a
+``TutorError`` with one line that names the file, the case and what to fix. Each case is in the
+``dev`` or the ``test`` split, fixed by its id.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from tutor.errors import TutorError
+from tutor.evals.metrics import matches_section as matches_section  # re-exported: they lived here
+from tutor.evals.metrics import matches_source as matches_source
+from tutor.evals.metrics import parse_thresholds
 
-KINDS = ("takeaway", "bottom-line", "section", "paraphrase", "abbreviation", "follow-up", "unanswerable",
-         "list", "comparison", "nested", "code", "parent")
-FIELDS = {"id", "question", "kind", "sections", "key_points", "history", "tags", "why", "source", "split"}
 SPLITS = ("dev", "test")
+FIELDS = {"id", "question", "kind", "sections", "key_points", "history", "tags", "why", "source", "split"}
 DEV_SHARE = 6  # in tenths: the split rule below sends about 60% of the cases to dev
 
 
@@ -92,40 +97,144 @@ class Dataset:
         return Dataset(self.path, tuple(cases[:limit] if limit else cases), self.thresholds, self.corpus)
 
 
-def matches_source(expected: Sequence[str], source: str) -> bool:
-    """Whether a chunk from file ``source`` can answer a case whose answering files are ``expected`` (none: any).
-
-    >>> matches_source(["a.md"], "a.md"), matches_source(["a.md"], "b.md"), matches_source([], "b.md")
-    (True, False, True)
-    """
-    return not expected or source in expected
-
-
-def matches_section(expected: str, section: str) -> bool:
-    """Whether a chunk's heading path is the expected one or lies under it.
-
-    >>> matches_section("Risk Management", "Risk Management > Ethical Risks")
-    True
-    >>> matches_section("Risk", "Risk Management > Ethical Risks")
-    False
-    """
-    return section == expected or section.startswith(expected + " > ")
-
-
 def _bad(path: Path, where: str, message: str, fix: str = "") -> TutorError:
     return TutorError(f"{path}: {where}: {message}", fix=fix or "see the format at the top of evals/cases.yaml",
                       exit_code=2)
 
 
-def _strings(value: Any, path: Path, where: str, name: str) -> tuple[str, ...]:
-    """A string or a list of non-empty strings, as a tuple (numbers are taken as text)."""
+def _strings(value: Any, name: str) -> list[str]:
+    """A string or a list of non-empty strings, as a list (numbers are taken as text)."""
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, str | int | float) or not str(item).strip():
-            raise _bad(path, where, f"{name} must be text or a list of texts, not {item!r}")
+            raise ValueError(f"{name} must be text or a list of texts, not {item!r}")
         out.append(" ".join(str(item).split()))
-    return tuple(out)
+    return out
+
+
+Kind = Literal["takeaway", "bottom-line", "section", "paraphrase", "abbreviation", "follow-up", "unanswerable",
+               "list", "comparison", "nested", "code", "parent"]
+KINDS: tuple[str, ...] = get_args(Kind)
+Texts = Annotated[str | list[str], Field(description="a text, or a list of texts")]
+
+
+class Turn(BaseModel):
+    """One earlier turn of a follow-up case."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    answer: str
+
+
+class CaseModel(BaseModel):
+    """One eval case as written in a dataset file; ``to_case`` gives the ``Case`` record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str | int | None = Field(None, description="a stable name; default case-N (its position)")
+    question: str = Field(None, validate_default=True, description="what the learner asks")
+    kind: Kind = Field(None, validate_default=True)
+    sections: Texts | None = Field(None, description="heading paths that answer it (and the sections under them)")
+    key_points: list[Texts] | None = Field(None, description="what a good answer says; each: its phrasings")
+    history: list[Turn] | None = Field(None, description="earlier turns, oldest first (follow-up cases)")
+    tags: Texts | None = None
+    why: str = ""
+    source: Texts | None = Field(None, description="the file(s) that answer it: a section counts only in them")
+    split: Literal["dev", "test"] | None = Field(None, description="default: by the rule on the id")
+
+    @field_validator("question", mode="before")
+    @classmethod
+    def _question(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("question is missing or empty")
+        return " ".join(value.split())
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        if value not in KINDS:
+            raise ValueError(f"kind {value!r} is not one of {', '.join(KINDS)}")
+        return value
+
+    @field_validator("sections", "tags", "source", mode="before")
+    @classmethod
+    def _texts(cls, value: Any, info: ValidationInfo) -> Any:
+        return None if value is None else _strings(value, info.field_name or "")
+
+    @field_validator("key_points", mode="before")
+    @classmethod
+    def _key_points(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ValueError("key_points must be a list")
+        return [_strings(k, "each key point") for k in value]
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _history(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ValueError("history must be a list of {question, answer} turns")
+        for turn in value:
+            if not (isinstance(turn, dict) and isinstance(turn.get("question"), str)
+                    and isinstance(turn.get("answer"), str)):
+                raise ValueError(f"each history turn needs question and answer texts, not {turn!r}")
+        return value
+
+    @field_validator("why", mode="before")
+    @classmethod
+    def _why(cls, value: Any) -> str:
+        return str(value or "")
+
+    @field_validator("split", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if value is not None and value not in SPLITS:
+            raise ValueError(f"split {value!r} is not one of {', '.join(SPLITS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CaseModel:
+        if self.kind == "unanswerable":
+            if self.sections or self.key_points:
+                raise ValueError("an unanswerable case has no sections or key_points (the tutor must refuse it)")
+            if self.source:
+                raise ValueError("an unanswerable case has no source")
+        else:
+            if not self.sections:
+                raise ValueError("sections is missing: name the heading path(s) that answer the question")
+            if not self.key_points:
+                raise ValueError("key_points is missing: list what a good answer says")
+        if self.kind == "follow-up" and not self.history:
+            raise ValueError("a follow-up case needs history: [{question, answer}, ...]")
+        return self
+
+    def to_case(self, n: int) -> Case:
+        """The ``Case`` record; ``n`` is its 1-based position (its id when it has none)."""
+        return Case(str(self.id).strip() if self.id is not None else f"case-{n}", self.question, self.kind,
+                    _tuple(self.sections), tuple(_tuple(k) for k in self.key_points or ()),
+                    tuple((t.question, t.answer) for t in self.history or ()), _tuple(self.tags), self.why,
+                    _tuple(self.source), self.split or "")
+
+
+def _tuple(texts: str | list[str] | None) -> tuple[str, ...]:
+    return () if texts is None else (texts,) if isinstance(texts, str) else tuple(texts)
+
+
+class DatasetModel(BaseModel):
+    """A dataset file (YAML): its cases, and optionally thresholds and its own notes folder."""
+
+    model_config = ConfigDict(extra="forbid")
+    cases: list[CaseModel]
+    thresholds: dict[str, float] = Field(default_factory=dict, description="metric name -> threshold")
+    corpus: str | None = Field(None, description="the notes the cases are about, relative to the file")
+
+
+def dataset_schema() -> dict[str, Any]:
+    """The JSON schema of a dataset file (``tutor eval --schema``); a JSONL file has one case per line."""
+    return DatasetModel.model_json_schema()
 
 
 def parse_case(raw: Any, n: int, path: Path) -> Case:
@@ -135,55 +244,19 @@ def parse_case(raw: Any, n: int, path: Path) -> Case:
         raise _bad(path, where, f"a case must be a mapping with question, kind, ..., not {type(raw).__name__}")
     if raw.get("id") is not None:
         where = f"case {raw['id']!r} (#{n})"
-    unknown = sorted(set(map(str, raw)) - FIELDS)
-    if unknown:
-        raise _bad(path, where, f"unknown field(s) {', '.join(unknown)}",
-                   fix=f"known fields: {', '.join(sorted(FIELDS))}")
-    question = raw.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise _bad(path, where, "question is missing or empty")
-    kind = raw.get("kind")
-    if kind not in KINDS:
-        raise _bad(path, where, f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    sections = _strings(raw["sections"], path, where, "sections") if raw.get("sections") is not None else ()
-    key_points = tuple(_strings(k, path, where, "each key point") for k in raw.get("key_points") or ())
-    if raw.get("key_points") is not None and not isinstance(raw["key_points"], list):
-        raise _bad(path, where, "key_points must be a list")
-    if kind == "unanswerable":
-        if sections or key_points:
-            raise _bad(path, where, "an unanswerable case has no sections or key_points (the tutor must refuse it)")
-    else:
-        if not sections:
-            raise _bad(path, where, "sections is missing: name the heading path(s) that answer the question")
-        if not key_points:
-            raise _bad(path, where, "key_points is missing: list what a good answer says")
-    history = _history(raw.get("history"), path, where)
-    if kind == "follow-up" and not history:
-        raise _bad(path, where, "a follow-up case needs history: [{question, answer}, ...]")
-    tags = _strings(raw["tags"], path, where, "tags") if raw.get("tags") is not None else ()
-    case_id = str(raw["id"]).strip() if raw.get("id") is not None else f"case-{n}"
-    source = _strings(raw["source"], path, where, "source") if raw.get("source") is not None else ()
-    if source and kind == "unanswerable":
-        raise _bad(path, where, "an unanswerable case has no source")
-    split = raw.get("split")
-    if split is not None and split not in SPLITS:
-        raise _bad(path, where, f"split {split!r} is not one of {', '.join(SPLITS)}")
-    return Case(case_id, " ".join(question.split()), kind, sections, key_points, history, tags,
-                str(raw.get("why") or ""), source, split or "")
-
-
-def _history(raw: Any, path: Path, where: str) -> tuple[tuple[str, str], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise _bad(path, where, "history must be a list of {question, answer} turns")
-    turns = []
-    for turn in raw:
-        if not (isinstance(turn, dict) and isinstance(turn.get("question"), str)
-                and isinstance(turn.get("answer"), str)):
-            raise _bad(path, where, f"each history turn needs question and answer texts, not {turn!r}")
-        turns.append((turn["question"], turn["answer"]))
-    return tuple(turns)
+    try:
+        return CaseModel.model_validate(raw).to_case(n)
+    except ValidationError as exc:
+        errors = exc.errors()
+        unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+        if unknown:
+            raise _bad(path, where, f"unknown field(s) {', '.join(unknown)}",
+                       fix=f"known fields: {', '.join(sorted(FIELDS))}") from None
+        first = errors[0]
+        error = (first.get("ctx") or {}).get("error")
+        message = str(error) if first["type"] == "value_error" and error is not None else \
+            f"{'.'.join(map(str, first['loc'])) or 'the case'}: {first['msg']}"
+        raise _bad(path, where, message) from None
 
 
 def _read(path: Path) -> tuple[list[Any], dict[str, Any], Any]:
@@ -241,8 +314,7 @@ def _corpus(raw: Any, path: Path) -> Path | None:
 
 
 def load_dataset(path: Path) -> Dataset:
-    from tutor.evals.metrics import parse_thresholds
-
+    """The dataset in ``path``, every case checked (``CaseModel``); a problem is one line naming the case."""
     raw_cases, raw_thresholds, raw_corpus = _read(path)
     if not raw_cases:
         raise _bad(path, "cases", "the dataset has no cases")

@@ -11,13 +11,16 @@ import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.answering import MARKER, split_sentences
 from tutor.errors import TutorError
 from tutor.retrieval import tokenize
 
-Embed = Callable[[Sequence[str]], list[list[float]]]
+if TYPE_CHECKING:
+    from tutor.embedding import Vectors
+
+Embed = Callable[[Sequence[str]], "Vectors"]  # texts to a matrix, a unit-length row each
 KS = (1, 3, 5)
 MRR_DEPTH = 10
 SEMANTIC_MATCH = 0.60  # cosine of a key-point phrasing and an answer sentence that counts as saying it
@@ -108,6 +111,26 @@ def check_thresholds(summary: Mapping[str, float | None], thresholds: Mapping[st
 
 # --- retrieval ------------------------------------------------------------------------------------
 
+def matches_source(expected: Sequence[str], source: str) -> bool:
+    """Whether a chunk from file ``source`` can answer a case whose answering files are ``expected`` (none: any).
+
+    >>> matches_source(["a.md"], "a.md"), matches_source(["a.md"], "b.md"), matches_source([], "b.md")
+    (True, False, True)
+    """
+    return not expected or source in expected
+
+
+def matches_section(expected: str, section: str) -> bool:
+    """Whether a chunk's heading path is the expected one or lies under it.
+
+    >>> matches_section("Risk Management", "Risk Management > Ethical Risks")
+    True
+    >>> matches_section("Risk", "Risk Management > Ethical Risks")
+    False
+    """
+    return section == expected or section.startswith(expected + " > ")
+
+
 def first_rank(expected: Sequence[str], ranked: Sequence[Sequence[str]]) -> int | None:
     """1-based rank of the first passage whose sections include an expected one (or lie under it).
 
@@ -116,8 +139,6 @@ def first_rank(expected: Sequence[str], ranked: Sequence[Sequence[str]]) -> int 
     >>> first_rank(["C"], [["A"], ["B"]]) is None
     True
     """
-    from tutor.evals.dataset import matches_section
-
     for rank, sections in enumerate(ranked, 1):
         if any(matches_section(e, s) for e in expected for s in sections):
             return rank
@@ -164,7 +185,7 @@ def lexical_matches(key_points: Sequence[Sequence[str]], answer: str) -> list[bo
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return float(sum(x * y for x, y in zip(a, b)))
 
 
 def clean_sentences(answer: str) -> list[str]:

@@ -14,14 +14,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.answering import answer as final_answer
 from tutor.answering import clean_question, condense
 from tutor.errors import TutorError
 from tutor.evals import metrics as m
-from tutor.evals.dataset import Case, Dataset, matches_section, matches_source
+from tutor.evals.dataset import Case, Dataset
+from tutor.evals.metrics import matches_section, matches_source
 from tutor.records import Chunk
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from tutor.embedding import Vector, Vectors
 
 ONLY = ("retrieval", "answers", "quiz")
 QUIZ_ITEMS = 5  # quiz items generated per run, by default
@@ -88,15 +94,19 @@ class CachedEmbedder:
         self.inner = embedder
         self.name = getattr(embedder, "name", "?")
         self.dim = getattr(embedder, "dim", 0)
-        self.cache: dict[str, list[float]] = {}
+        self.cache: dict[str, Vector] = {}
 
     def warm(self, texts: Sequence[str]) -> None:
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         self.cache.update(zip(todo, self.inner.embed(todo)))
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        import numpy as np
+
         self.warm(texts)
-        return [self.cache[t] for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim))
+        return np.stack([self.cache[t] for t in texts])
 
 
 def our_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
@@ -269,20 +279,8 @@ def _score_answer(row: dict[str, Any], case: Case, answer: Any, retrieved: list[
     row["failures"].extend(f"citation: {p}" for p in problems)
 
 
-class _NullBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _bar(total: int, progress: bool | None):  # type: ignore[no-untyped-def]
-    if not (sys.stderr.isatty() if progress is None else progress):
-        return _NullBar()
+def _bar(total: int, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="Evaluating", unit="case", file=sys.stderr, leave=False)
+    show = sys.stderr.isatty() if progress is None else progress
+    return tqdm(total=total, desc="Evaluating", unit="case", file=sys.stderr, leave=False, disable=not show)

@@ -10,6 +10,7 @@ context size and the fixed messages), so the next ``tutor ask`` skips re-reading
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import hashlib
 import importlib.util
@@ -118,7 +119,8 @@ class LlamaCppModel:
                 raise LLMError(f"llama.cpp refused the prompt ({exc})",
                                fix="ask a shorter question or raise TUTOR_N_CTX") from None
             if saved and not saved.exists():
-                self._save(llm, saved)
+                with contextlib.suppress(OSError):  # an unwritable data folder only costs the next answer time
+                    self._save(llm, saved)
         return finish_reason
 
     def _cache_file(self, messages: list[Message]) -> Path | None:

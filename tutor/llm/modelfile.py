@@ -15,8 +15,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tutor.errors import TutorError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 CHUNK = 8 * 1024 * 1024
 
@@ -84,7 +88,7 @@ def sha256_file(path: Path, on_bytes: Callable[[int], None] = lambda _n: None) -
     return digest.hexdigest()
 
 
-def _bar(total: int, desc: str, progress: bool | None):  # type: ignore[no-untyped-def]
+def _bar(total: int, desc: str, progress: bool | None) -> tqdm[Any]:
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if progress is None else progress
@@ -117,8 +121,13 @@ def ensure_embedded(model_dir: Path, spec: ModelSpec = EMBEDDED, progress: bool 
         verify(target, spec, progress)
         return target
     parts = part_paths(spec)
-    model_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as exc:
+        raise TutorError(f"cannot write the embedded model into {model_dir} ({exc.strerror or exc})",
+                         fix="set TUTOR_DATA_DIR to a folder you can write (the model takes 1.1 GB there)") from None
     log(f"Preparing the embedded model (one time): {spec.parts} parts -> {target}")
     digest = hashlib.sha256()
     try:

@@ -90,3 +90,4 @@ class OllamaModel:
         finally:
             # ChatOllama opens an HTTP client per instance and never closes it; free its sockets now.
             chat._client.close()
+        return None  # langchain's stream does not say why the model stopped

@@ -1,0 +1,94 @@
+"""The catalog of an index generation: each note file's content hash and chunks, in ``catalog.json``.
+
+It is the record of which chunks the index holds; ``tutor.ingest`` compares it with the notes to find
+what changed. A catalog from another version of tutor, or one that does not parse, says so with the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import TutorError
+from tutor.generations import current
+from tutor.records import Chunk
+
+CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
+
+
+@dataclass
+class FileEntry:
+    hash: str
+    size: int
+    mtime_ns: int
+    chunk_ids: list[str]
+
+
+@dataclass
+class Catalog:
+    embedder: str
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    version: int = CATALOG_VERSION
+    folder: Path | None = field(default=None, compare=False)  # the generation it was read from
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "embedder": self.embedder,
+                "files": {s: vars(e) for s, e in sorted(self.files.items())},
+                "chunks": [c.to_dict() for c in self.chunks.values()],
+                "abbreviations": self.abbreviations,
+            },
+            indent=1,
+        )
+
+
+def catalog_path(folder: Path) -> Path:
+    return folder / "catalog.json"
+
+
+def load_catalog(index: Path) -> Catalog | None:
+    """The live generation's catalog, or None when no index was built there yet."""
+    folder = current(index)
+    if folder is None:
+        return None
+    path = catalog_path(folder)
+    if not path.exists():
+        raise TutorError(f"the index at {index} is damaged ({folder.name} has no catalog)",
+                         fix="run: tutor ingest --rebuild")
+    return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
+
+
+def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
+    """A catalog from its JSON text; ``where`` names the index in messages."""
+    try:
+        data: dict[str, Any] = json.loads(text)
+        if data.get("version") != CATALOG_VERSION:
+            raise TutorError(
+                f"the index at {where} was built by another version of tutor (format {data.get('version')})",
+                fix="run: tutor ingest --rebuild",
+            )
+        return Catalog(
+            embedder=data["embedder"],
+            files={s: FileEntry(**e) for s, e in data["files"].items()},
+            chunks={c["id"]: Chunk.from_dict(c) for c in data["chunks"]},
+            abbreviations=data.get("abbreviations", {}),
+            folder=folder,
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TutorError(f"the index at {where} is corrupted ({exc.__class__.__name__})",
+                         fix="run: tutor ingest --rebuild") from None
+
+
+def save_catalog(folder: Path, catalog: Catalog) -> None:
+    """Write the catalog into a generation folder, atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = catalog_path(folder).with_suffix(".json.tmp")
+    tmp.write_text(catalog.to_json(), encoding="utf-8")
+    os.replace(tmp, catalog_path(folder))

@@ -1,0 +1,193 @@
+"""Multiple-choice items whose options the notes supply: the key and three siblings of the same kind.
+
+A plan is made in code from the structure ``tutor.siblings`` finds, and checked before any model sees it:
+
+- ``which``: a line of one section, and the section's name among three sibling or parallel sections,
+  none of which states that line ("Which pattern lists “You may rerun the job” under Pros?");
+- ``label``: the value of a labelled entry, and its label among the other labels of the same list;
+- ``not``: three entries of a list section, and one entry of a sibling section that the cited passage
+  does not state ("Which of these is NOT listed under “Ethical Risks”?");
+- ``order``: numbered steps of a process ("Which step comes right after “Modeling”?").
+
+The model may phrase a ``which`` or ``label`` question (``tutor.quiz``); the options are never its own.
+A section with no siblings gets no plan: the session asks it another kind of question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tutor.records import Chunk
+from tutor.siblings import Group, clean_line, content, entries, groups, keywords, name_of, overlap, similarity
+
+STATED = 0.5  # share of a line's keywords found in a section that makes the line true there too
+NOT_STATED = 0.55  # the key of a "not" item: less than this share of its keywords in the cited passage
+MAX_OPTION = 140  # characters: longer entries make options nobody reads
+MIN_FACT_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A multiple-choice item the notes supply, before its question is phrased."""
+
+    shape: str  # "which", "label", "not" or "order"
+    question: str  # the question as a template words it (used as is, or when the model's phrasing fails)
+    options: tuple[str, ...]
+    answer_index: int
+    chunks: tuple[Chunk, ...]  # the chunk the key comes from first, then the sibling(s) it is told from
+    fact: str = ""  # the line of the notes the question asks about ("which", "label")
+    noun: str = ""
+    allowed: tuple[str, ...] = ()  # every sibling that may be a wrong option (none of them states the fact)
+
+    @property
+    def answer(self) -> str:
+        return self.options[self.answer_index]
+
+    @property
+    def phrased_by_model(self) -> bool:
+        return self.shape in ("which", "label")
+
+
+def _slot(seed: str, n: int) -> int:
+    return int(hashlib.sha256(seed.encode()).hexdigest(), 16) % n
+
+
+def _place(key: str, others: Sequence[str], seed: str) -> tuple[tuple[str, ...], int]:
+    slot = _slot(seed, len(others) + 1)
+    return (*others[:slot], key, *others[slot:]), slot
+
+
+def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
+    """The answer's keywords that no other option has: a question containing one gives it away."""
+    rest = set().union(*(keywords(o) for o in others)) if others else set()
+    return keywords(answer) - rest
+
+
+VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
+                        "if as in lets let's note now what why how example example:".split())
+
+
+def statement(text: str) -> bool:
+    """True for a line that can stand alone as a fact: not a pointer ("He talked about"), code or a lead-in.
+
+    >>> statement("Most time-consuming step in ML projects"), statement("For example:"), statement("He said so")
+    (True, False, False)
+    """
+    words = text.split()
+    return (len(keywords(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
+            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
+
+
+def _facts(chunk: Chunk) -> list[str]:
+    """Lines of the chunk a question can ask about: its list entries, else its sentences."""
+    found = [e.text for e in entries(chunk) if not e.intro]
+    if not found:
+        text = " ".join(clean_line(line) for line in content(chunk).splitlines())
+        found = [s.strip() for s in text.replace("! ", ". ").replace("? ", ". ").split(". ")]
+    return [f.rstrip(".") for f in found if statement(f)]
+
+
+class Planner:
+    """Plans for every chunk of the notes; the groups of siblings are found once."""
+
+    def __init__(self, chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None) -> None:
+        self.groups = groups(chunks, file_titles)
+        self.of: dict[str, list[Group]] = {}
+        for g in self.groups:
+            for member in g.members:
+                for c in member:
+                    self.of.setdefault(c.content_hash, []).append(g)
+
+    def plans(self, chunk: Chunk) -> list[Plan]:
+        """Every plan for ``chunk``: one of each shape it allows, "which" (or "label"), "order", "not"."""
+        mine = self.of.get(chunk.content_hash, [])
+        found = {"which": next((p for g in mine if (p := self._which(g, chunk))), None) or self._label(chunk),
+                 "order": next((p for g in mine if (p := self._order(g, chunk))), None),
+                 "not": next((p for g in mine if (p := self._not(g, chunk))), None)}
+        return [p for p in found.values() if p is not None]
+
+    def _which(self, g: Group, chunk: Chunk) -> Plan | None:
+        i = g.index(chunk)
+        answer = g.names[i]
+        ranked = sorted((j for j in range(len(g.names)) if j != i),
+                        key=lambda j: (-similarity(g.text(i), g.text(j)), abs(j - i)))
+        for fact in _facts(chunk):
+            fair = [j for j in ranked if overlap(fact, g.text(j)) < STATED]
+            names = [g.names[j] for j in fair[:3]]
+            if len(names) < 3:
+                continue
+            if keywords(fact) & _distinctive(answer, names) or overlap(answer, fact) >= STATED:
+                continue  # the line names its own section: any question on it gives the answer away
+            options, index = _place(answer, names, chunk.content_hash + fact)
+            leaf = name_of(chunk.section.rpartition(" > ")[2])
+            question = (f"Under which {g.noun} of “{g.parent}” do your notes say: “{fact}”?" if g.parent
+                        else f"Which {g.noun} has, under “{leaf}”: “{fact}”?")
+            return Plan("which", question, options, index, (chunk,), fact, g.noun, tuple(g.names[j] for j in fair))
+        return None
+
+    def _label(self, chunk: Chunk) -> Plan | None:
+        labelled = [e for e in entries(chunk) if e.label and e.value and len(e.label) <= 60]
+        if len(labelled) < 4 or len({e.label.lower() for e in labelled}) < len(labelled):
+            return None
+        for entry in labelled:
+            if len(keywords(entry.value)) < MIN_FACT_WORDS - 1:
+                continue
+            rest = [e for e in labelled if e is not entry and overlap(entry.value, e.text) < STATED]
+            rest.sort(key=lambda e: -similarity(e.text, entry.text))
+            names = [e.label for e in rest[:3]]
+            if len(names) < 3 or keywords(entry.value) & _distinctive(entry.label, names):
+                continue
+            options, index = _place(entry.label, names, chunk.content_hash + entry.label)
+            leaf = name_of(chunk.section.rpartition(" > ")[2])
+            return Plan("label", f"In “{leaf}”, which one is: “{entry.value}”?", options, index, (chunk,),
+                        entry.value, "one", tuple(e.label for e in rest))
+        return None
+
+    def _not(self, g: Group, chunk: Chunk) -> Plan | None:
+        listed = [e.text for e in entries(chunk) if len(e.text) <= MAX_OPTION and not e.intro and statement(e.text)]
+        if len(listed) < 3:
+            return None
+        i = g.index(chunk)
+        mine = content(chunk) + "\n" + chunk.section
+        leaf = name_of(chunk.section.rpartition(" > ")[2])
+        for j in sorted((j for j in range(len(g.names)) if j != i), key=lambda j: abs(j - i)):
+            for sibling in g.members[j]:
+                for e in entries(sibling):
+                    if len(e.text) > MAX_OPTION or e.intro or not statement(e.text):
+                        continue
+                    if overlap(e.text, mine) > NOT_STATED or any(similarity(e.text, x) > 0.3 for x in listed):
+                        continue
+                    if keywords(e.text) & keywords(leaf):
+                        continue  # names the section's own subject: it may well be true there too
+                    true = _spread_pick(listed, 3, chunk.content_hash)
+                    options, index = _place(e.text, true, chunk.content_hash + e.text)
+                    where = f" in “{g.parent}”" if g.parent else f" for the {g.names[i]}"
+                    return Plan("not", f"Which of these is NOT listed under “{leaf}”{where}?", options, index,
+                                (chunk, sibling), noun=g.noun)
+        return None
+
+    def _order(self, g: Group, chunk: Chunk) -> Plan | None:
+        if not g.ordered:
+            return None
+        i = g.index(chunk)
+        near = sorted((j for j in range(len(g.names)) if j not in (i, i - 1)), key=lambda j: (abs(j - i), j))[:3]
+        if len(near) < 3:
+            return None
+        names = [g.names[j] for j in near]
+        options, index = _place(g.names[i], names, chunk.content_hash + "order")
+        if i == 0:
+            question = f"Which {g.noun} comes first in “{g.parent}”?"
+            cited: tuple[Chunk, ...] = (chunk,)
+        else:
+            question = f"In “{g.parent}”, which {g.noun} comes right after “{g.names[i - 1]}”?"
+            cited = (chunk, g.members[i - 1][0])
+        return Plan("order", question, options, index, cited, noun=g.noun)
+
+
+def _spread_pick(items: Sequence[str], n: int, seed: str) -> list[str]:
+    """``n`` of ``items`` chosen stably from a seed, kept in note order."""
+    ranked = sorted(range(len(items)), key=lambda k: hashlib.sha256(f"{seed}{k}".encode()).hexdigest())
+    return [items[k] for k in sorted(ranked[:n])]
+
