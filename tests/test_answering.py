@@ -247,3 +247,24 @@ def test_final_is_the_answer_that_ends_a_stream(tutor: Tutor, model: ScriptedMod
     events = list(tutor.ask("DS vs MLE?"))
     assert len(events) > 2 and all(isinstance(e, TextDelta) for e in events[:-1])
     assert final(iter(events)) is events[-1] and isinstance(events[-1], Answer)
+
+
+def test_a_refusal_is_overruled_by_a_passage_holding_the_questions_words(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue(NOT_COVERED)
+    streamed, answer = run(tutor, "What do Data Scientists and Machine Learning Engineers focus on?")
+    assert not answer.refused and answer.extractive
+    assert answer.answer.startswith(answering.OVERRULED) and streamed.startswith(answering.OVERRULED)
+    assert any(c.section == ROLES for c in answer.citations)
+    assert "a passage holds most of the question's words" in answer.warnings[-1]
+
+
+def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("placeholder")
+    run(tutor, "DS vs MLE?")
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
+                  f"Data scientists focus on analysis far better than engineers [{n}].")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert not answer.refused
+    assert answer.unsupported == (f"Data scientists focus on analysis far better than engineers [{n}].",)
+    assert any(w.startswith("the notes make no such comparison") for w in answer.warnings)

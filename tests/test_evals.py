@@ -44,6 +44,9 @@ def dataset(*cases: Case, thresholds: dict[str, float] | None = None) -> Dataset
 DS_MLE = Case("ds-mle", "DS vs MLE?", "abbreviation", (ROLES,),
               (("analysis and experimentation", "analysis"), ("production systems",)))
 FRANCE = Case("france", "What is the capital city of France?", "unanswerable")
+# Answerable, in words the passage does not use: when the model refuses it, no passage overrules the refusal.
+ROLES_IN_OTHER_WORDS = Case("ds-mle", "How does a Data Scientist spend the day, unlike an MLE?", "paraphrase", (ROLES,),
+                            (("analysis and experimentation", "analysis"), ("production systems",)))
 
 
 # --- the shipped dataset covers what the issue asks for -------------------------------------------
@@ -340,7 +343,7 @@ def test_answer_run_flags_a_refused_answerable_and_an_answered_unanswerable(tuto
                                                                              model: ScriptedModel) -> None:
     unanswerable = Case("lr", "Which learning rate suits the Machine Learning Engineer models?", "unanswerable")
     model.enqueue(NOT_COVERED, "Use a learning rate of 0.001 for Machine Learning Engineer models [1].")
-    run = run_eval(tutor, dataset(DS_MLE, unanswerable), baseline=False, progress=False, quiz_items=0)
+    run = run_eval(tutor, dataset(ROLES_IN_OTHER_WORDS, unanswerable), baseline=False, progress=False, quiz_items=0)
     refused, answered = run.results["ours"]
     assert refused["refused"] and refused["kp_lexical"] == 0.0 and "refused a question the notes answer" in \
         refused["failures"]
@@ -378,7 +381,7 @@ def test_thresholds_from_the_dataset_and_overrides_decide_ok(tutor: Tutor) -> No
 def test_report_has_the_table_chart_and_failing_cases_with_answers(tutor: Tutor, model: ScriptedModel,
                                                                    tmp_path: Path) -> None:
     model.enqueue(NOT_COVERED, NOT_COVERED)
-    run = run_eval(tutor, dataset(DS_MLE, FRANCE, thresholds={"false_refusal_rate": 0.1}), progress=False,
+    run = run_eval(tutor, dataset(ROLES_IN_OTHER_WORDS, FRANCE, thresholds={"false_refusal_rate": 0.1}), progress=False,
                    quiz_items=0)
     json_path, html_path = write_report(run, tmp_path / "reports")
     data = json.loads(json_path.read_text())

@@ -51,3 +51,26 @@ def test_keyword_coverage_tells_notes_words_from_foreign_ones() -> None:
     retriever = make_retriever()
     assert retriever.keyword_coverage("crispdm steps") == 1.0
     assert retriever.keyword_coverage("capital of France") == 0.0
+
+
+def test_a_comparison_brings_evidence_for_each_side_into_the_top() -> None:
+    chunks = chunk_text("# Serving\n## Batch pattern\nRuns predictions on a schedule over bulk data.\n"
+                        "## Online pattern\nAnswers each request in real time.\n"
+                        + "".join(f"## Batch note {i}\nBatch jobs and batch sizes, batch batch.\n" for i in range(6)),
+                        "serving.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    retriever = Retriever(chunks, store, embedder, {})
+    sections = [h.chunk.section for h in retriever.search("batch vs online pattern", k=3)]
+    assert "Online pattern" in sections and any(s.startswith("Batch") for s in sections)
+
+
+def test_an_acronym_the_notes_never_use_is_spelled_out_from_their_phrases() -> None:
+    chunks = chunk_text("## Detection\nNon-max suppression keeps the best box.\n\n"
+                        "## Tips\nRun non-max suppression per class.\n", "cv.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    retriever = Retriever(chunks, store, embedder, {})
+    assert retriever.expand("How does NMS work?") == "How does NMS work? (non-max suppression)"
+    assert retriever.spelled() == {"NMS": "non-max suppression"}
+    assert retriever.expand("How does XYZ work?") == "How does XYZ work?"

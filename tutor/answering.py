@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 from tutor.config import Settings
 from tutor.errors import TutorError
+from tutor.evidence import unmade_comparisons
 from tutor.llm import ChatModel, Completion, LLMError
-from tutor.prompts import NOT_COVERED, answer_messages, condense_messages
+from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, TextDelta, Timings, plain
 from tutor.retrieval import Retriever, tokenize
 
@@ -75,6 +76,7 @@ class CitationCheck:
     unsupported: list[str]  # sentences without a marker, or not backed by the passages they cite
     claims: int  # sentences with enough words to be a claim
     repointed: list[tuple[int, int]] = field(default_factory=list)  # (written, corrected) marker numbers
+    overclaims: list[str] = field(default_factory=list)  # backed sentences that compare what the notes don't
 
     @property
     def grounded(self) -> bool:
@@ -90,7 +92,8 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
 
     A marker outside 1..len(passages) is removed. A sentence without a marker takes the markers of
     the sentence before it in the same paragraph (a list under a cited lead-in); it is supported
-    when at least ``min_overlap`` of its content words occur in the passages it cites.
+    when at least ``min_overlap`` of its content words occur in the passages it cites, and listed in
+    ``overclaims`` when it also compares in words its passages never use ("scales better").
 
     >>> r = check_citations("DS analyse data [1]. MLEs ship systems [Note 2, 7]. The sky is blue at noon.",
     ...                     ["Data Scientists: analysis of data", "MLE: ships production systems"])
@@ -100,6 +103,8 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     ...                     ["Data Scientists: analysis", "MLEs ship production systems"])
     >>> r.text, r.repointed
     ('MLEs ship production systems [2].', [(1, 2)])
+    >>> check_citations("Item-based filtering scales better [1].", ["Item-based filtering scales well"]).overclaims
+    ['Item-based filtering scales better [1].']
     """
     removed: list[int] = []
 
@@ -115,6 +120,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     passage_words = [_keywords(p) for p in passages]
     unsupported: list[str] = []
     repointed: list[tuple[int, int]] = []
+    overclaims: list[str] = []
     claims = 0
     out: list[str] = []
     pos = 0
@@ -135,6 +141,8 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             overlap = [len(words & w) for w in passage_words]
             backing = set().union(*(passage_words[n - 1] for n in markers)) if markers else set()
             if len(words & backing) >= min_overlap * len(words):
+                if unmade_comparisons(sentence, [passages[n - 1] for n in markers]):
+                    overclaims.append(sentence)
                 out.append(sentence)
                 continue
             best = max(range(len(passages)), key=lambda i: overlap[i]) if passages else -1
@@ -155,7 +163,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     out.append(cleaned[pos:])
     cleaned = "".join(out)
     cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", cleaned)})
-    return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed)
+    return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
 
 
 def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
@@ -167,14 +175,21 @@ def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
     return tuple(seen[:n])
 
 
-def extractive_answer(hits: Sequence[Hit], max_passages: int = 3) -> str:
-    """The best passages themselves, cited: the answer when no language model is available."""
-    lines = ["No language model is available, so these are the most relevant passages of your notes "
-             "(an extractive answer, not a written one):"]
-    for n, hit in enumerate(hits[:max_passages], 1):
+NO_MODEL = ("No language model is available, so these are the most relevant passages of your notes "
+            "(an extractive answer, not a written one):")
+OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
+             "question's words, so here it is as written (quoted, not a written answer):")
+
+
+def extractive_answer(hits: Sequence[Hit], max_passages: int = 3, *, numbers: Sequence[int] = (),
+                      lead: str = NO_MODEL, max_chars: int = 300) -> str:
+    """The best passages themselves, cited: the answer when no language model is available, or when the
+    model refused although a passage holds the question's words. ``numbers`` are the hits' markers."""
+    lines = [lead]
+    for n, hit in zip(numbers or range(1, len(hits) + 1), hits[:max_passages]):
         body = " ".join(plain(hit.chunk.text).split())
-        if len(body) > 300:
-            body = body[:300].rsplit(" ", 1)[0] + " ..."
+        if len(body) > max_chars:
+            body = body[:max_chars].rsplit(" ", 1)[0] + " ..."
         lines.append(f"- {hit.chunk.section}: {body} [{n}]")
     return "\n".join(lines)
 
@@ -209,6 +224,7 @@ def stream_answer(
     started = time.perf_counter()
     standalone = condense(history, question, model) if history else question
     found = retriever.retrieve(standalone, k=settings.top_k, min_relevance=settings.min_relevance)
+    found = retriever.widen(found, CONTEXT_CHARS)  # small-to-big: the rest of each hit's section, if it fits
     hits = found.hits
     retrieve_ms = (time.perf_counter() - started) * 1000
     backend = model.name if model is not None else "extractive"
@@ -228,8 +244,9 @@ def stream_answer(
                       for a, b in check.repointed)
         return Answer(question, check.text, tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited), False,
                       backend, timings(first_ms), standalone_question=standalone if history else None,
-                      unsupported=tuple(check.unsupported), removed_markers=tuple(check.removed),
-                      extractive=extractive, incomplete=incomplete, warnings=notes + tuple(warnings),
+                      unsupported=tuple(check.unsupported + check.overclaims), removed_markers=tuple(check.removed),
+                      extractive=extractive, incomplete=incomplete, warnings=notes + tuple(
+                          f"the notes make no such comparison: {s}" for s in check.overclaims) + tuple(warnings),
                       retrieval=found)
 
     if not found.relevant:
@@ -270,7 +287,18 @@ def stream_answer(
         incomplete = True
         warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
     if REFUSAL.match(text) or not MARKER.sub("", text).strip(" .,;:\n\t"):  # nothing said but markers
-        yield refusal(first_ms)
+        # A refusal is passed on only when no passage holds most of the question's words; else that
+        # passage is quoted, labelled as such (the small model refuses answers it was shown).
+        answering = retriever.answering(found, settings.min_relevance)
+        if not answering:
+            yield refusal(first_ms)
+            return
+        text = extractive_answer([hits[i] for i in answering], 2, numbers=[i + 1 for i in answering],
+                                 lead=OVERRULED, max_chars=700)
+        yield TextDelta(text)
+        yield finish(check_citations(text, passages), first_ms, extractive=True, warnings=[
+            "the model said your notes don't cover this, but a passage holds most of the question's words: "
+            "it is quoted instead"])
         return
     check = check_citations(text, passages)
     if not check.grounded:

@@ -16,7 +16,7 @@ from tutor.errors import TutorError
 from tutor.generations import current
 from tutor.records import Chunk
 
-CATALOG_VERSION = 2  # 2: the index is a series of generations (tutor.generations)
+CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
 
 
 @dataclass

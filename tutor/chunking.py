@@ -1,16 +1,23 @@
-"""Notes into heading-aware chunks.
+"""Notes into heading-aware chunks that fit the embedder's window.
 
-Each chunk is the body of one heading (ATX ``#`` headings) and carries its file, heading path and
-line range. A body longer than ``max_chars`` is split between blocks (paragraphs, lists, tables,
-code fences); a block that is itself too long is split between list items or table rows, never
-inside one. Plain ``.txt`` files have no headings: their paragraphs are packed the same way under
-the file's name. Limits: setext headings (underlined with ``===``) are read as text; HTML is text.
+Each chunk is the body of one heading (ATX ``#`` headings), or a piece of it, and carries its file,
+document title (the lone H1, else the file name made readable), heading path and exact line range.
+A body is cut so that what is embedded (title, heading path and text, ``Chunk.embed_text``) fits the
+embedder's window, counted in its own word pieces (``tutor.embedding.count_word_pieces``), and under
+``max_chars``. Cuts follow the structure: a body splits into paragraphs, tables, code fences and
+top-level list items; an item too big alone splits into its lead line and its sub-items (deeper while
+still too big), and the pieces cut from inside an item carry that item's lead line (or a table's
+header) as context. A single line longer than the window is kept whole (the embedder reads its start).
+A table of contents (lines that only link to the page's own headings) is navigation and is left out.
+Plain ``.txt`` files have no headings: their paragraphs are packed the same way under the file's name.
+Limits: setext headings (underlined with ``===``) are read as text; HTML is text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tutor.records import Chunk, plain
@@ -18,9 +25,17 @@ from tutor.records import Chunk, plain
 # An ATX heading; "##" alone is an empty one, and a closing "#" run counts only after a space ("C#").
 HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
-FENCE = re.compile(r"^ {0,3}(```|~~~)")
+# A code fence, also indented under a list item or opened on the item's own line ("- ```python").
+FENCE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)")
 LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
+TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}")
+# A line that only links to a heading of the same page: "* [Padding](#padding)".
+ANCHOR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\(#[^)]*\)\s*$")
 MAX_CHARS = 1500
+MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
+SPECIAL_TOKENS = 2
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
 @dataclass
@@ -30,42 +45,94 @@ class _Section:
     last: int  # 0-based index of the last body line (inclusive); < first when empty
 
 
+@dataclass(frozen=True)
+class _Piece:
+    first: int
+    last: int
+    lead: tuple[int, ...] = ()  # lines of the items (or table header) this piece was cut from
+
+
 def content_hash(section: str, text: str) -> str:
     return hashlib.sha256(f"{section}\n{text}".encode()).hexdigest()[:16]
 
 
-def chunk_text(text: str, source: str, max_chars: int = MAX_CHARS, markdown: bool | None = None,
-               section: str = "") -> list[Chunk]:
+def readable_name(source: str) -> str:
+    """A file name as a title.
+
+    >>> readable_name("notes/ml_interview-prep.v2.md")
+    'ml interview prep.v2'
+    """
+    return re.sub(r"[-_\s]+", " ", _stem(source)).strip()
+
+
+def chunk_text(
+    text: str,
+    source: str,
+    max_chars: int = MAX_CHARS,
+    markdown: bool | None = None,
+    section: str = "",
+    *,
+    title: str | None = None,
+    max_tokens: int = MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
+) -> list[Chunk]:
     """Split one note (markdown or plain text) into chunks; ``source`` names the file.
 
     ``markdown`` says whether headings count; by default they do unless ``source`` is a ``.txt`` file.
     ``section`` names the text before any heading (e.g. a PDF page's outline entry); by default the file's name.
+    ``title`` overrides the document title found in it; ``count_tokens`` is the embedder's word-piece counter.
     """
+    if count_tokens is None:
+        from tutor.embedding import count_word_pieces
+
+        count_tokens = count_word_pieces
     lines = LINE_BREAK.split(text)  # as editors count lines: not at form feeds, U+2028 or other separators
     if lines[-1] == "":
         lines.pop()
     is_markdown = not source.lower().endswith(".txt") if markdown is None else markdown
     default = section or _stem(source)
-    sections = _sections(lines, default=default) if is_markdown else [
-        _Section([default], 0, len(lines) - 1)
-    ]
+    if is_markdown:
+        sections, found = _sections(lines, default=default)
+    else:
+        sections, found = [_Section([default], 0, len(lines) - 1)], None
+    doc_title = " ".join((title or found or readable_name(source)).split())
+    names = [" > ".join(s.path) for s in sections]
+    probe = Chunk("", source, "", 0, 0, "", "", title=doc_title)
+    counts = count_tokens([plain(line) for line in lines] + [_context(probe, n) for n in names]) if lines else []
+    cutter = _Cutter(lines, counts[: len(lines)], max_chars)
     chunks: list[Chunk] = []
-    for section in sections:
-        name = " > ".join(section.path)
-        for first, last in _pieces(lines, section.first, section.last, max_chars):
-            body = "\n".join(lines[first : last + 1])
+    for part, name, head_tokens in zip(sections, names, counts[len(lines):]):
+        budget = max_tokens - SPECIAL_TOKENS - head_tokens
+        for piece in cutter.pieces(part.first, part.last, budget):
+            if _is_navigation(lines[piece.first : piece.last + 1]):
+                continue
+            body = "\n".join(lines[piece.first : piece.last + 1])
+            lead = "\n".join(plain(lines[i]) for i in piece.lead)
             chunks.append(
                 Chunk(
-                    id=f"{source}:{first + 1}",
+                    id=f"{source}:{piece.first + 1}",
                     source=source,
                     section=name,
-                    start=first + 1,
-                    end=last + 1,
+                    start=piece.first + 1,
+                    end=piece.last + 1,
                     text=body,
-                    content_hash=content_hash(name, body),
+                    content_hash=content_hash(f"{doc_title}\n{name}\n{lead}", body),
+                    title=doc_title,
+                    lead=lead,
                 )
             )
     return chunks
+
+
+def _is_navigation(lines: list[str]) -> bool:
+    """A table of contents: most lines only link to headings of the same page (it names every topic of
+    the file and teaches none, so it would be retrieved for everything)."""
+    filled = [line for line in lines if line.strip()]
+    return len(filled) >= 3 and sum(bool(ANCHOR_LINK.match(line)) for line in filled) >= 0.8 * len(filled)
+
+
+def _context(probe: Chunk, section: str) -> str:
+    return Chunk(probe.id, probe.source, section, 0, 0, "", "", title=probe.title).context
 
 
 def _stem(source: str) -> str:
@@ -73,7 +140,8 @@ def _stem(source: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
-def _sections(lines: list[str], default: str) -> list[_Section]:
+def _sections(lines: list[str], default: str) -> tuple[list[_Section], str | None]:
+    """The heading-bounded sections, and the document title (a lone H1 that opens the file)."""
     headings: list[tuple[int, int, str]] = []  # (line index, level, title)
     in_fence = False
     for i, line in enumerate(lines):
@@ -88,77 +156,148 @@ def _sections(lines: list[str], default: str) -> list[_Section]:
 
     sections = [_Section([default], 0, (headings[0][0] if headings else len(lines)) - 1)]
     stack: list[tuple[int, str]] = []
-    for n, (i, level, title) in enumerate(headings):
+    for n, (i, level, heading) in enumerate(headings):
         end = headings[n + 1][0] - 1 if n + 1 < len(headings) else len(lines) - 1
         if i == title_line:
             sections.append(_Section([default], i + 1, end))
             continue
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, title))
+        stack.append((level, heading))
         sections.append(_Section([t for _, t in stack], i + 1, end))
-    return sections
+    title = headings[0][2] if title_line is not None else None
+    return sections, title
 
 
-def _blocks(lines: list[str], first: int, last: int) -> list[tuple[int, int]]:
-    """Blank-line separated blocks of [first, last]; a code fence is one block even with blanks."""
-    blocks: list[tuple[int, int]] = []
-    start: int | None = None
-    in_fence = False
-    for i in range(first, last + 1):
-        line = lines[i]
-        if FENCE.match(line):
-            in_fence = not in_fence
-        if not line.strip() and not in_fence:
-            if start is not None:
-                blocks.append((start, i - 1))
-                start = None
-        elif start is None:
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
+
+
+def _is_table(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+class _Cutter:
+    """Cuts line ranges into pieces within a word-piece budget, following the notes' structure."""
+
+    def __init__(self, lines: list[str], tokens: list[int], max_chars: int) -> None:
+        self.lines = lines
+        self.tokens = tokens
+        self.max_chars = max_chars
+        self.fenced = self._fenced_lines()
+
+    def _fenced_lines(self) -> list[bool]:
+        """Whether each line is inside a code fence (the closing fence included, the opening not)."""
+        out, inside = [], False
+        for line in self.lines:
+            was = inside
+            if FENCE.match(line):
+                inside = not inside
+            out.append(was)
+        return out
+
+    def _fits(self, first: int, last: int, budget: int) -> bool:
+        size = sum(len(self.lines[i]) + 1 for i in range(first, last + 1))
+        return size <= self.max_chars and sum(self.tokens[first : last + 1]) <= budget
+
+    def _trim(self, first: int, last: int) -> tuple[int, int]:
+        while first <= last and not self.lines[first].strip():
+            first += 1
+        while last >= first and not self.lines[last].strip():
+            last -= 1
+        return first, last
+
+    def pieces(self, first: int, last: int, budget: int, lead: tuple[int, ...] = ()) -> list[_Piece]:
+        """The pieces of [first, last]: whole units packed together, a unit too big split inside."""
+        first, last = self._trim(first, last)
+        if first > last:
+            return []
+        if self._fits(first, last, budget):
+            return [_Piece(first, last, lead)]
+        out: list[_Piece] = []
+        can_grow = False  # whether the last piece holds whole units only, so the next may join it
+        for u_first, u_last in self._units(first, last):
+            if not self._fits(u_first, u_last, budget):
+                out.extend(self._split_unit(u_first, u_last, budget, lead))
+                can_grow = False
+            elif can_grow and self._fits(out[-1].first, u_last, budget):
+                out[-1] = _Piece(out[-1].first, u_last, lead)
+            else:
+                out.append(_Piece(u_first, u_last, lead))
+                can_grow = True
+        return out
+
+    def _units(self, first: int, last: int) -> list[tuple[int, int]]:
+        """Top-level units of a range: list items (with their sub-items and continuation lines), tables,
+        code fences and paragraphs (with anything indented under them)."""
+        units: list[tuple[int, int]] = []
+        start: int | None = None
+        for i in range(first, last + 1):
+            line = self.lines[i]
+            if start is None:
+                start = i
+                continue
+            if self.fenced[i] or not line.strip() or self._continues(start, i):
+                continue
+            units.append(self._trim(start, i - 1))
             start = i
-    if start is not None:
-        blocks.append((start, last))
-    return blocks
+        if start is not None:
+            units.append(self._trim(start, last))
+        return units
 
+    def _continues(self, start: int, i: int) -> bool:
+        """Whether non-blank line ``i`` belongs to the unit opened at ``start``."""
+        head, line = self.lines[start], self.lines[i]
+        if _indent(line) > _indent(head):
+            return True
+        after_text = bool(self.lines[i - 1].strip())
+        if _is_table(head):
+            return _is_table(line)
+        if LIST_ITEM.match(line) or _is_table(line) or FENCE.match(line) or not after_text:
+            return False
+        # A lazy continuation of a list item, or the next line of the same paragraph.
+        return not FENCE.match(head)
 
-def _size(lines: list[str], first: int, last: int) -> int:
-    return sum(len(lines[i]) + 1 for i in range(first, last + 1))
-
-
-def _units(lines: list[str], first: int, last: int) -> list[tuple[int, int]]:
-    """Split points inside one block: table rows, list items (with their continuation lines), lines."""
-    if FENCE.match(lines[first]):
-        return [(i, i) for i in range(first, last + 1)]
-    units: list[tuple[int, int]] = []
-    for i in range(first, last + 1):
-        line = lines[i]
-        starts_unit = (
-            not units
-            or line.lstrip().startswith("|")
-            or LIST_ITEM.match(line) is not None
-            or not LIST_ITEM.match(lines[units[-1][0]])  # plain paragraph lines split anywhere
-        )
-        if starts_unit:
-            units.append((i, i))
+    def _split_unit(self, first: int, last: int, budget: int, lead: tuple[int, ...]) -> list[_Piece]:
+        """A unit too big for one piece: its lead lines, then its inner units; or, flat, its lines."""
+        head_end = first
+        if _is_table(self.lines[first]):
+            if first + 1 <= last and TABLE_SEPARATOR.match(self.lines[first + 1]):
+                head_end = first + 1
+            rows = [(i, i) for i in range(head_end + 1, last + 1)]
+            return self._pack_under(first, head_end, rows, budget, lead)
+        if self.fenced[first] or FENCE.match(self.lines[first]) and not LIST_ITEM.match(self.lines[first]):
+            return self._pack_under(first, first - 1, [(i, i) for i in range(first, last + 1)], budget, lead)
+        while head_end < last and self.lines[head_end + 1].strip() and not self.fenced[head_end + 1] \
+                and _indent(self.lines[head_end + 1]) <= _indent(self.lines[first]):
+            head_end += 1
+        if head_end == last:  # a paragraph or an item with no sub-items: split between its lines
+            return self._pack_under(first, first - 1, [(i, i) for i in range(first, last + 1)], budget, lead)
+        head_tokens = sum(self.tokens[first : head_end + 1])
+        if head_tokens <= budget // 4:  # a short lead line is context for every piece under it
+            inner_lead, inner_budget = lead + tuple(range(first, head_end + 1)), budget - head_tokens
         else:
-            units[-1] = (units[-1][0], i)
-    return units
+            inner_lead, inner_budget = lead, budget
+        # The lead lines open the first piece, with as many whole inner units as fit beside them.
+        units = self._units(head_end + 1, last)
+        taken = 0
+        while taken < len(units) and self._fits(first, units[taken][1], budget):
+            taken += 1
+        opening = _Piece(first, units[taken - 1][1] if taken else head_end, lead)
+        rest = self.pieces(units[taken][0], last, inner_budget, inner_lead) if taken < len(units) else []
+        return [opening, *rest]
 
-
-def _pack(lines: list[str], spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
-    pieces: list[tuple[int, int]] = []
-    for first, last in spans:
-        if pieces and _size(lines, pieces[-1][0], last) <= max_chars:
-            pieces[-1] = (pieces[-1][0], last)
-        else:
-            pieces.append((first, last))
-    return pieces
-
-
-def _pieces(lines: list[str], first: int, last: int, max_chars: int) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    for b_first, b_last in _blocks(lines, first, last):
-        if _size(lines, b_first, b_last) <= max_chars:
-            spans.append((b_first, b_last))
-        else:
-            spans.extend(_pack(lines, _units(lines, b_first, b_last), max_chars))
-    return _pack(lines, spans, max_chars)
+    def _pack_under(self, first: int, head_end: int, rows: list[tuple[int, int]], budget: int,
+                    lead: tuple[int, ...]) -> list[_Piece]:
+        """Rows packed greedily; the head lines (a table's header) open the first piece and lead the rest."""
+        inner_lead = lead + tuple(range(first, head_end + 1))
+        inner_budget = budget - sum(self.tokens[first : head_end + 1])
+        out: list[_Piece] = []
+        for r_first, r_last in rows:
+            if out and self._fits(out[-1].first, r_last, budget if out[-1].first == first else inner_budget):
+                out[-1] = _Piece(out[-1].first, r_last, out[-1].lead)
+            elif not out and head_end >= first:
+                out.append(_Piece(first, r_last, lead))
+            else:
+                out.append(_Piece(r_first, r_last, inner_lead))
+        return out

@@ -10,6 +10,7 @@ texts go through the same weights as an ONNX Runtime graph, ``tutor/minilm_graph
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -222,6 +223,24 @@ def _minilm_forward(w: dict[str, Any], ids: Any, mask: Any, heads: int = 12) -> 
         x = _layer_norm(o + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
     pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+@functools.cache
+def _counting_tokenizer() -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(model_path()) / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def count_word_pieces(texts: Sequence[str]) -> list[int]:
+    """How many word pieces the embedder reads in each text, without [CLS] and [SEP] (its own tokenizer,
+    ``tokenizers`` only: no torch; about 10 µs a line)."""
+    if not texts:
+        return []
+    return [len(e.ids) for e in _counting_tokenizer().encode_batch(list(texts), add_special_tokens=False)]
 
 
 def make_embedder(kind: str = "fast") -> Embedder:

@@ -21,17 +21,26 @@ class Chunk:
     start: int  # first line, 1-based, inclusive
     end: int  # last line, 1-based, inclusive
     text: str  # the raw lines of the note
-    content_hash: str  # sha256 of section + text: stable while the words are unchanged
+    content_hash: str  # sha256 of title, section, lead and text: stable while the words are unchanged
     page: int | None = None  # the PDF page the lines are on (1-based); lines count within the page's text
     cell: int | None = None  # the notebook cell the lines are in (1-based); lines count within the cell
+    title: str = ""  # the document's title: its H1, else the file name made readable
+    lead: str = ""  # the list item or table header this piece was cut from, when cut inside one
+
+    @property
+    def context(self) -> str:
+        """Where the piece sits: title > heading path, then the lead it was cut from."""
+        path = self.section if not self.title or self.section.startswith(self.title) else \
+            f"{self.title} > {self.section}"
+        return f"{path}\n{self.lead}" if self.lead else path
 
     @property
     def lines(self) -> tuple[int, int]:
         return (self.start, self.end)
 
     def embed_text(self) -> str:
-        """What the embedder and keyword index see: the heading path, then the text."""
-        return f"{self.section}\n{plain(self.text)}"
+        """What the embedder and keyword index see: title, heading path and lead, then the text."""
+        return f"{self.context}\n{plain(self.text)}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,12 +11,13 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from tutor.embedding import Embedder
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.store import VectorStore
 
-RRF_K = 60
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i in is it its of on or s so that the "
@@ -58,7 +59,29 @@ def tokenize(text: str) -> list[str]:
 
 
 def _initials(words: Sequence[str]) -> str:
-    return "".join(w[0] for w in words).upper()
+    """First letters; an acronym among the words counts whole ("Bidirectional RNN" -> BRNN)."""
+    return "".join(w if len(w) > 1 and w.isupper() else w[0] for w in words).upper()
+
+
+def spelled_out(abbr: str, texts: Iterable[str]) -> str | None:
+    """The phrase of the notes whose initials are ``abbr``: the most frequent, seen at least twice.
+
+    >>> spelled_out("NMS", ["Non-max suppression drops boxes.", "Then non-max  suppression again."])
+    'non-max suppression'
+    >>> spelled_out("XYZ", ["nothing here"]) is None
+    True
+    """
+    letters = abbr.lower()
+    if not (2 <= len(letters) <= 5 and letters.isascii() and letters.isalpha()):
+        return None
+    pattern = re.compile(r"\b" + r"[ \t-]+".join(f"({ch}[a-z]+)" for ch in letters) + r"\b", re.IGNORECASE)
+    counts: Counter[str] = Counter()
+    for text in texts:
+        for m in pattern.finditer(text):
+            if not any(w.lower() in STOPWORDS for w in m.groups()):
+                counts[re.sub(r"[ \t]+", " ", m.group().lower())] += 1
+    found = counts.most_common(1)
+    return found[0][0] if found and found[0][1] >= 2 else None
 
 
 def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
@@ -141,6 +164,51 @@ class BM25:
         return out
 
 
+@dataclass(frozen=True)
+class Fusion:
+    """How the two rankings are fused (reciprocal rank fusion): tuned on the dev split only."""
+
+    rrf_k: int = 10  # the best of 10/30/60 on dev with depth 50 (bench/retrieval.py --grid); was 60
+    dense_weight: float = 1.0  # 0.5-2.0 tried on dev: equal weights were best
+    keyword_weight: float = 1.0
+    depth: int = 50  # how far down each ranking is read (20 and 50 tried)
+
+
+MODES = ("hybrid", "dense", "keyword")
+SPELLED_OUT = re.compile(r"\s*\([^()]*\)$")  # what expand_query appends: " (Data Scientist; ...)"
+# "A vs B", "difference between A and B", "compare A and/with/to B", "how does A differ from B".
+COMPARISON = (
+    re.compile(r"^(?P<a>.+?)\s+(?:vs\.?|versus)\s+(?P<b>.+?)$", re.IGNORECASE),
+    re.compile(r"\bdifferences?\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)$", re.IGNORECASE),
+    re.compile(r"\b(?:compare|contrast)\s+(?P<a>.+?)\s+(?:and|with|to)\s+(?P<b>.+?)$", re.IGNORECASE),
+    re.compile(r"\b(?:does|do|is|are)\s+(?P<a>.+?)\s+differ\s+from\s+(?P<b>.+?)$", re.IGNORECASE),
+)
+LEADING = re.compile(r"^(?:what(?:'s| is| are)?|how|when|why|which|the|is|are|do|does)\s+", re.IGNORECASE)
+
+
+def comparison_sides(query: str) -> tuple[str, str] | None:
+    """The two things a comparison question asks about, or None.
+
+    >>> comparison_sides("DS vs MLE?")
+    ('DS', 'MLE')
+    >>> comparison_sides("What is the difference between batch and online serving?")
+    ('batch', 'online serving')
+    >>> comparison_sides("How does L1 regularization differ from L2?")
+    ('L1 regularization', 'L2')
+    >>> comparison_sides("What is dropout?") is None
+    True
+    """
+    text = query.strip().rstrip("?.! ")
+    for pattern in COMPARISON:
+        m = pattern.search(text)
+        if m:
+            a, b = (LEADING.sub("", m.group(side).strip(" ,;:")) for side in ("a", "b"))
+            a = LEADING.sub("", a)
+            if a and b and len(tokenize(a)) and len(tokenize(b)):
+                return a, b
+    return None
+
+
 class Retriever:
     """Dense + BM25 search over the chunks of one index."""
 
@@ -150,14 +218,17 @@ class Retriever:
         store: VectorStore,
         embedder: Embedder,
         abbreviations: dict[str, str] | None = None,
+        fusion: Fusion = Fusion(),
     ) -> None:
         self.chunks = list(chunks)
         self.by_id = {c.id: c for c in self.chunks}
         self.store = store
         self.embedder = embedder
         self.abbreviations = abbreviations or {}
+        self.fusion = fusion
         self.bm25 = BM25([tokenize(c.embed_text()) for c in self.chunks])
         self.vocabulary = set(self.bm25.postings)
+        self._spelled: dict[str, str | None] = {}
 
     def keyword_coverage(self, query: str) -> float:
         """Share of the query's keywords that occur in the notes (0 when it has none)."""
@@ -174,34 +245,97 @@ class Retriever:
 
     def expand(self, query: str) -> str:
         """The query with the notes' abbreviations spelled out (what is searched)."""
-        return expand_query(query, self.abbreviations, self.vocabulary)
+        return self._expand(query)
+
+    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
+        """Positions of the hits that hold most of the question's (rarity-weighted) keywords while close in
+        meaning: evidence that the notes answer it, whatever a model says (``tutor.evidence``)."""
+        from tutor.evidence import answering_passages
+
+        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled())
+
+    def widen(self, found: Retrieval, budget: int) -> Retrieval:
+        """``found`` with each hit grown into the neighbouring pieces of its section within ``budget``
+        characters (small-to-big, ``tutor.widening``)."""
+        from dataclasses import replace
+
+        from tutor.widening import widen
+
+        return replace(found, hits=tuple(widen(found.hits, self.chunks, budget)))
+
+    def spelled(self) -> dict[str, str]:
+        """Every abbreviation known so far: mined from the notes, and acronyms looked up for queries."""
+        return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}
+
+    def _expand(self, query: str) -> str:
+        """The query with the notes' abbreviations spelled out; an acronym the notes never use
+        ("NMS") is looked up as a phrase of theirs with those initials ("non-max suppression")."""
+        known = dict(self.abbreviations)
+        for word in set(re.findall(r"\b[A-Z]{2,5}s?\b", query)):
+            word = word.rstrip("s") if word.endswith("s") and word[:-1].isupper() else word
+            if word in known or word.lower() in self.vocabulary:
+                continue
+            if word not in self._spelled:
+                self._spelled[word] = spelled_out(word, (c.text for c in self.chunks))
+            if self._spelled[word]:
+                known[word] = self._spelled[word]  # type: ignore[assignment]
+        return expand_query(query, known, self.vocabulary)
+
+    def dense_ranking(self, vector: Any, depth: int) -> list[tuple[str, float]]:
+        """Chunk ids by cosine to ``vector``, best first."""
+        return [(i, s) for i, s in self.store.query(vector, depth) if i in self.by_id]
+
+    def keyword_ranking(self, query: str, depth: int) -> list[tuple[str, float]]:
+        """Chunk ids by BM25 score for ``query``, best first (only chunks sharing a keyword)."""
+        ranked = sorted(self.bm25.scores(tokenize(query)).items(), key=lambda x: -x[1])[:depth]
+        return [(self.chunks[i].id, score) for i, score in ranked]
 
     def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
         expanded = self.expand(query)
-        hits = self._ranked(expanded, k)
+        hits = self._ranked(expanded, k, self.fusion.depth)
         return Retrieval(query, expanded, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
 
-    def search(self, query: str, k: int = 5, depth: int = 20) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, fused from the top ``depth`` of each ranking."""
-        return self._ranked(self.expand(query), k, depth)
+    def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks for ``query``; ``mode`` keeps one ranking alone (for measurement)."""
+        return self._ranked(self.expand(query), k, depth or self.fusion.depth, mode)
 
-    def _ranked(self, expanded: str, k: int, depth: int = 20) -> list[Hit]:
-        """The ``k`` best chunks for a query whose abbreviations are already spelled out."""
+    def _ranked(self, expanded: str, k: int, depth: int = 20, mode: str = "hybrid") -> list[Hit]:
+        """The ``k`` best chunks for an expanded query. For a comparison ("A vs B") each side is also
+        searched on its own, and a side whose best chunk is not among them has it placed second, so the
+        passages give evidence for both sides."""
         if not self.chunks:
             return []
-        dense = [(i, s) for i, s in self.store.query(self.embedder.embed([expanded])[0], depth) if i in self.by_id]
-        keyword = sorted(self.bm25.scores(tokenize(expanded)).items(), key=lambda x: -x[1])[:depth]
+        hits = self._fused(expanded, max(k, 1), depth, mode)
+        sides = comparison_sides(SPELLED_OUT.sub("", expanded))
+        if sides and hits:
+            ids = {h.chunk.id for h in hits}
+            extra = []
+            for side in sides:
+                best = self._fused(self._expand(side), 1, depth, mode)
+                if best and best[0].chunk.id not in ids:
+                    extra.append(best[0])
+                    ids.add(best[0].chunk.id)
+            hits = [hits[0], *extra, *hits[1:]]
+        return hits[:k]
+
+    def _fused(self, text: str, k: int, depth: int, mode: str) -> list[Hit]:
+        """Dense and keyword rankings of one query, fused by reciprocal rank."""
+        depth = max(depth, k)
         fused: dict[str, float] = defaultdict(float)
-        dense_sim = dict(dense)
-        keyword_score: dict[str, float] = {}
-        for rank, (chunk_id, _) in enumerate(dense):
-            fused[chunk_id] += 1 / (RRF_K + rank + 1)
-        for rank, (i, score) in enumerate(keyword):
-            chunk_id = self.chunks[i].id
-            keyword_score[chunk_id] = score
-            fused[chunk_id] += 1 / (RRF_K + rank + 1)
+        dense: dict[str, float] = {}
+        keyword: dict[str, float] = {}
+        rankings = []
+        if mode != "keyword":
+            ranking = self.dense_ranking(self.embedder.embed([text])[0], depth)
+            rankings.append((ranking, self.fusion.dense_weight))
+            dense = dict(ranking)
+        if mode != "dense":
+            ranking = self.keyword_ranking(text, depth)
+            rankings.append((ranking, self.fusion.keyword_weight))
+            keyword = dict(ranking)
+        for ranking, weight in rankings:
+            for rank, (chunk_id, _) in enumerate(ranking):
+                fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
         best = sorted(fused.items(), key=lambda x: -x[1])[:k]
-        return [
-            Hit(self.by_id[i], score, dense=dense_sim.get(i), keyword=keyword_score.get(i)) for i, score in best
-        ]
+        return [Hit(self.by_id[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tutor.embedding import Embedder
 from tutor.notes import located, note_files, read_note, source_name
@@ -59,7 +60,7 @@ class DenseIndex:
     def __init__(self) -> None:
         self.data: dict[str, list[float]] = {}
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], vectors: Any) -> None:
         for c, v in zip(chunks, vectors):
             self.data[c.id] = list(v)
 
@@ -104,6 +105,14 @@ class BaselineRetriever:
         """The ``k`` nearest windows and the cosine gate; the query is searched as asked (no expansion)."""
         hits = self.search(query, k)
         return Retrieval(query, query, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
+
+    def widen(self, found: Retrieval, budget: int) -> Retrieval:
+        """No widening: a plain pipeline quotes the windows it found."""
+        return found
+
+    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
+        """No evidence check: a plain pipeline passes the model's refusals on."""
+        return []
 
     def sections_of(self, chunk: Chunk) -> list[str]:
         """The notes' sections whose lines this window overlaps, in order."""

@@ -1,0 +1,84 @@
+"""Evidence beyond word overlap: does a retrieved passage answer the question, and does an answer
+sentence claim a comparison its passage does not make?
+
+A small model sometimes says "not covered" while the passage that answers is quoted to it, and
+sometimes joins a passage's words into a stronger claim ("X scales better" where the notes only say
+X is scalable). Both are judged here from the words alone (no model): the first by how much of the
+question the best passages contain, the second by comparative words the sentence uses and its cited
+passages never do. Limits: a paraphrase with none of the question's words is not recognised as an
+answer; a comparison the passage makes in other words ("beats") is not recognised as made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from tutor.records import Hit
+from tutor.retrieval import tokenize
+
+MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
+COMPARATIVE = re.compile(
+    r"\b(better|worse|best|worst|faster|slower|cheaper|simpler|easier|harder|stronger|weaker|superior|inferior|"
+    r"outperforms?|beats?|[a-z]{3,}er\s+than|(?:more|less|fewer)\s+(?:[a-z]+\s+){0,2}than)\b",
+    re.IGNORECASE,
+)
+# Words of the asking, not of the topic: they say nothing about whether a passage answers.
+QUESTION_WORDS = frozenset("explain describe tell give list mean means meaning example examples use used using "
+                           "purpose according note notes lecture course should would could must might may shall "
+                           "need want know get make way ways thing things".split())
+
+
+def _terms(text: str) -> set[str]:
+    return {t for t in tokenize(text) if "-" not in t and t not in QUESTION_WORDS}
+
+
+def coverage(question: str, passage: str, idf: Mapping[str, float] | None = None,
+             abbreviations: Mapping[str, str] | None = None) -> float:
+    """Share of the question's keywords that the passage contains, each weighted by its rarity in the
+    notes (``idf``; a word the notes never use weighs most): "learning" and "model" say little in ML
+    notes, "rate" a lot. An abbreviation counts as contained when its expansion is. 1 when the
+    question has no keywords.
+
+    >>> coverage("What does dropout do at test time?", "Dropout: at test time no units are dropped")
+    1.0
+    >>> round(coverage("Which learning rate fits?", "learning a model", {"learning": 0.5, "rate": 2.0, "fit": 2.0}), 2)
+    0.11
+    >>> coverage("DS duties?", "Data Scientist duties", abbreviations={"DS": "Data Scientist"})
+    1.0
+    """
+    terms = _terms(question)
+    if not terms:
+        return 1.0
+    weights = idf or {}
+    top = max(weights.values(), default=1.0)
+    weight = {t: weights.get(t, top) for t in terms}
+    present = _terms(passage)
+    spelled = {a.lower(): _terms(e) for a, e in (abbreviations or {}).items()}
+    covered = [t for t in terms if t in present or (spelled.get(t) and spelled[t] <= present)]
+    return sum(weight[t] for t in covered) / sum(weight.values())
+
+
+def answering_passages(question: str, hits: Sequence[Hit], min_similarity: float,
+                       idf: Mapping[str, float] | None = None, abbreviations: Mapping[str, str] | None = None,
+                       min_coverage: float = MIN_COVERAGE) -> list[int]:
+    """Positions (0-based) of the hits close in meaning to ``question`` that hold most of its keywords."""
+    return [i for i, h in enumerate(hits) if (h.dense or 0.0) >= min_similarity
+            and coverage(question, h.chunk.embed_text(), idf, abbreviations) >= min_coverage]
+
+
+def unmade_comparisons(sentence: str, passages: Sequence[str]) -> list[str]:
+    """Comparative words of ``sentence`` that none of ``passages`` uses: a comparison they do not make.
+
+    >>> unmade_comparisons("Item-based filtering scales better [1].", ["Collaborative filtering is scalable"])
+    ['better']
+    >>> unmade_comparisons("Batch serving is cheaper than online serving [1].", ["Batch is cheaper than online"])
+    []
+    """
+    used = {m.group().lower() for p in passages for m in COMPARATIVE.finditer(p)}
+    said = []
+    for m in COMPARATIVE.finditer(sentence):
+        word = m.group().lower()
+        if word not in used and not (word.endswith("than") and any(u.endswith("than") for u in used)):
+            said.append(word)
+    return said
