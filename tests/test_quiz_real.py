@@ -108,14 +108,14 @@ def test_cli_quiz_session_then_progress_after_a_restart(real_settings, tmp_path:
                for x in lines for c in x["citations"])
 
 
-DEV_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus-dev"
+DEV_CORPUS = Path(__file__).resolve().parent.parent / "evals" / "corpus-dev"  # other people's notes, in the repo
 
 
 @pytest.mark.llm
 @pytest.mark.parametrize("notes", ["home", "dev"])
 def test_the_embedded_model_writes_items_from_the_notes_own_siblings(notes: str, llm_tutor: Tutor,
                                                                      tmp_path: Path) -> None:
-    """Bounded (3 items a corpus): the home notes, and other people's notes (a slice of ../shared/corpus-dev)."""
+    """Bounded (3 items a corpus): the home notes, and other people's notes (a slice of evals/corpus-dev)."""
     from dataclasses import replace
 
     from tutor.bank import Bank
