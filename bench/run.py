@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -112,6 +113,20 @@ def bench_cli(work: Path, repeats: int) -> dict[str, float]:
     return out
 
 
+def search_times(retriever: Any) -> dict[str, float]:
+    """Warm search latency over the bench queries, 5 rounds: p50 and p95 in milliseconds."""
+    for q in QUERIES:
+        retriever.search(q)  # warm
+    times = []
+    for _ in range(5):
+        for q in QUERIES:
+            started = time.perf_counter()
+            retriever.search(q, k=5)
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95) - 1]}
+
+
 def bench_retrieval(work: Path, factors: list[int]) -> dict[str, dict[str, float]]:
     from tutor.config import load_settings
     from tutor.pipeline import Tutor
@@ -125,19 +140,8 @@ def bench_retrieval(work: Path, factors: list[int]) -> dict[str, dict[str, float
         started = time.perf_counter()
         report = tutor.ingest()
         ingest_s = time.perf_counter() - started
-        retriever = tutor.retriever
-        for q in QUERIES:
-            retriever.search(q)  # warm
-        times = []
-        for _ in range(5):
-            for q in QUERIES:
-                t = time.perf_counter()
-                retriever.search(q, k=5)
-                times.append((time.perf_counter() - t) * 1000)
-        times.sort()
         results[f"{factor}x"] = {"chunks": report.chunks, "ingest_s": ingest_s,
-                                 "ingest_chunks_per_s": report.chunks / ingest_s,
-                                 "p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95) - 1]}
+                                 "ingest_chunks_per_s": report.chunks / ingest_s, **search_times(tutor.retriever)}
     return results
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.run import ENV, PLAIN_INGEST, PY, QUERIES, synthetic_corpus, tutor_cmd
+from bench.run import ENV, PLAIN_INGEST, PY, search_times, synthetic_corpus, tutor_cmd
 
 PDF_EVERY = 4  # every 4th variant is a PDF: one slide per section, as lecture decks are written
 PROBE = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -115,17 +114,7 @@ def bench_scale(work: Path, factor: int) -> dict[str, object]:
 
     tutor = Tutor(load_settings({"corpus": str(root / "corpus"), "index": str(root / "index"),
                                  "data_dir": str(work / "data")}, env={}), progress=False)
-    retriever = tutor.retriever
-    for q in QUERIES:
-        retriever.search(q)  # warm
-    times = []
-    for _ in range(5):
-        for q in QUERIES:
-            started = time.perf_counter()
-            retriever.search(q, k=5)
-            times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    result["search"] = {"p50_ms": statistics.median(times), "p95_ms": times[int(len(times) * 0.95) - 1]}
+    result["search"] = search_times(tutor.retriever)
 
     ask = tutor_cmd("ask", "--json", "--backend", "extractive", "DS vs MLE?")
     one = work / "scale-1x"
