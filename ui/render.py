@@ -134,7 +134,8 @@ def no_item_markdown(due: bool) -> str:
     if due:
         return "Nothing is due for review. Untick *due* to practise new questions."
     return ("No question could be made for this selection. Try another section or kind "
-            "(with no language model, only saved questions and contrast drills are available).")
+            "(with no language model, only saved questions and items built from the notes' structure are available: "
+            "contrast drills, steps in order, 'which is NOT listed' and definitions).")
 
 
 def hint_markdown(level: int, text: str) -> str:
