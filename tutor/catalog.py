@@ -86,16 +86,35 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                 f"the index at {where} was built by another version of tutor (format {version})",
                 fix="run: tutor ingest --rebuild",
             )
+        chunks = _chunks(data["chunks"])
+        same = {i: i for i in chunks}  # a file's chunk ids are the chunks' own strings, not copies
         return Catalog(
             embedder=data["embedder"],
-            files={s: FileEntry(**e) for s, e in data["files"].items()},
-            chunks={c["id"]: Chunk.from_dict(c) for c in data["chunks"]},
+            files={s: FileEntry(**(e | {"chunk_ids": [same.get(i, i) for i in e["chunk_ids"]]}))
+                   for s, e in data["files"].items()},
+            chunks=chunks,
             abbreviations=data.get("abbreviations", {}),
             folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TutorError(f"the index at {where} is corrupted ({exc.__class__.__name__})",
                          fix="run: tutor ingest --rebuild") from None
+
+
+def _chunks(rows: list[dict[str, Any]]) -> dict[str, Chunk]:
+    """Chunks from their JSON rows, each row let go once read (the list is emptied); the strings many chunks
+    repeat (file name, title, heading path, lead) are held once."""
+    shared: dict[str, str] = {}
+    chunks: dict[str, Chunk] = {}
+    rows.reverse()
+    while rows:
+        row = rows.pop()
+        for key in ("source", "title", "section", "lead"):
+            if isinstance(row.get(key), str):
+                row[key] = shared.setdefault(row[key], row[key])
+        chunk = Chunk.from_dict(row)
+        chunks[chunk.id] = chunk
+    return chunks
 
 
 def save_catalog(folder: Path, catalog: Catalog) -> None:

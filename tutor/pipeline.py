@@ -240,6 +240,8 @@ class Tutor:
         except OldIndex:  # nothing to answer from until it is rebuilt (ingest says why)
             catalog, stale, old_format = None, [], True
         if not stale and not old_format:
+            if catalog is not None and catalog.chunks and self._catalog is None:
+                self._catalog = catalog  # read once: at 30,000 chunks a second parse costs a second and its memory
             return None
         if catalog is None and not old_format:
             self.log("Building the index of your notes (first run)...")
