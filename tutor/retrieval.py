@@ -116,8 +116,17 @@ def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def expand_query(query: str, abbreviations: dict[str, str], vocabulary: AbstractSet[str] | None = None) -> str:
+def hyphenated_terms(vocabulary: Iterable[str]) -> dict[str, str]:
+    """Each hyphenated term of the vocabulary by its letters written together ("crispdm" -> "crisp-dm")."""
+    return {w.replace("-", ""): w for w in vocabulary if "-" in w}
+
+
+def expand_query(query: str, abbreviations: dict[str, str], vocabulary: AbstractSet[str] | None = None,
+                 hyphenated: dict[str, str] | None = None) -> str:
     """The query with known abbreviations spelled out after it (and "crispdm" as "CRISP-DM").
+
+    ``hyphenated`` (``hyphenated_terms(vocabulary)``) may be passed in, made once, so a query's cost does
+    not grow with the notes' vocabulary.
 
     >>> expand_query("DS vs MLE?", {"DS": "Data Scientist", "MLE": "Machine Learning Engineer"})
     'DS vs MLE? (Data Scientist; Machine Learning Engineer)'
@@ -125,7 +134,8 @@ def expand_query(query: str, abbreviations: dict[str, str], vocabulary: Abstract
     'crispdm steps? (CRISP-DM)'
     """
     extra: list[str] = []
-    hyphenated = {w.replace("-", ""): w for w in vocabulary or () if "-" in w}
+    if hyphenated is None:
+        hyphenated = hyphenated_terms(vocabulary or ())
     for match in WORD.finditer(query):
         word = match.group()
         joined = hyphenated.get(word.lower())
@@ -277,6 +287,7 @@ class Retriever:
         self.fusion = fusion
         self.bm25 = BM25(tokenize(c.embed_text()) for c in self.chunks)
         self.vocabulary = self.bm25.terms.keys()
+        self._hyphenated = hyphenated_terms(self.vocabulary)
         self._spelled: dict[str, str | None] = {}
 
     def keyword_coverage(self, query: str) -> float:
@@ -328,7 +339,7 @@ class Retriever:
                 self._spelled[word] = spelled_out(word, (c.text for c in self.chunks))
             if self._spelled[word]:
                 known[word] = self._spelled[word]  # type: ignore[assignment]
-        return expand_query(query, known, self.vocabulary)
+        return expand_query(query, known, self.vocabulary, self._hyphenated)
 
     def dense_ranking(self, vector: Any, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by cosine to ``vector``, best first."""
