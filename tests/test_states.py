@@ -410,7 +410,7 @@ def test_an_index_from_an_older_version_is_rebuilt_by_itself(world, command: lis
     catalog.write_text(json.dumps(json.loads(catalog.read_text()) | {"version": 1}))
     code, out, err = run(*command)
     assert code == 0 and err.count(OLD_INDEX_NOTICE) == 1 and "error" not in err, err
-    assert "--rebuild" not in err and "Building the index of your notes (first run)" not in err
+    assert "--rebuild" not in err and "Building the index" not in err and "Notes changed" not in err
     live = (place.index / "CURRENT").read_text().strip()
     assert live != old and json.loads((place.index / live / "catalog.json").read_text())["version"] == CATALOG_VERSION
     assert _files(place.data) == data_before

@@ -243,7 +243,9 @@ class Tutor:
             if catalog is not None and catalog.chunks and self._catalog is None:
                 self._catalog = catalog  # read once: at 30,000 chunks a second parse costs a second and its memory
             return None
-        if catalog is None and not old_format:
+        if old_format:
+            pass  # ingest says why in one line
+        elif catalog is None:
             self.log("Building the index of your notes (first run)...")
         else:
             more = " ..." if len(stale) > 3 else ""
