@@ -23,7 +23,7 @@ from tutor.llm import ChatModel, LLMError
 from tutor.quiz import QuizItem, normalise
 from tutor.records import Citation
 from tutor.siblings import name_of
-from tutor.validation import keywords, overlap
+from tutor.text import keywords, overlap
 
 WORDS_HIT = 0.6  # share of a point's keywords in the answer
 MEANING_HIT = 0.75  # cosine similarity of a point and a sentence of the answer (MiniLM: paraphrases 0.75-0.9)

@@ -17,45 +17,10 @@ from typing import Any
 from tutor.embedding import Embedder
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.store import VectorStore
+from tutor.text import STOPWORDS, WORD, plain_words, tokenize
 
-WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i in is it its of on or s so that the "
-    "their them then there these they this to was what when where which who why will with you your vs "
-    "versus between difference differ compare".split()
-)
 PHRASE = re.compile(r"\b(?:[A-Z][a-z]+[ -]){1,3}[A-Z][a-z]+\b")
 DEFINED = re.compile(r"\b((?:[A-Z][A-Za-z]+[ -]){1,5}[A-Z][A-Za-z]+)\s*\(([A-Z][A-Z0-9]{1,7})\)")
-
-
-def stem(word: str) -> str:
-    """A very light stemmer: enough to match plurals and possessives.
-
-    >>> [stem(w) for w in ["scientists", "process", "risks", "steps", "data"]]
-    ['scientist', 'process', 'risk', 'step', 'data']
-    """
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed keywords; a hyphenated term also counts written together.
-
-    >>> tokenize("CRISP-DM: the Six Key Steps")
-    ['crisp-dm', 'crispdm', 'crisp', 'dm', 'six', 'key', 'step']
-    """
-    tokens: list[str] = []
-    for match in WORD.finditer(text):
-        word = match.group().lower()
-        if "-" in word:
-            parts = word.split("-")
-            tokens.extend([word, "".join(parts), *(stem(p) for p in parts if p not in STOPWORDS)])
-        elif word not in STOPWORDS:
-            tokens.append(stem(word.replace("'", "")))
-    return tokens
 
 
 def _initials(words: Sequence[str]) -> str:
@@ -232,7 +197,7 @@ class Retriever:
 
     def keyword_coverage(self, query: str) -> float:
         """Share of the query's keywords that occur in the notes (0 when it has none)."""
-        terms = {t for t in tokenize(query) if "-" not in t}
+        terms = plain_words(query)
         return sum(t in self.vocabulary for t in terms) / len(terms) if terms else 0.0
 
     def is_relevant(self, query: str, hits: Sequence[Hit], min_similarity: float) -> bool:
