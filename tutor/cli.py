@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tutor.config import installed_version
 from tutor.errors import TutorError
 from tutor.render import (
     Console,
@@ -79,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=_Formatter,
     )
-    parser.add_argument("--version", action="version", version=f"tutor {_version()}")
+    parser.add_argument("--version", action="version", version=f"tutor {installed_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("ask", parents=[common], formatter_class=_Formatter,
@@ -194,15 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
     p.set_defaults(run=cmd_ui)
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tutor")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
