@@ -7,15 +7,16 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fsrs
 import pytest
-from fsrs import Rating, State
+from fsrs import State
 
 from tests.fakes import ScriptedModel
 from tests.test_grading import MCQ, SHORT
 from tests.test_quiz import CHUNKS, GOOD_MCQ
 from tutor.bank import Bank
 from tutor.errors import TutorError
-from tutor.grading import grade
+from tutor.grading import Rating, grade
 from tutor.llm import LLMError
 from tutor.pipeline import Tutor
 from tutor.progress import Progress
@@ -172,3 +173,11 @@ def test_bad_selections_are_clear_errors(session: QuizSession, kwargs: dict, mes
     with pytest.raises(TutorError, match=message) as info:
         list(session.items(**kwargs))
     assert info.value.exit_code == 2
+
+
+def test_grading_rates_in_the_tutors_own_terms_and_only_the_database_speaks_fsrs() -> None:
+    from tutor.progress import FSRS_RATING
+
+    assert type(grade(MCQ, right(MCQ)).rating) is Rating and not isinstance(grade(MCQ, "").rating, fsrs.Rating)
+    assert {ours.name: theirs.name for ours, theirs in FSRS_RATING.items()} == {r.name: r.name for r in fsrs.Rating}
+    assert all(int(ours) == int(theirs) for ours, theirs in FSRS_RATING.items())  # the stored numbers stay the same

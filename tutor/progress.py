@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fsrs
 from fsrs import Card, Scheduler
 
 from tutor.errors import TutorError
-from tutor.grading import Grade
+from tutor.grading import Grade, Rating
 from tutor.quiz import QuizItem
 from tutor.records import Chunk
 
@@ -54,6 +55,11 @@ CREATE TABLE IF NOT EXISTS cards (
     last_at TEXT NOT NULL
 );
 """
+
+
+# The tutor's ratings as FSRS takes them: the only place the two meet.
+FSRS_RATING = {Rating.Again: fsrs.Rating.Again, Rating.Hard: fsrs.Rating.Hard, Rating.Good: fsrs.Rating.Good,
+               Rating.Easy: fsrs.Rating.Easy}
 
 
 def utcnow() -> datetime:
@@ -145,7 +151,7 @@ class Progress:
         now = now or utcnow()
         previous = self.states([item.id]).get(item.id)
         card = previous.card if previous else Card(card_id=int(item.id[:12], 16) if _hex(item.id) else None, due=now)
-        card, _log = self.scheduler.review_card(card, grade.rating, review_datetime=now)
+        card, _log = self.scheduler.review_card(card, FSRS_RATING[grade.rating], review_datetime=now)
         reviews = (previous.reviews if previous else 0) + 1
         try:
             with self.conn:
