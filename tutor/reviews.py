@@ -1,8 +1,11 @@
-"""The learner's progress: every graded attempt, and an FSRS card per item, in one SQLite file.
+"""The learner database: every graded attempt (review), and an FSRS card per item, in one SQLite file.
 
-The only module that touches SQLite. The database is in WAL mode with full sync, and each attempt
-is committed, with its item's new FSRS schedule, in one transaction before the caller shows any
-feedback: a crash or Ctrl-C loses no completed attempt, and never leaves half of one.
+Named for what it holds, apart from the progress bars of an ingest; ``tutor progress`` reports from
+it (``Reviews.report``). The only module that touches SQLite, and the only one that speaks FSRS.
+
+The database is in WAL mode with full sync, and each attempt is committed, with its item's new
+FSRS schedule, in one transaction before the caller shows any feedback: a crash or Ctrl-C loses no
+completed attempt, and never leaves half of one.
 
 Mastery of an item is its last score times its FSRS retrievability now (the predicted chance the
 learner still recalls it); a section's mastery is the mean over its practised items.
@@ -112,7 +115,7 @@ class ProgressReport:
                 "last_practice": self.last_practice}
 
 
-class Progress:
+class Reviews:
     def __init__(self, path: Path, *, fuzz: bool = True) -> None:
         self.path = path
         self.scheduler = Scheduler(enable_fuzzing=fuzz)
@@ -140,7 +143,7 @@ class Progress:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Reviews:
         return self
 
     def __exit__(self, *exc: object) -> None:
