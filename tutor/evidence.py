@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from tutor.records import Hit
 from tutor.text import plain_words
 
+RETRY_COVERAGE = 0.5  # share at which a refused question is asked again with that passage alone (tuned on dev)
 MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
 COMPARATIVE = re.compile(
     r"\b(better|worse|best|worst|faster|slower|cheaper|simpler|easier|harder|stronger|weaker|superior|inferior|"

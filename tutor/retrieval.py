@@ -129,12 +129,14 @@ class Retriever:
         """The query with the notes' abbreviations spelled out (what is searched)."""
         return self._expand(query)
 
-    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
-        """Positions of the hits that hold most of the question's (rarity-weighted) keywords while close in
-        meaning: evidence that the notes answer it, whatever a model says (``tutor.evidence``)."""
-        from tutor.evidence import answering_passages
+    def answering(self, found: Retrieval, min_similarity: float, min_coverage: float | None = None) -> list[int]:
+        """Positions of the hits that hold at least ``min_coverage`` (default: most) of the question's
+        rarity-weighted keywords while close in meaning: evidence that the notes answer it, whatever a
+        model says (``tutor.evidence``)."""
+        from tutor.evidence import MIN_COVERAGE, answering_passages
 
-        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled())
+        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled(),
+                                  MIN_COVERAGE if min_coverage is None else min_coverage)
 
     def widen(self, found: Retrieval, budget: int) -> Retrieval:
         """``found`` with each hit grown into the neighbouring pieces of its section within ``budget``
