@@ -145,3 +145,15 @@ def test_register_adds_a_backend() -> None:
         assert "twin" in REGISTRY
     finally:
         REGISTRY.pop("twin")
+
+
+def test_every_parsed_command_has_a_runner_and_the_quiz_kinds_match_the_quizs() -> None:
+    import argparse
+
+    from tutor.cli import COMMANDS, build_parser
+    from tutor.cli_parser import KINDS
+    from tutor.quiz import KINDS as QUIZ_KINDS
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == set(COMMANDS)
+    assert tuple(KINDS) == QUIZ_KINDS

@@ -23,9 +23,9 @@ from tutor.evidence import RETRY_COVERAGE, unmade_comparisons
 from tutor.llm import ChatModel, Completion, LLMError, Message
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
-from tutor.retrieval import Retriever, tokenize
+from tutor.retrieval import Retriever
+from tutor.text import MARKER, claim_words, split_sentences
 
-MARKER = re.compile(r"\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
 REFUSAL = re.compile(
     rf"^\W*(?:{NOT_COVERED}|(?:the |your |my )?notes (?:do not|don't|does not|doesn't) "
     r"(?:cover|contain|mention|answer|say|include))",
@@ -57,16 +57,6 @@ def clean_question(question: str, max_chars: int, what: str = "question") -> str
         raise TutorError(f"the {what} is {len(text):,} characters long; the limit is {max_chars:,}",
                          fix=f"ask a shorter {what} (or raise TUTOR_MAX_QUESTION_CHARS)", exit_code=2)
     return text
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list lines, each keeping the markers that follow it."""
-    return [p.strip() for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9*(\"'])|\n+", text) if p.strip()]
-
-
-def _keywords(text: str) -> set[str]:
-    """Content words cut to five letters: "analysis" and "analyse" meet as "analy"."""
-    return {t[:5] for t in tokenize(MARKER.sub(" ", text)) if "-" not in t and not t.isdigit()}
 
 
 @dataclass(frozen=True)
@@ -118,7 +108,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     cleaned = re.sub(rf"\s*\b{NOT_COVERED}\b\.?", "", cleaned)  # a stray sentinel after a real answer
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
-    passage_words = [_keywords(p) for p in passages]
+    passage_words = [claim_words(p) for p in passages]
     unsupported: list[str] = []
     repointed: list[tuple[int, int]] = []
     overclaims: list[str] = []
@@ -134,7 +124,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             own = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
             markers = own or inherited
             inherited = markers
-            words = _keywords(sentence)
+            words = claim_words(sentence)
             if len(words) < 3 or sentence.rstrip().endswith(":"):
                 out.append(sentence)
                 continue  # a lead-in or a fragment is not a claim of its own
