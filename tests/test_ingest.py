@@ -26,6 +26,18 @@ def test_first_ingest_indexes_every_chunk(corpus: Path, tmp_path: Path) -> None:
     assert catalog.abbreviations["MLE"] == "Machine Learning Engineer"
 
 
+def test_a_catalog_read_back_holds_each_string_once(corpus: Path, tmp_path: Path) -> None:
+    """At tens of thousands of chunks, copies of ids, file names and headings are most of the memory."""
+    run(corpus, tmp_path / "index", HashEmbedder(), MemoryStore())
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None
+    chunks = list(catalog.chunks.values())
+    listed = [i for entry in catalog.files.values() for i in entry.chunk_ids]
+    assert listed == list(catalog.chunks) and all(a is c.id for a, c in zip(listed, chunks))
+    assert len({id(c.source) for c in chunks}) == 1 and len({id(c.title) for c in chunks}) == 1
+    assert not hasattr(chunks[0], "__dict__")  # slots
+
+
 def test_unchanged_corpus_embeds_nothing(corpus: Path, tmp_path: Path) -> None:
     store, embedder = MemoryStore(), HashEmbedder()
     run(corpus, tmp_path / "index", embedder, store)

@@ -22,6 +22,18 @@ def test_bm25_ranks_the_document_with_the_rare_term_first() -> None:
     assert set(scores) == {2}
 
 
+def test_bm25_top_is_its_scores_sorted_with_ties_in_the_order_met() -> None:
+    docs = [tokenize(t) for t in ["cats dogs", "dogs cats", "cats", "birds", "dogs", "fish"]]
+    bm25 = BM25(iter(docs))  # documents are read one at a time
+    query = tokenize("dogs cats birds")
+    scores = bm25.scores(query)
+    assert set(scores) == {0, 1, 2, 3, 4} and scores[0] == scores[1]
+    ranked = sorted(scores.items(), key=lambda x: -x[1])
+    assert bm25.top(query, 10) == ranked and bm25.top(query, 2) == ranked[:2]
+    assert bm25.top(tokenize("whales"), 5) == [] and bm25.scores([]) == {}
+    assert len(bm25.docs) == len(bm25.counts) == 8  # one posting per (term, document): held as two arrays
+
+
 def test_abbreviations_come_from_the_notes() -> None:
     abbreviations = mine_abbreviations(chunk_text(NOTES.read_text(), "ml-process-summary.md"))
     assert abbreviations["MLE"] == "Machine Learning Engineer"

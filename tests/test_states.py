@@ -155,7 +155,7 @@ STATES: dict[Callable[..., None], dict[str, int]] = {
     index_folder_missing: ALL_FINE | {"doctor": FAILS},  # doctor: "no index yet" until something builds it
     index_uncreatable: BROKEN_INDEX,
     index_under_a_file: BROKEN_INDEX,
-    index_from_an_older_version: BROKEN_INDEX,
+    index_from_an_older_version: ALL_FINE | {"doctor": FAILS},  # rebuilt by itself on first use
     index_from_before_generations: ALL_FINE | {"doctor": FAILS},  # rebuilt on first use, like no index
     generation_without_vectors: BROKEN_INDEX | {"ingest": FINE, "quiz": FINE, "progress": FINE, "export": FINE},
     index_half_written: ALL_FINE,
@@ -392,6 +392,62 @@ def test_a_generation_without_vectors_says_so_and_a_plain_ingest_rebuilds_it(wor
     assert code == 0 and "no vectors of its own (g000001); rebuilding it" in err and "1 added" in out
     code, out, _ = run("search", "--json", "DS vs MLE?")
     assert code == 0 and json.loads(out)["hits"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.parametrize("command", [["ingest"], ["ask", "DS vs MLE?"]])
+def test_an_index_from_an_older_version_is_rebuilt_by_itself(world, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from tutor.catalog import CATALOG_VERSION, OLD_INDEX_NOTICE
+
+    run, place = world
+    old = place.built(run).name
+    assert run("progress")[0] == 0  # the progress database exists: a rebuild must not touch the data folder
+    data_before = _files(place.data)
+    catalog = place.index / old / "catalog.json"
+    catalog.write_text(json.dumps(json.loads(catalog.read_text()) | {"version": 1}))
+    code, out, err = run(*command)
+    assert code == 0 and err.count(OLD_INDEX_NOTICE) == 1 and "error" not in err, err
+    assert "--rebuild" not in err and "Building the index" not in err and "Notes changed" not in err
+    live = (place.index / "CURRENT").read_text().strip()
+    assert live != old and json.loads((place.index / live / "catalog.json").read_text())["version"] == CATALOG_VERSION
+    assert _files(place.data) == data_before
+    code, out, err = run(*command)  # rebuilt once: the next run says nothing about it
+    assert code == 0 and OLD_INDEX_NOTICE not in err and (place.index / "CURRENT").read_text().strip() == live
+    code, out, _ = run("search", "--json", "DS vs MLE?")
+    assert code == 0 and json.loads(out)["hits"][0]["source"] == NOTES.name
+
+
+def test_a_rebuild_of_an_older_index_killed_midway_leaves_it_live(world, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import tutor.ingest
+
+    run, place = world
+    index_from_an_older_version(place, run)
+    old = (place.index / "CURRENT").read_text().strip()
+    old_catalog = (place.index / old / "catalog.json").read_text()
+
+    def killed(folder: Path, catalog: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(tutor.ingest, "save_catalog", killed)
+        code, _, err = run("ingest")  # Ctrl-C while the new generation is being written
+        assert code == 130 and "Traceback" not in err, err
+    assert (place.index / "CURRENT").read_text().strip() == old  # the old generation is still the live one
+    assert (place.index / old / "catalog.json").read_text() == old_catalog
+    code, out, err = run("ingest")  # and the next run rebuilds it
+    assert code == 0 and "index from an older version" in err and "1 added" in out
+
+
+def test_an_index_from_a_newer_version_is_left_alone_with_one_line(world) -> None:  # type: ignore[no-untyped-def]
+    run, place = world
+    catalog = place.built(run) / "catalog.json"
+    catalog.write_text(json.dumps(json.loads(catalog.read_text()) | {"version": 99}))
+    code, _, err = run("ingest")
+    assert code == 1 and err.count("error: ") == 1 and "another version of tutor (format 99)" in err
+    assert "(fix: run: tutor ingest --rebuild)" in err
 
 
 # --- the last resort ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 from tutor.records import Chunk
 from tutor.text import STOPWORDS, WORD
@@ -76,8 +77,17 @@ def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def expand_query(query: str, abbreviations: dict[str, str], vocabulary: set[str] | None = None) -> str:
+def hyphenated_terms(vocabulary: Iterable[str]) -> dict[str, str]:
+    """Each hyphenated term of the vocabulary by its letters written together ("crispdm" -> "crisp-dm")."""
+    return {w.replace("-", ""): w for w in vocabulary if "-" in w}
+
+
+def expand_query(query: str, abbreviations: dict[str, str], vocabulary: AbstractSet[str] | None = None,
+                 hyphenated: dict[str, str] | None = None) -> str:
     """The query with known abbreviations spelled out after it (and "crispdm" as "CRISP-DM").
+
+    ``hyphenated`` (``hyphenated_terms(vocabulary)``) may be passed in, made once, so a query's cost does
+    not grow with the notes' vocabulary.
 
     >>> expand_query("DS vs MLE?", {"DS": "Data Scientist", "MLE": "Machine Learning Engineer"})
     'DS vs MLE? (Data Scientist; Machine Learning Engineer)'
@@ -85,7 +95,8 @@ def expand_query(query: str, abbreviations: dict[str, str], vocabulary: set[str]
     'crispdm steps? (CRISP-DM)'
     """
     extra: list[str] = []
-    hyphenated = {w.replace("-", ""): w for w in vocabulary or () if "-" in w}
+    if hyphenated is None:
+        hyphenated = hyphenated_terms(vocabulary or ())
     for match in WORD.finditer(query):
         word = match.group()
         joined = hyphenated.get(word.lower())

@@ -1,7 +1,8 @@
 """The catalog of an index generation: each note file's content hash and chunks, in ``catalog.json``.
 
 It is the record of which chunks the index holds; ``tutor.ingest`` compares it with the notes to find
-what changed. A catalog from another version of tutor, or one that does not parse, says so with the fix.
+what changed. A catalog from an older version of tutor is ``OldIndex`` (``tutor.ingest`` rebuilds it from
+the notes by itself); one from a newer version, or one that does not parse, says so with the fix.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from tutor.generations import current
 from tutor.records import Chunk
 
 CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
+
+
+OLD_INDEX_NOTICE = "index from an older version of tutor: rebuilding from your notes"
+
+
+class OldIndex(TutorError):
+    """The index was written in an older format: the notes are its source, so it is rebuilt from them."""
 
 
 @dataclass
@@ -69,21 +77,44 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
     """A catalog from its JSON text; ``where`` names the index in messages."""
     try:
         data: dict[str, Any] = json.loads(text)
-        if data.get("version") != CATALOG_VERSION:
+        version = data.get("version")
+        if isinstance(version, int) and version < CATALOG_VERSION:
+            raise OldIndex(f"the index at {where} is from an older version of tutor (format {version})",
+                           fix="run: tutor ingest (it rebuilds the index from your notes)")
+        if version != CATALOG_VERSION:
             raise TutorError(
-                f"the index at {where} was built by another version of tutor (format {data.get('version')})",
+                f"the index at {where} was built by another version of tutor (format {version})",
                 fix="run: tutor ingest --rebuild",
             )
+        chunks = _chunks(data["chunks"])
+        same = {i: i for i in chunks}  # a file's chunk ids are the chunks' own strings, not copies
         return Catalog(
             embedder=data["embedder"],
-            files={s: FileEntry(**e) for s, e in data["files"].items()},
-            chunks={c["id"]: Chunk.from_dict(c) for c in data["chunks"]},
+            files={s: FileEntry(**(e | {"chunk_ids": [same.get(i, i) for i in e["chunk_ids"]]}))
+                   for s, e in data["files"].items()},
+            chunks=chunks,
             abbreviations=data.get("abbreviations", {}),
             folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TutorError(f"the index at {where} is corrupted ({exc.__class__.__name__})",
                          fix="run: tutor ingest --rebuild") from None
+
+
+def _chunks(rows: list[dict[str, Any]]) -> dict[str, Chunk]:
+    """Chunks from their JSON rows, each row let go once read (the list is emptied); the strings many chunks
+    repeat (file name, title, heading path, lead) are held once."""
+    shared: dict[str, str] = {}
+    chunks: dict[str, Chunk] = {}
+    rows.reverse()
+    while rows:
+        row = rows.pop()
+        for key in ("source", "title", "section", "lead"):
+            if isinstance(row.get(key), str):
+                row[key] = shared.setdefault(row[key], row[key])
+        chunk = Chunk.from_dict(row)
+        chunks[chunk.id] = chunk
+    return chunks
 
 
 def save_catalog(folder: Path, catalog: Catalog) -> None:

@@ -6,7 +6,8 @@ records each file's content hash and chunks. Unchanged files are skipped without
 and mtime first, then the hash); a changed file's chunks are replaced, reusing the vectors of chunks
 whose words did not change; a deleted file's chunks are removed. Finding and reading note files
 (every format) is ``tutor.notes``; files that are not notes (binary, too large, unreadable, a scanned
-PDF) are skipped with a warning.
+PDF) are skipped with a warning. An index written by an older version of tutor is rebuilt from the
+notes by itself (the old generation stays live until the new one is complete).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tutor.catalog import Catalog, FileEntry, load_catalog, save_catalog
+from tutor.catalog import OLD_INDEX_NOTICE, Catalog, FileEntry, OldIndex, load_catalog, save_catalog
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
 from tutor.generations import current, ingest_lock, new_generation
@@ -124,7 +125,11 @@ def _ingest_locked(
 ) -> IngestReport:
     from tutor.abbreviations import mine_abbreviations
 
-    catalog = None if rebuild else load_catalog(index)
+    try:
+        catalog = None if rebuild else load_catalog(index)
+    except OldIndex:  # the notes are the source: a new generation is built from them, published atomically
+        log(OLD_INDEX_NOTICE)
+        catalog = None
     if catalog is not None and catalog.embedder != embedder.name:
         log(f"the index was built with {catalog.embedder}; rebuilding with {embedder.name}")
         catalog = None

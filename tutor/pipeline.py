@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor.answering import clean_question, stream_answer
-from tutor.catalog import Catalog, catalog_from_json, load_catalog
+from tutor.catalog import Catalog, OldIndex, catalog_from_json, load_catalog
 from tutor.config import Settings
 from tutor.embedding import Embedder
 from tutor.errors import TutorError
@@ -136,7 +136,11 @@ class Tutor:
                              f"{self.settings.chroma_collection!r} yet",
                              fix="run tutor ingest with TUTOR_CHROMA_URL set, on the machine that has the notes")
         generation, text = live
-        return catalog_from_json(text, Path(generation), f"{self.settings.chroma_url} ({server.name})")
+        try:
+            return catalog_from_json(text, Path(generation), f"{self.settings.chroma_url} ({server.name})")
+        except OldIndex as exc:  # only the machine with the notes can rebuild a team index
+            raise TutorError(exc.message, fix="run tutor ingest with TUTOR_CHROMA_URL set, on the machine that "
+                                              "has the notes (it rebuilds the index there)") from None
 
     @property
     def catalog(self) -> Catalog:
@@ -229,11 +233,19 @@ class Tutor:
         if self.settings.chroma_url:
             return None
         check_notes_folder(self.settings.corpus)
-        catalog = load_catalog(self.settings.index)
-        stale = stale_sources(self.settings.corpus, catalog)
-        if not stale:
+        old_format = False
+        try:
+            catalog = load_catalog(self.settings.index)
+            stale = stale_sources(self.settings.corpus, catalog)
+        except OldIndex:  # nothing to answer from until it is rebuilt (ingest says why)
+            catalog, stale, old_format = None, [], True
+        if not stale and not old_format:
+            if catalog is not None and catalog.chunks and self._catalog is None:
+                self._catalog = catalog  # read once: at 30,000 chunks a second parse costs a second and its memory
             return None
-        if catalog is None:
+        if old_format:
+            pass  # ingest says why in one line
+        elif catalog is None:
             self.log("Building the index of your notes (first run)...")
         else:
             more = " ..." if len(stale) > 3 else ""

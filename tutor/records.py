@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a semester of notes is tens of thousands of chunks
 class Chunk:
     """A heading-bounded piece of one note file."""
 
