@@ -90,6 +90,20 @@ def test_general_knowledge_answer_is_withheld(tutor: Tutor, model: ScriptedModel
     assert any("beyond your notes" in w for w in answer.warnings)
 
 
+def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(tutor: Tutor,
+                                                                                 model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("placeholder")
+    run(tutor, question)
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. Quantum annealing speeds up "
+                  f"gradient boosting on sparse graphs [{n}]. Elephants remember every forest they visited [{n}].")
+    _, answer = run(tutor, question)
+    assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
+    left_out = [w for w in answer.warnings if w.startswith("left out")]
+    assert len(left_out) == 2 and "Quantum annealing" in left_out[0] and "Elephants" in left_out[1]
+
+
 def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: ScriptedModel) -> None:
     model.enqueue("placeholder")
     run(tutor, "DS vs MLE?")

@@ -286,11 +286,38 @@ def stream_answer(
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
     if not check.grounded:
+        # With evidence that a passage answers, the sentences the passages back are kept and the rest
+        # left out (named in the warnings); without it, the whole answer is withheld.
+        backed = backed_only(check)
+        kept = check_citations(backed, passages) if backed else None
+        if kept is not None and kept.grounded and kept.cited and \
+                retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+            yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
+                                                            for s in check.unsupported)],
+                         incomplete=draft.incomplete)
+            return
         warnings.append("the model answered beyond your notes (most sentences are not backed by the passages "
                         "they cite), so its answer was withheld")
         yield refusal(draft.first_ms, warnings)
         return
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def backed_only(check: CitationCheck) -> str:
+    """The checked answer without the sentences its passages do not back (a lead-in left with nothing
+    under it goes too).
+
+    >>> c = check_citations("MLEs ship systems [1]. The sky is blue at noon today.", ["MLEs ship production systems"])
+    >>> backed_only(c)
+    'MLEs ship systems [1].'
+    """
+    text = check.text
+    for sentence in check.unsupported:
+        text = text.replace(sentence, "", 1)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    while lines and (not lines[-1] or lines[-1].endswith(":")):
+        lines.pop()
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 @dataclass
