@@ -238,28 +238,31 @@ class Retriever:
         passages give evidence for both sides."""
         if not self.chunks:
             return []
-        hits = self._fused(expanded, max(k, 1), depth, mode)
         sides = comparison_sides(SPELLED_OUT.sub("", expanded))
+        texts = [expanded, *(self._expand(side) for side in sides or ())]
+        # One embedding call for the query and both sides: a batch of three costs little more than one.
+        vectors = self.embedder.embed(texts) if mode != "keyword" else [None] * len(texts)
+        hits = self._fused(expanded, max(k, 1), depth, mode, vectors[0])
         if sides and hits:
             ids = {h.chunk.id for h in hits}
             extra = []
-            for side in sides:
-                best = self._fused(self._expand(side), 1, depth, mode)
+            for text, vector in zip(texts[1:], vectors[1:]):
+                best = self._fused(text, 1, depth, mode, vector)
                 if best and best[0].chunk.id not in ids:
                     extra.append(best[0])
                     ids.add(best[0].chunk.id)
             hits = [hits[0], *extra, *hits[1:]]
         return hits[:k]
 
-    def _fused(self, text: str, k: int, depth: int, mode: str) -> list[Hit]:
-        """Dense and keyword rankings of one query, fused by reciprocal rank."""
+    def _fused(self, text: str, k: int, depth: int, mode: str, vector: Any = None) -> list[Hit]:
+        """Dense and keyword rankings of one query (``vector``: its embedding), fused by reciprocal rank."""
         depth = max(depth, k)
         fused: dict[str, float] = defaultdict(float)
         dense: dict[str, float] = {}
         keyword: dict[str, float] = {}
         rankings = []
         if mode != "keyword":
-            ranking = self.dense_ranking(self.embedder.embed([text])[0], depth)
+            ranking = self.dense_ranking(self.embedder.embed([text])[0] if vector is None else vector, depth)
             rankings.append((ranking, self.fusion.dense_weight))
             dense = dict(ranking)
         if mode != "dense":
