@@ -281,6 +281,10 @@ class QuizSession:
         self.log(f"(writing a {KIND_NAMES[kind]} question on “{where}” with {model.name}...)")
         before = len(self.stats.problems)
         item = generate(chunk, kind, model, validator.problems, self.stats, plan=plan)
+        if item is not None and item.extra.get("phrasing") == "template":
+            problems = self.stats.problems[before:]
+            self.log(f"(the model's question on “{where}” did not pass: {problems[0] if problems else 'no reply'}; "
+                     "kept the notes' own wording)")
         if item is None:
             problems = self.stats.problems[before:]
             self.log(f"warning: skipped a {KIND_NAMES[kind]} question on “{where}”: "

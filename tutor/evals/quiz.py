@@ -95,7 +95,8 @@ def sample_items(tutor: Any, n: int = 5) -> tuple[list[dict[str, Any]], dict[str
                           "source_text": "\n".join(f"{c.section}\n{c.text}" for c in item.citations),
                           "section": item.section})
     return items, {"tried": stats.tried, "valid": stats.valid, "first_try": stats.first_try,
-                   "replies": stats.replies, "seconds": round(stats.seconds, 1), "problems": stats.problems[:20]}
+                   "replies": stats.replies, "seconds": round(stats.seconds, 1), "phrased": stats.phrased,
+                   "fallback": stats.fallback, "problems": stats.problems[:20]}
 
 
 # --- a file of generated items, scored the same way for any version of the tutor ---------------------
