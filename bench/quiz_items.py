@@ -39,8 +39,11 @@ def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...], backend:
             session = QuizSession(tutor, progress, Bank(Path(tmp) / "bank.json"))
             for kind in kinds:
                 started = time.perf_counter()
+                before = _counts(session.stats)
                 got = list(session.items(kind=kind, n=n))
-                runs.append({"kind": kind, "served": len(got), "seconds": round(time.perf_counter() - started, 1)})
+                after = _counts(session.stats)
+                runs.append({"kind": kind, "served": len(got), "seconds": round(time.perf_counter() - started, 1),
+                             "stats": {k: round(after[k] - before[k], 1) for k in after}})
                 items += [i.to_dict() | {"generator": i.generator, "extra": dict(i.extra)} for i in got]
                 print(f"{kind}: {len(got)} items in {runs[-1]['seconds']}s", file=sys.stderr, flush=True)
             s = session.stats
@@ -48,6 +51,12 @@ def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...], backend:
                      "seconds": round(s.seconds, 1), "problems": s.problems}
             stats |= {k: v for k, v in vars(s).items() if k not in stats}
     return {"corpus": str(corpus), "model": tutor.backend_name, "runs": runs, "stats": stats, "items": items}
+
+
+def _counts(stats: Any) -> dict[str, float]:
+    """The generator's counters now, to tell one kind's share of a session from the next."""
+    names = ("tried", "valid", "first_try", "replies", "seconds", "built", "phrased", "fallback")
+    return {k: float(getattr(stats, k, 0)) for k in names}
 
 
 def main() -> int:

@@ -80,7 +80,7 @@ def statement(text: str) -> bool:
             and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
 
 
-def _facts(chunk: Chunk) -> list[str]:
+def facts(chunk: Chunk) -> list[str]:
     """Lines of the chunk a question can ask about: its list entries, else its sentences."""
     found = [e.text for e in entries(chunk) if not e.intro]
     if not found:
@@ -113,7 +113,7 @@ class Planner:
         answer = g.names[i]
         ranked = sorted((j for j in range(len(g.names)) if j != i),
                         key=lambda j: (-similarity(g.text(i), g.text(j)), abs(j - i)))
-        for fact in _facts(chunk):
+        for fact in facts(chunk):
             fair = [j for j in ranked if overlap(fact, g.text(j)) < STATED]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:

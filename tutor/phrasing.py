@@ -1,4 +1,4 @@
-"""The model phrases the question of a planned multiple-choice item, and nothing else.
+"""The model phrases the question of an item whose answer the notes supply, and nothing else.
 
 A plan (``tutor.choices``) carries the key and the three wrong options, all taken from the notes.
 The model is shown the note, the four options and the line the key was chosen for, and writes one
@@ -6,6 +6,9 @@ question (``{"question": ...}``); our code inserts the options, so the key canno
 that fails a check (it gives the answer away, or is not about the line) is not repaired: the item
 keeps the plan's own template wording, so no slot is lost. Both outcomes are counted
 (``GenerationStats.phrased`` and ``GenerationStats.fallback``).
+
+Flashcards work the same way: the back is a line of the note (``card_fact``), the model writes the
+front, and a front that fails a check gives way to a cloze of the line ("complete: “Wait until …”").
 
 Limits: one model call per item; the template wording is stiff ("Under which pattern of ... do your
 notes say: ...?") but always true to the notes.
@@ -17,11 +20,12 @@ import re
 import time
 from dataclasses import replace
 
-from tutor.choices import Plan
+from tutor.choices import Plan, facts
 from tutor.llm import ChatModel, Message
-from tutor.quiz import Check, GenerationStats, QuizItem, from_plan, note_text
+from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
+from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
-from tutor.siblings import keywords
+from tutor.siblings import keywords, name_of
 
 MAX_TOKENS = 80
 SYSTEM = ("You write the question of a multiple-choice item that tests a student on their own study notes. "
@@ -94,6 +98,101 @@ def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -
         if fallback is not None:
             stats.valid += 1
             stats.fallback += 1
+        return fallback
+    finally:
+        stats.seconds += time.perf_counter() - started
+
+
+# --- flashcards: the notes supply the back, the model phrases the front ---------------------------------
+
+CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their own study notes. The back of the "
+               "card is fixed and shown to you: one line of the notes. You write only the short question on the "
+               "front, so that this line answers it. Never put the line's own words in the question. "
+               "Reply with JSON only.")
+CARD_ASK = ('Back of the card (a line of the note under “{leaf}”): "{fact}".\nWrite the question on the front: '
+            "it names “{leaf}” and asks what the notes say about it, so that the line above is the answer. "
+            "Do not use the words {banned}.")
+EXAMPLE_CARD_ASK = CARD_ASK.format(leaf="3. Proof", fact="Wait until it doubles in size", banned='"doubles", "size"')
+EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
+CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
+
+
+def leaf_of(chunk: Chunk) -> str:
+    """The chunk's own heading, without numbering or emphasis: what a card's question names."""
+    return name_of(chunk.section.rpartition(" > ")[2])
+
+
+def card_fact(chunk: Chunk) -> str | None:
+    """The line of the chunk a flashcard asks for: its first statement that does not merely repeat the heading."""
+    leaf = keywords(leaf_of(chunk))
+    return next((f for f in facts(chunk) if len(keywords(f) - leaf) >= 2), None)
+
+
+def card_messages(chunk: Chunk, fact: str) -> list[Message]:
+    """Ask the model for the front of a card whose back is ``fact``."""
+    leaf = leaf_of(chunk)
+    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - keywords(leaf)]
+    banned = ", ".join(f'"{w}"' for w in own[:8]) or f'"{fact}"'
+    return [{"role": "system", "content": CARD_SYSTEM},
+            {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_CARD_ASK}"},
+            {"role": "assistant", "content": EXAMPLE_CARD_REPLY},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
+                                        + CARD_ASK.format(leaf=leaf, fact=fact, banned=banned)}]
+
+
+def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: str) -> QuizItem:
+    """A flashcard citing ``chunk``: ``question`` on the front, the notes' ``fact`` on the back."""
+    question = clean(question)
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id("card", hashes, question), kind="card", question=question,
+                    key_points=(clean(fact).rstrip("."),), chunk_hashes=hashes, generator=generator,
+                    extra={"shape": "fact", "fact": fact, "phrasing": phrasing}).bind([chunk])
+
+
+def cloze_front(leaf: str, fact: str) -> str:
+    """The fallback front of a card: the heading and the line's first words, to be completed from memory
+    (a heading that is itself a question is the front as it stands).
+
+    >>> cloze_front("Proof", "Wait until the dough doubles in size")
+    '“Proof”: complete the line from your notes: “Wait until …”'
+    >>> cloze_front("What makes a good loaf?", "Patience, and a hot oven")
+    'What makes a good loaf?'
+    """
+    if leaf.endswith("?"):
+        return leaf
+    words = fact.split()
+    want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
+    cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
+    return f"“{leaf}”: complete the line from your notes: “{' '.join(words[:cut])} …”"
+
+
+def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+    """A card whose back is ``fact``: the model's front when it passes ``check``, else a cloze of the line."""
+    stats.tried += 1
+    started = time.perf_counter()
+    try:
+        reply = "".join(model.stream(card_messages(chunk, fact), max_tokens=MAX_TOKENS, temperature=0.0,
+                                     schema=SCHEMAS["stem"]))
+        stats.replies += 1
+        try:
+            item = fact_card(chunk, fact, parse("stem", reply).question, model.name,  # type: ignore[attr-defined]
+                             "model")
+            problems = check(item)
+        except ValueError as exc:
+            problems = [f"the reply is not the JSON asked for ({exc})"]
+        if not problems:
+            stats.valid += 1
+            stats.first_try += 1
+            stats.phrased += 1
+            return item
+        stats.reject(problems, chunk.section)
+        fallback = fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact), "notes", "template")
+        problems = check(fallback)
+        if problems:
+            stats.reject(problems, chunk.section)
+            return None
+        stats.valid += 1
+        stats.fallback += 1
         return fallback
     finally:
         stats.seconds += time.perf_counter() - started

@@ -242,13 +242,17 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
 
     ``check`` returns the item's problems (``tutor.validation.Validator.problems``). A model that
     cannot be reached or fails mid-reply raises ``LLMError``; nothing is returned half-made. With a
-    ``plan`` (multiple choice), the model only phrases the question (``tutor.phrasing.phrase``).
+    ``plan`` (multiple choice), and for a flashcard on a chunk with a line to ask for, the model only
+    phrases the question (``tutor.phrasing``); otherwise it writes the whole item, with repair.
     """
     stats = stats if stats is not None else GenerationStats()
-    if plan is not None:
-        from tutor.phrasing import phrase  # phrasing builds on this module
+    if plan is not None or kind == "card":
+        from tutor.phrasing import card_fact, phrase, phrase_card  # phrasing builds on this module
 
-        return phrase(plan, model, check, stats)
+        if plan is not None:
+            return phrase(plan, model, check, stats)
+        if (fact := card_fact(chunk)) is not None:
+            return phrase_card(chunk, fact, model, check, stats)
     stats.tried += 1
     started = time.perf_counter()
 
