@@ -77,3 +77,19 @@ def test_every_reply_kind_has_a_schema_and_extra_keys_are_ignored() -> None:
     assert parse("stem", '{"question": "Which step?", "options": ["x"]}').question == "Which step?"  # type: ignore[attr-defined]
     with pytest.raises(ValueError):
         parse("stem", '{"question": "Which')
+
+
+def test_a_short_answer_is_held_to_the_note_lines_by_the_schema() -> None:
+    from tests.test_quiz import SchemaModel
+
+    chunk = BY["2. Knead"]
+    lines = ["Work the dough for ten minutes", "Gluten develops and the crumb turns elastic",
+             "Stop when a thin window of dough holds light"]
+    model = SchemaModel(json.dumps({"key_points": lines[1:], "question": "What happens while you knead, and when "
+                                                                        "do you stop?"}))
+    stats = GenerationStats()
+    item = generate(chunk, "short", model, validator().problems, stats)
+    assert item is not None and item.key_points == tuple(lines[1:]) and stats.first_try == 1
+    (schema,) = model.schemas
+    assert schema["properties"]["key_points"]["items"]["enum"] == lines  # the grammar allows only these
+    assert all(f"- {line}" in model.received[0][-1]["content"] for line in lines)

@@ -7,6 +7,8 @@ that fails a check (it gives the answer away, or is not about the line) is not r
 keeps the plan's own template wording, so no slot is lost. Both outcomes are counted
 (``GenerationStats.phrased`` and ``GenerationStats.fallback``).
 
+A short answer's key points are lines of the note too: the model picks 2-3 of them (the schema holds
+each to the listed lines, an enum) and writes the question; it is repaired, not replaced, on failure.
 Flashcards work the same way: the back is a line of the note (``card_fact``), the model writes the
 front, and a front that fails a check gives way to a cloze of the line ("complete: “Wait until …”").
 
@@ -19,9 +21,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from typing import Any
 
 from tutor.choices import Plan, facts
 from tutor.llm import ChatModel, Message
+from tutor.quiz import SYSTEM as ITEM_SYSTEM
 from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
@@ -196,3 +200,32 @@ def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: 
         return fallback
     finally:
         stats.seconds += time.perf_counter() - started
+
+
+# --- short answers: the model picks the key points among the note's own lines --------------------------
+
+MAX_LINES = 12  # lines offered as key points: more makes a prompt (and a grammar) the model gets lost in
+SHORT_ASK = ("Lines of the note:\n{lines}\n\nWrite one question whose full answer needs 2 or 3 of these lines. "
+             '"key_points": those lines, copied exactly as listed. "question": asks for them without using '
+             "their words.")
+
+
+def short_lines(chunk: Chunk) -> list[str]:
+    """The lines of the chunk a short answer's key points may be: its statements, in note order."""
+    return list(dict.fromkeys(facts(chunk)))[:MAX_LINES]
+
+
+def short_schema(lines: list[str]) -> dict[str, Any]:
+    """The short-answer schema with each key point held to one of ``lines`` (an enum the grammar enforces)."""
+    point = {"type": "string", "enum": lines}
+    return {"type": "object", "properties": {
+        "key_points": {"type": "array", "items": point, "minItems": 2, "maxItems": 3},
+        "question": {"type": "string"}}, "required": ["key_points", "question"]}
+
+
+def short_messages(chunk: Chunk, lines: list[str]) -> list[Message]:
+    """Ask for a short-answer item whose key points are lines of the note, listed for the model to copy."""
+    listed = "\n".join(f"- {line}" for line in lines)
+    return [{"role": "system", "content": ITEM_SYSTEM},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
+                                        + SHORT_ASK.format(lines=listed)}]

@@ -35,7 +35,7 @@ LLM_KINDS = ("mcq", "short", "card")  # contrast drills are built from the notes
 KIND_NAMES = {"mcq": "multiple choice", "short": "short answer", "card": "flashcard", "contrast": "contrast drill"}
 ATTEMPTS = 3  # first try, a repair naming the problem, a fresh try at a higher temperature; then skipped
 RETRY_TEMPERATURE = 0.7  # greedy decoding repeats its mistake; the last try samples another item
-MAX_TOKENS = {"mcq": 200, "short": 160, "card": 110}
+MAX_TOKENS = {"mcq": 200, "short": 260, "card": 110}  # short: up to 3 lines of the note copied whole
 
 
 @dataclass(frozen=True)
@@ -255,15 +255,20 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
             return phrase_card(chunk, fact, model, check, stats)
     stats.tried += 1
     started = time.perf_counter()
+    first, schema = messages_for(chunk, kind), SCHEMAS[kind]
+    if kind == "short":
+        from tutor.phrasing import short_lines, short_messages, short_schema
 
-    messages = messages_for(chunk, kind)
+        if len(lines := short_lines(chunk)) >= 2:  # the key points are held to the note's own lines
+            first, schema = short_messages(chunk, lines), short_schema(lines)
+    messages = first
     try:
         for attempt in range(attempts):
             fresh = attempt > 0 and attempt == attempts - 1
             if fresh:
-                messages = messages_for(chunk, kind)
+                messages = first
             reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind],
-                                         temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=SCHEMAS[kind]))
+                                         temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=schema))
             stats.replies += 1
             try:
                 item = build(kind, json.loads(reply), chunk, model.name)
