@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -66,29 +67,29 @@ def stem_messages(plan: Plan) -> list[Message]:
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ask}'}]
 
 
-def template_item(plan: Plan, check: Check, stats: GenerationStats) -> QuizItem | None:
-    """The plan's item in its own template wording, or None when even that fails a check (counted)."""
-    item = from_plan(plan, plan.question, "notes")
-    item = replace(item, extra={**item.extra, "phrasing": "template"})
-    problems = check(item)
-    if problems:
-        stats.reject(problems, plan.chunks[0].section)
-        return None
-    return item
-
-
 def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
     """The plan's item with the model's question when it passes ``check``, else with the template's."""
+
+    def make(question: str, generator: str, phrasing: str) -> QuizItem:
+        item = from_plan(plan, question, generator)
+        return replace(item, extra={**item.extra, "phrasing": phrasing})
+
+    return _phrased(stem_messages(plan), make, plan.question, plan.chunks[0].section, model, check, stats)
+
+
+def _phrased(messages: list[Message], make: Callable[[str, str, str], QuizItem], template: str, section: str,
+             model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+    """One model call for the question; ``make(question, generator, phrasing)`` builds the item. A question
+    that fails ``check`` (or no usable reply) gives way to ``template``; None when even that fails."""
     stats.tried += 1
     started = time.perf_counter()
     try:
-        reply = "".join(model.stream(stem_messages(plan), max_tokens=MAX_TOKENS, temperature=0.0,
-                                     schema=SCHEMAS["stem"]))
+        reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS, temperature=0.0, schema=SCHEMAS["stem"]))
         stats.replies += 1
+        question = ""
         try:
             question = parse("stem", reply).question  # type: ignore[attr-defined]
-            item = from_plan(plan, question, model.name)
-            item = replace(item, extra={**item.extra, "phrasing": "model"})
+            item = make(question, model.name, "model")
             problems = check(item)
         except ValueError as exc:  # JSONDecodeError is a ValueError
             problems = [f"the reply is not the JSON asked for ({exc})"]
@@ -97,11 +98,14 @@ def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -
             stats.first_try += 1
             stats.phrased += 1
             return item
-        stats.reject(problems, plan.chunks[0].section)
-        fallback = template_item(plan, check, stats)
-        if fallback is not None:
-            stats.valid += 1
-            stats.fallback += 1
+        stats.reject(problems, section, question)
+        fallback = make(template, "notes", "template")
+        problems = check(fallback)
+        if problems:
+            stats.reject(problems, section, fallback.question)
+            return None
+        stats.valid += 1
+        stats.fallback += 1
         return fallback
     finally:
         stats.seconds += time.perf_counter() - started
@@ -172,34 +176,12 @@ def cloze_front(leaf: str, fact: str) -> str:
 
 def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
     """A card whose back is ``fact``: the model's front when it passes ``check``, else a cloze of the line."""
-    stats.tried += 1
-    started = time.perf_counter()
-    try:
-        reply = "".join(model.stream(card_messages(chunk, fact), max_tokens=MAX_TOKENS, temperature=0.0,
-                                     schema=SCHEMAS["stem"]))
-        stats.replies += 1
-        try:
-            item = fact_card(chunk, fact, parse("stem", reply).question, model.name,  # type: ignore[attr-defined]
-                             "model")
-            problems = check(item)
-        except ValueError as exc:
-            problems = [f"the reply is not the JSON asked for ({exc})"]
-        if not problems:
-            stats.valid += 1
-            stats.first_try += 1
-            stats.phrased += 1
-            return item
-        stats.reject(problems, chunk.section)
-        fallback = fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact), "notes", "template")
-        problems = check(fallback)
-        if problems:
-            stats.reject(problems, chunk.section)
-            return None
-        stats.valid += 1
-        stats.fallback += 1
-        return fallback
-    finally:
-        stats.seconds += time.perf_counter() - started
+
+    def make(question: str, generator: str, phrasing: str) -> QuizItem:
+        return fact_card(chunk, fact, question, generator, phrasing)
+
+    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact), chunk.section, model,
+                    check, stats)
 
 
 # --- short answers: the model picks the key points among the note's own lines --------------------------

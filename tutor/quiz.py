@@ -205,18 +205,18 @@ class GenerationStats:
     phrased: int = 0  # planned items that kept the model's question (``tutor.phrasing``)
     fallback: int = 0  # planned items whose model question failed a check: the plan's template wording instead
     rejected: dict[str, int] = field(default_factory=dict)  # replies rejected, by reason (see ``reason``)
-    rejections: list[tuple[str, str, str]] = field(default_factory=list)  # (reason, section, problem)
+    rejections: list[tuple[str, ...]] = field(default_factory=list)  # (reason, section, problem, question)
 
     @property
     def first_try_rate(self) -> float:
         return self.first_try / self.tried if self.tried else 0.0
 
-    def reject(self, problems: Sequence[str], section: str) -> None:
+    def reject(self, problems: Sequence[str], section: str, question: str = "") -> None:
         """Count a rejected reply by the reason of its first problem, and remember on what."""
         self.problems.extend(problems)
         why = reason(problems[0])
         self.rejected[why] = self.rejected.get(why, 0) + 1
-        self.rejections.append((why, section, problems[0]))
+        self.rejections.append((why, section, problems[0], question))
 
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
@@ -279,13 +279,22 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
                 stats.valid += 1
                 stats.first_try += attempt == 0
                 return item
-            stats.reject(problems, chunk.section)
+            stats.reject(problems, chunk.section, _question(reply))
             messages = [*messages, {"role": "assistant", "content": reply[:600]},
                         {"role": "user", "content": f"That item is not usable: {problems[0]}. "
                                                     "Write a corrected item as JSON."}]
         return None
     finally:
         stats.seconds += time.perf_counter() - started
+
+
+def _question(reply: str) -> str:
+    """The question of a raw reply, for the record of what was rejected ("" when there is none)."""
+    try:
+        data = json.loads(reply)
+    except ValueError:
+        return ""
+    return str(data.get("question") or data.get("front") or "") if isinstance(data, dict) else ""
 
 
 def _short(exc: Exception) -> str:
