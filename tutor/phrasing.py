@@ -41,7 +41,7 @@ ASK = ('Options: {options}.\nRight option: "{answer}", because the note says: "{
        "meaning and do not use the words {banned}.")
 
 # One worked example on a topic far from any study notes teaches the shape better than rules alone.
-EXAMPLE_NOTE = 'Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n' \
+EXAMPLE_NOTE = 'Note (under "Bread > Steps"):\n- Leave the dough covered in a warm place\n' \
                "- Wait until it doubles in size"
 EXAMPLE_ASK = ASK.format(options='"Mix", "Knead", "Proof", "Bake"', answer="Proof",
                          fact="Wait until it doubles in size", noun="step", banned='"Proof"')
@@ -61,10 +61,14 @@ def stem_messages(plan: Plan) -> list[Message]:
     noun = plan.noun if plan.noun and plan.noun != "one" else "option"
     ask = ASK.format(options=options, answer=plan.answer, fact=plan.fact, noun=noun, banned=banned)
     chunk = plan.chunks[0]
+    # the key of a "which" item is the section's own name: the note is shown under its parent only, or the
+    # model copies the heading into the question
+    where = chunk.section.rpartition(" > ")[0] if plan.shape == "which" else chunk.section
+    head = f'Note (under "{where}")' if where else "Note"
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_ASK}"},
             {"role": "assistant", "content": EXAMPLE_REPLY},
-            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ask}'}]
+            {"role": "user", "content": f"{head}:\n{note_text(chunk)}\n\n{ask}"}]
 
 
 def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
