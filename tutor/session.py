@@ -253,10 +253,8 @@ class QuizSession:
                 generator = model.name if plan.phrased_by_model and model is not None else "notes"
                 if plan.shape in shapes or self.bank.has(chunk, f"mcq:{plan.shape}", generator):
                     continue
-                if not plan.phrased_by_model:
+                if not plan.phrased_by_model or model is None:  # no model: the plan's own wording
                     item = build_planned(plan, validator.problems, self.stats)
-                elif model is None:
-                    continue
                 else:
                     item = self._model_item(chunk, "mcq", model, validator, where, plan)
                 if item is None:
