@@ -170,8 +170,11 @@ def test_rejected_replies_are_counted_by_reason_and_section() -> None:
     item = generate(BY["2. Knead"], "mcq", model, validator().problems, stats, plan=p)
     assert item is not None and stats.first_try == 0 and stats.rejected == {"giveaway": 1}
     assert stats.rejections[0][:2] == ("giveaway", BY["2. Knead"].section)
-    asked = model.received[0][1]["content"]
-    assert all(f'"{name}"' in asked for name in ("Mix", "Proof", "Bake"))  # the notes supply the wrong options
+    # was: the model was shown the siblings to copy as wrong options; now it never sees an option, our code
+    # inserts the notes' own (so it can neither change the key nor copy a name into the question)
+    asked = model.received[0][-1]["content"]
+    assert p.fact in asked and not any(f'"{name}"' in asked for name in ("Mix", "Knead", "Proof", "Bake"))
+    assert item.options == p.options
     assert reason("the question gives away the correct answer") == "giveaway"
 
 
@@ -186,7 +189,7 @@ def test_the_model_writes_only_the_question_and_its_own_options_are_never_used()
     assert item.options == p.options and item.answer == "Knead" and item.question == invented["question"]
     assert item.extra["phrasing"] == "model" and item.generator == "scripted:test"
     asked = model.received[0][-1]["content"]
-    assert p.fact in asked and '"Knead"' in asked
+    assert p.fact in asked and "Knead" not in asked and "“Bread Steps”" in asked
 
 
 def test_a_giveaway_question_falls_back_to_the_plan_wording_and_keeps_the_slot() -> None:

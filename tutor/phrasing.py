@@ -33,42 +33,28 @@ from tutor.replies import SCHEMAS, parse
 from tutor.siblings import keywords, name_of
 
 MAX_TOKENS = 80
-SYSTEM = ("You write the question of a multiple-choice item that tests a student on their own study notes. "
-          "The four options are fixed and shown to you; you write only the question, so that exactly one "
-          "option fits it. Never put the right option, or its words, in the question. Reply with JSON only.")
-ASK = ('Options: {options}.\nRight option: "{answer}", because the note says: "{fact}".\n'
-       "Write one short question, in plain words, that asks which {noun} this line is about. Keep the line's "
-       "meaning and do not use the words {banned}.")
+SYSTEM = ("You turn one line of a student's study notes into a quiz question. The student must answer with the "
+          "name of the part of the notes the line comes from; you are not told that name, so never guess it or "
+          "name any part. Reply with JSON only.")
+ASK = 'Line of the notes: "{fact}".\nWrite one short question, in plain words, that asks which {noun} {where}says this.'
 
 # One worked example on a topic far from any study notes teaches the shape better than rules alone.
-EXAMPLE_NOTE = 'Note (under "Bread > Steps"):\n- Leave the dough covered in a warm place\n' \
-               "- Wait until it doubles in size"
-EXAMPLE_ASK = ASK.format(options='"Mix", "Knead", "Proof", "Bake"', answer="Proof",
-                         fact="Wait until it doubles in size", noun="step", banned='"Proof"')
-EXAMPLE_REPLY = '{"question": "At which step do you wait for the dough to double in size?"}'
-
-
-def banned_words(plan: Plan) -> list[str]:
-    """The right option's words that no wrong option has: a question holding one gives the answer away."""
-    rest = set().union(*(keywords(o) for i, o in enumerate(plan.options) if i != plan.answer_index))
-    return [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", plan.answer)) if keywords(w) - rest]
+EXAMPLE_ASK = ASK.format(fact="Wait until it doubles in size", noun="step", where="of “Bread Steps” ")
+EXAMPLE_REPLY = '{"question": "At which step of making bread do you wait for the dough to double in size?"}'
 
 
 def stem_messages(plan: Plan) -> list[Message]:
-    """What the model is asked: the note, the fixed options, and the line the right option was chosen for."""
-    options = ", ".join(f'"{o}"' for o in plan.options)
-    banned = ", ".join(f'"{w}"' for w in banned_words(plan)) or f'"{plan.answer}"'
-    noun = plan.noun if plan.noun and plan.noun != "one" else "option"
-    ask = ASK.format(options=options, answer=plan.answer, fact=plan.fact, noun=noun, banned=banned)
-    chunk = plan.chunks[0]
-    # the key of a "which" item is the section's own name: the note is shown under its parent only, or the
-    # model copies the heading into the question
-    where = chunk.section.rpartition(" > ")[0] if plan.shape == "which" else chunk.section
-    head = f'Note (under "{where}")' if where else "Note"
+    """What the model is asked: the line the key was chosen for, and what kind of part answers it; not the
+    options, the key or the note's headings (a small model copies any name it sees into the question)."""
+    noun = plan.noun if plan.noun and plan.noun != "one" else "item"
+    parent = plan.chunks[0].section.rpartition(" > ")[0] if plan.shape == "which" else ""
+    if plan.shape == "label":
+        parent, noun = plan.chunks[0].section.rpartition(" > ")[2], "item of the list"
+    where = f"of “{name_of(parent.rpartition(' > ')[2])}” " if parent else ""
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_ASK}"},
+            {"role": "user", "content": EXAMPLE_ASK},
             {"role": "assistant", "content": EXAMPLE_REPLY},
-            {"role": "user", "content": f"{head}:\n{note_text(chunk)}\n\n{ask}"}]
+            {"role": "user", "content": ASK.format(fact=plan.fact, noun=noun, where=where)}]
 
 
 def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
@@ -124,6 +110,8 @@ CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their
 CARD_ASK = ('Back of the card (a line of the note under “{leaf}”): "{fact}".\nWrite the question on the front: '
             "it names “{leaf}” and asks what the notes say about it, so that the line above is the answer. "
             "Do not use the words {banned}.")
+EXAMPLE_NOTE = ('Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n'
+                "- Wait until it doubles in size")
 EXAMPLE_CARD_ASK = CARD_ASK.format(leaf="3. Proof", fact="Wait until it doubles in size", banned='"doubles", "size"')
 EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
 CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
