@@ -187,7 +187,8 @@ class Planner:
         else:
             question = f"In “{g.parent}”, which {g.noun} comes right after “{g.names[i - 1]}”?"
             cited = (chunk, g.members[i - 1][0])
-        return Plan("order", question, options, index, cited, noun=g.noun)
+        siblings = tuple(n for j, n in enumerate(g.names) if j != i)  # where the wrong options come from
+        return Plan("order", question, options, index, cited, noun=g.noun, allowed=siblings)
 
 
 def _namesake(answer: str, name: str) -> bool:
