@@ -28,7 +28,7 @@ def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...], backend:
     from tutor.bank import Bank
     from tutor.config import load_settings
     from tutor.pipeline import Tutor
-    from tutor.progress import Progress
+    from tutor.reviews import Reviews
     from tutor.session import QuizSession
 
     settings = load_settings({"corpus": str(corpus), "index": str(index), "backend": backend})
@@ -38,8 +38,8 @@ def generate(corpus: Path, index: Path, n: int, kinds: tuple[str, ...], backend:
     runs: list[dict[str, Any]] = []
     data: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        with Progress(Path(tmp) / "progress.sqlite3") as progress:
-            session = QuizSession(tutor, progress, Bank(Path(tmp) / "bank.json"))
+        with Reviews(Path(tmp) / "progress.sqlite3") as reviews:
+            session = QuizSession(tutor, reviews, Bank(Path(tmp) / "bank.json"))
             for kind in kinds:
                 started = time.perf_counter()
                 before = _counts(session.stats)

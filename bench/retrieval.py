@@ -33,10 +33,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tutor.abbreviations import mine_abbreviations  # noqa: E402
 from tutor.chunking import MAX_TOKENS, chunk_text  # noqa: E402
 from tutor.evals.baseline import DenseIndex  # noqa: E402
 from tutor.records import Chunk, plain  # noqa: E402
-from tutor.retrieval import Fusion, Retriever, mine_abbreviations  # noqa: E402
+from tutor.retrieval import Fusion, Retriever  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
 from tutor.prompts import CONDENSE_SYSTEM
 from tutor.records import Chunk, plain
-from tutor.retrieval import tokenize
+from tutor.text import tokenize
 
 if TYPE_CHECKING:
     from tutor.config import Settings

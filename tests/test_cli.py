@@ -63,13 +63,13 @@ def test_refusal_names_the_nearest_sections(cli) -> None:  # type: ignore[no-unt
 def test_batch_answers_each_line_and_reports_bad_ones(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     questions = tmp_path / "q.txt"
     questions.write_text("DS vs MLE?\n\n   \ncrispdm steps?\n")
-    cli.model.enqueue(NOT_COVERED, NOT_COVERED)
+    cli.model.enqueue(*[NOT_COVERED] * 4)  # each refused, then refused again with its best passage alone
     code, out, _ = cli("ask", "--batch", str(questions))
     lines = [json.loads(line) for line in out.splitlines()]
     assert [d["question"] for d in lines] == ["DS vs MLE?", "crispdm steps?"]
     assert code == 0
     questions.write_text("DS vs MLE?\n" + "x" * 5000 + "\n")
-    cli.model.enqueue(NOT_COVERED)
+    cli.model.enqueue(NOT_COVERED, NOT_COVERED)
     code, out, _ = cli("ask", "--batch", str(questions))
     results = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and "error" in results[1] and "refused" in results[0]
@@ -145,3 +145,15 @@ def test_register_adds_a_backend() -> None:
         assert "twin" in REGISTRY
     finally:
         REGISTRY.pop("twin")
+
+
+def test_every_parsed_command_has_a_runner_and_the_quiz_kinds_match_the_quizs() -> None:
+    import argparse
+
+    from tutor.cli import COMMANDS, build_parser
+    from tutor.cli_parser import KINDS
+    from tutor.quiz import KINDS as QUIZ_KINDS
+
+    (commands,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == set(COMMANDS)
+    assert tuple(KINDS) == QUIZ_KINDS

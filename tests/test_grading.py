@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fsrs import Rating
 
 from tests.fakes import HashEmbedder, ScriptedModel
 from tests.test_quiz import CHUNKS, DATA_PREP, GOOD_MCQ, SUPERVISED
 from tutor import contrast
-from tutor.grading import grade, hint, rating_for
+from tutor.grading import Rating, grade, hint, rating_for
 from tutor.quiz import build
 
 BUSINESS = next(c for c in CHUNKS if c.section.endswith("1. Business Understanding"))
@@ -125,3 +124,10 @@ def test_grade_to_dict_is_json_ready() -> None:
     data = grade(SHORT, "higher accuracy", embedder=HashEmbedder()).to_dict()
     assert data["score"] == 0.5 and data["rating"] == "hard" and data["hit"] == ["Higher accuracy"]
     assert data["missed"][0]["teaching"]["text"] == SUPERVISED.text
+
+
+def test_the_judge_schema_is_its_reply_model_and_asks_for_covered_only() -> None:
+    from tutor.grading import JUDGE_SCHEMA
+
+    assert JUDGE_SCHEMA["type"] == "object" and JUDGE_SCHEMA["required"] == ["covered"]
+    assert JUDGE_SCHEMA["properties"]["covered"]["type"] == "boolean"

@@ -120,7 +120,7 @@ def test_the_embedded_model_writes_items_from_the_notes_own_siblings(notes: str,
 
     from tutor.bank import Bank
     from tutor.evals.quiz import gives_away
-    from tutor.progress import Progress
+    from tutor.reviews import Reviews
     from tutor.session import QuizSession
     from tutor.siblings import clean_line
     from tutor.validation import same_option
@@ -137,8 +137,8 @@ def test_the_embedded_model_writes_items_from_the_notes_own_siblings(notes: str,
             (corpus / name).write_text((DEV_CORPUS / name).read_text())
     settings = replace(llm_tutor.settings, corpus=corpus, index=tmp_path / "index")
     tutor = Tutor(settings, embedder=llm_tutor.embedder, model=llm_tutor.model, progress=False)
-    with Progress(tmp_path / "progress.sqlite3") as progress:
-        session = QuizSession(tutor, progress, Bank(tmp_path / "bank.json"))
+    with Reviews(tmp_path / "progress.sqlite3") as reviews:
+        session = QuizSession(tutor, reviews, Bank(tmp_path / "bank.json"))
         items = list(session.items(kind="mcq", n=2)) + list(session.items(kind="card", n=1))
         chunks = {c.content_hash: c for c in session.chunks()}
     print(f"\n{notes}: {json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=1)}\n"

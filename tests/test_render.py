@@ -13,7 +13,6 @@ from tutor.doctor import Check
 from tutor.errors import TutorError
 from tutor.grading import Grade, PointResult
 from tutor.ingest import IngestReport
-from tutor.progress import ProgressReport, SectionMastery
 from tutor.quiz import QuizItem
 from tutor.records import Answer, Citation, Notice, TextDelta, Timings
 from tutor.render import (
@@ -25,6 +24,7 @@ from tutor.render import (
     print_page_status,
     when,
 )
+from tutor.reviews import ProgressReport, SectionMastery
 from ui import render
 from ui.core import NotesFolder
 

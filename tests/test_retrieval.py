@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from tests.conftest import NOTES
 from tests.fakes import HashEmbedder, MemoryStore
+from tutor.abbreviations import expand_query, mine_abbreviations
 from tutor.chunking import chunk_text
-from tutor.retrieval import BM25, Retriever, expand_query, mine_abbreviations, tokenize
+from tutor.retrieval import BM25, Retriever
+from tutor.text import tokenize
 
 
 def make_retriever() -> Retriever:

@@ -19,18 +19,19 @@ from dataclasses import dataclass, field
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.evidence import unmade_comparisons
-from tutor.llm import ChatModel, Completion, LLMError
+from tutor.evidence import RETRY_COVERAGE, unmade_comparisons
+from tutor.llm import ChatModel, Completion, LLMError, Message
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
-from tutor.records import Answer, AnswerEvent, Citation, Hit, TextDelta, Timings, plain
-from tutor.retrieval import Retriever, tokenize
+from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
+from tutor.retrieval import Retriever
+from tutor.text import MARKER, claim_words, split_sentences
 
-MARKER = re.compile(r"\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
 REFUSAL = re.compile(
     rf"^\W*(?:{NOT_COVERED}|(?:the |your |my )?notes (?:do not|don't|does not|doesn't) "
     r"(?:cover|contain|mention|answer|say|include))",
     re.IGNORECASE,
 )
+HOLD_CHARS = 40  # an answer's opening is shown once this long: by then a refusal would have said so
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -56,16 +57,6 @@ def clean_question(question: str, max_chars: int, what: str = "question") -> str
         raise TutorError(f"the {what} is {len(text):,} characters long; the limit is {max_chars:,}",
                          fix=f"ask a shorter {what} (or raise TUTOR_MAX_QUESTION_CHARS)", exit_code=2)
     return text
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list lines, each keeping the markers that follow it."""
-    return [p.strip() for p in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9*(\"'])|\n+", text) if p.strip()]
-
-
-def _keywords(text: str) -> set[str]:
-    """Content words cut to five letters: "analysis" and "analyse" meet as "analy"."""
-    return {t[:5] for t in tokenize(MARKER.sub(" ", text)) if "-" not in t and not t.isdigit()}
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     cleaned = re.sub(rf"\s*\b{NOT_COVERED}\b\.?", "", cleaned)  # a stray sentinel after a real answer
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
-    passage_words = [_keywords(p) for p in passages]
+    passage_words = [claim_words(p) for p in passages]
     unsupported: list[str] = []
     repointed: list[tuple[int, int]] = []
     overclaims: list[str] = []
@@ -133,7 +124,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             own = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
             markers = own or inherited
             inherited = markers
-            words = _keywords(sentence)
+            words = claim_words(sentence)
             if len(words) < 3 or sentence.rstrip().endswith(":"):
                 out.append(sentence)
                 continue  # a lead-in or a fragment is not a claim of its own
@@ -177,6 +168,8 @@ def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
 
 NO_MODEL = ("No language model is available, so these are the most relevant passages of your notes "
             "(an extractive answer, not a written one):")
+ASKED_AGAIN = ("the model first said your notes don't cover this; asked again with passage [{n}] alone, "
+               "which holds much of the question's words, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -260,53 +253,88 @@ def stream_answer(
         yield finish(check_citations(text, passages), written_ms, extractive=True)
         return
 
-    # The refusal sentinel is held back until the text can no longer be it, so it never reaches the user.
-    text = ""
-    shown = 0
-    first_ms: float | None = None
-    warnings: list[str] = []
-    incomplete = False
-    completion = Completion(model.stream(answer_messages(standalone if history else found.expanded, hits),
-                                         max_tokens=settings.max_tokens, temperature=settings.temperature))
-    try:
-        for piece in completion:
-            if first_ms is None:
-                first_ms = (time.perf_counter() - started) * 1000
-            text += piece
-            head = text.lstrip()
-            if shown == 0 and (NOT_COVERED.startswith(head) or head.startswith(NOT_COVERED)):
-                continue
-            yield TextDelta(text[shown:])
-            shown = len(text)
-    except LLMError as exc:
-        if not text:
-            raise
-        incomplete = True
-        warnings.append(f"the answer was cut off: {exc}")
-    if completion.finish_reason == "length":
-        incomplete = True
-        warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
-    if REFUSAL.match(text) or not MARKER.sub("", text).strip(" .,;:\n\t"):  # nothing said but markers
+    draft = Draft()
+    yield from _write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
+    if draft.said_nothing:
+        # A small model often says "not covered" with the answering passage among five. Asked again with
+        # the best partly answering passage alone (keeping its number), it usually answers from it.
+        retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
+        if retry:
+            narrow = Draft(first_ms=draft.first_ms)
+            n = retry[0] + 1
+            yield Notice(f"asking again with passage [{n}] alone: it holds much of the question's words")
+            yield from _write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
+                                                     numbers=[n]), settings, started, narrow)
+            check = check_citations(narrow.text, passages)
+            if not narrow.said_nothing and check.grounded:
+                yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
+                             incomplete=narrow.incomplete)
+                return
         # A refusal is passed on only when no passage holds most of the question's words; else that
         # passage is quoted, labelled as such (the small model refuses answers it was shown).
         answering = retriever.answering(found, settings.min_relevance)
         if not answering:
-            yield refusal(first_ms)
+            yield refusal(draft.first_ms)
             return
         text = extractive_answer([hits[i] for i in answering], 2, numbers=[i + 1 for i in answering],
                                  lead=OVERRULED, max_chars=700)
         yield TextDelta(text)
-        yield finish(check_citations(text, passages), first_ms, extractive=True, warnings=[
+        yield finish(check_citations(text, passages), draft.first_ms, extractive=True, warnings=[
             "the model said your notes don't cover this, but a passage holds most of the question's words: "
             "it is quoted instead"])
         return
-    check = check_citations(text, passages)
+    check = check_citations(draft.text, passages)
+    warnings = list(draft.warnings)
     if not check.grounded:
         warnings.append("the model answered beyond your notes (most sentences are not backed by the passages "
                         "they cite), so its answer was withheld")
-        yield refusal(first_ms, warnings)
+        yield refusal(draft.first_ms, warnings)
         return
-    yield finish(check, first_ms, warnings, incomplete=incomplete)
+    yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+@dataclass
+class Draft:
+    """What one model call wrote: its text, when its first piece came, and whether it was cut off."""
+
+    text: str = ""
+    first_ms: float | None = None
+    incomplete: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def said_nothing(self) -> bool:
+        """A refusal, or nothing but markers."""
+        return bool(REFUSAL.match(self.text)) or not MARKER.sub("", self.text).strip(" .,;:\n\t")
+
+
+def _write(model: ChatModel, messages: list[Message], settings: Settings, started: float,
+           draft: Draft) -> Iterator[TextDelta]:
+    """Stream one model call into ``draft``, yielding its text as it comes. The opening is held back
+    until it can no longer be a refusal ("NOT_COVERED", "The notes do not cover"), so a refusal never
+    reaches the user as text."""
+    shown = 0
+    completion = Completion(model.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature))
+    try:
+        for piece in completion:
+            if draft.first_ms is None:
+                draft.first_ms = (time.perf_counter() - started) * 1000
+            draft.text += piece
+            head = draft.text.lstrip()
+            if shown == 0 and (len(head) < HOLD_CHARS or REFUSAL.match(head)):
+                continue
+            yield TextDelta(draft.text[shown:])
+            shown = len(draft.text)
+    except LLMError as exc:
+        if not draft.text:
+            raise
+        draft.incomplete = True
+        draft.warnings.append(f"the answer was cut off: {exc}")
+    if shown == 0 and not draft.said_nothing:  # a short answer, held back whole
+        yield TextDelta(draft.text)
+    if completion.finish_reason == "length":
+        draft.incomplete = True
+        draft.warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
 
 
 def final(events: Iterable[AnswerEvent]) -> Answer:

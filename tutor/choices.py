@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tutor.records import Chunk
-from tutor.siblings import Group, clean_line, content, entries, groups, keywords, name_of, overlap, similarity
+from tutor.siblings import Group, clean_line, content, entries, groups, name_of, similarity
+from tutor.text import overlap, word_families
 
 STATED = 0.5  # share of a line's keywords found in a section that makes the line true there too
 NOT_STATED = 0.55  # the key of a "not" item: less than this share of its keywords in the cited passage
@@ -61,8 +62,8 @@ def _place(key: str, others: Sequence[str], seed: str) -> tuple[tuple[str, ...],
 
 def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
     """The answer's keywords that no other option has: a question containing one gives it away."""
-    rest = set().union(*(keywords(o) for o in others)) if others else set()
-    return keywords(answer) - rest
+    rest = set().union(*(word_families(o) for o in others)) if others else set()
+    return word_families(answer) - rest
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
@@ -76,7 +77,7 @@ def statement(text: str) -> bool:
     (True, False, False)
     """
     words = text.split()
-    return (len(keywords(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
+    return (len(word_families(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
             and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
 
 
@@ -116,11 +117,12 @@ class Planner:
         for fact in facts(chunk):
             if len(fact) > MAX_OPTION:
                 continue  # a long quote makes a question nobody reads to the end
-            fair = [j for j in ranked if overlap(fact, g.text(j)) < STATED and not _namesake(answer, g.names[j])]
+            fair = [j for j in ranked
+                    if overlap(fact, g.text(j), word_families) < STATED and not _namesake(answer, g.names[j])]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
-            if keywords(fact) & _distinctive(answer, names) or overlap(answer, fact) >= STATED:
+            if word_families(fact) & _distinctive(answer, names) or overlap(answer, fact, word_families) >= STATED:
                 continue  # the line names its own section: any question on it gives the answer away
             options, index = _place(answer, names, chunk.content_hash + fact)
             leaf = name_of(chunk.section.rpartition(" > ")[2])
@@ -134,12 +136,12 @@ class Planner:
         if len(labelled) < 4 or len({e.label.lower() for e in labelled}) < len(labelled):
             return None
         for entry in labelled:
-            if len(keywords(entry.value)) < MIN_FACT_WORDS - 1:
+            if len(word_families(entry.value)) < MIN_FACT_WORDS - 1:
                 continue
-            rest = [e for e in labelled if e is not entry and overlap(entry.value, e.text) < STATED]
+            rest = [e for e in labelled if e is not entry and overlap(entry.value, e.text, word_families) < STATED]
             rest.sort(key=lambda e: -similarity(e.text, entry.text))
             names = [e.label for e in rest[:3]]
-            if len(names) < 3 or keywords(entry.value) & _distinctive(entry.label, names):
+            if len(names) < 3 or word_families(entry.value) & _distinctive(entry.label, names):
                 continue
             options, index = _place(entry.label, names, chunk.content_hash + entry.label)
             leaf = name_of(chunk.section.rpartition(" > ")[2])
@@ -159,9 +161,10 @@ class Planner:
                 for e in entries(sibling):
                     if len(e.text) > MAX_OPTION or e.intro or not statement(e.text):
                         continue
-                    if overlap(e.text, mine) > NOT_STATED or any(similarity(e.text, x) > 0.3 for x in listed):
+                    if (overlap(e.text, mine, word_families) > NOT_STATED
+                            or any(similarity(e.text, x) > 0.3 for x in listed)):
                         continue
-                    if keywords(e.text) & keywords(leaf):
+                    if word_families(e.text) & word_families(leaf):
                         continue  # names the section's own subject: it may well be true there too
                     true = _spread_pick(listed, 3, chunk.content_hash)
                     if _odd_form(e.text, true):
@@ -200,7 +203,7 @@ def _namesake(answer: str, name: str) -> bool:
     >>> _namesake("Modeling", "Evaluation")
     False
     """
-    return overlap(answer, name) >= STATED or overlap(name, answer) >= STATED
+    return overlap(answer, name, word_families) >= STATED or overlap(name, answer, word_families) >= STATED
 
 
 def _odd_form(key: str, listed: Sequence[str]) -> bool:

@@ -1,6 +1,7 @@
-"""The ``tutor`` command: parses arguments, wires a ``Tutor``, prints. No logic of its own.
+"""The ``tutor`` command: runs the command ``tutor.cli_parser`` parsed, wires a ``Tutor``, prints.
 
-Heavy libraries are imported only by the commands that need them, so ``tutor --help`` is instant.
+No logic of its own. Heavy libraries are imported only by the commands that need them, so
+``tutor --help`` is instant.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tutor.cli_parser import build_parser
 from tutor.errors import TutorError
 from tutor.render import (
     Console,
@@ -30,180 +31,6 @@ if TYPE_CHECKING:
     from tutor.config import Settings
     from tutor.pipeline import Tutor
     from tutor.records import Answer
-
-EXAMPLES = """\
-examples:
-  tutor ask "DS vs MLE?"                 a cited answer from your notes, streamed
-  tutor ask --json "crispdm steps?"      one JSON object, for scripts
-  tutor search "ethical risks" -k 3      the ranked passages behind an answer
-  tutor chat                             several questions, with follow-ups
-  tutor ingest                           index ./corpus (done for you on first ask)
-  tutor ingest ~/notes/week2.md          copy a note into the corpus and index it
-  tutor doctor                           check every part and print the fix for each failure
-  tutor eval --only retrieval            score search on evals/cases.yaml against a baseline (no LLM)
-  tutor eval                             the whole eval suite: answers too, report in evals/reports/
-  tutor quiz -n 5                        a short quiz on your notes, graded, with hints
-  tutor quiz --due                       review what is due, weakest first
-  tutor progress                         mastery per section, due items, streak, gaps
-  tutor export cards.apkg -n 30          your quiz questions as an Anki deck (or .csv)
-  tutor ui                               the study web app on http://127.0.0.1:7860
-
-settings: a flag, else a TUTOR_* environment variable, else tutor.toml, else the default.
-  TUTOR_CORPUS (./corpus)  TUTOR_INDEX (./index)  TUTOR_BACKEND (auto)  TUTOR_MODEL (a .gguf file)
-  OLLAMA_HOST (http://127.0.0.1:11434)  TUTOR_OLLAMA_MODEL (qwen2.5-coder:1.5b)  TUTOR_DATA_DIR
-backends: auto = Ollama if it runs with the model, else the embedded llama.cpp model, else
-  extractive (the cited passages themselves); or name one: ollama, llamacpp, extractive.
-"""
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=32)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    g = common.add_argument_group("where and how")
-    g.add_argument("--corpus", metavar="DIR",
-                   help="folder of notes (.md, .txt, .pdf, .ipynb, .html); default ./corpus")
-    g.add_argument("--index", metavar="DIR", help="folder of the search index; default ./index")
-    g.add_argument("--backend", choices=["auto", "llamacpp", "ollama", "extractive"],
-                   help="who writes answers (default auto)")
-    g.add_argument("--model", metavar="GGUF", help="a GGUF model file for the llamacpp backend")
-    g.add_argument("--ollama-model", metavar="NAME", help="model name for the ollama backend")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
-
-    parser = argparse.ArgumentParser(
-        prog="tutor",
-        description="A private study tutor over your own notes: cited answers from a local LLM, offline.",
-        epilog=EXAMPLES,
-        formatter_class=_Formatter,
-    )
-    parser.add_argument("--version", action="version", version=f"tutor {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("ask", parents=[common], formatter_class=_Formatter,
-                       help="answer a question from your notes, with citations",
-                       description="Answer a question from your notes. Every claim cites a passage [n]; "
-                                   "when the notes don't cover it, the tutor says so and names the nearest sections.")
-    p.add_argument("question", nargs="*", help='the question, e.g. "DS vs MLE?"')
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
-    p.add_argument("--batch", metavar="FILE", help="one question per line (- for stdin); one JSON object per line out")
-    p.set_defaults(run=cmd_ask)
-
-    p = sub.add_parser("search", parents=[common], formatter_class=_Formatter,
-                       help="show the passages that best match a query",
-                       description="Hybrid search (meaning + keywords) over your notes; shows ranked passages "
-                                   "with score, section and lines. Useful to see why an answer cites what it cites.")
-    p.add_argument("query", nargs="*", help="what to look for")
-    p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages (default 5)")
-    p.add_argument("--json", action="store_true", help="print JSON: query and hits")
-    p.add_argument("--batch", metavar="FILE", help="one query per line (- for stdin); one JSON object per line out")
-    p.set_defaults(run=cmd_search)
-
-    p = sub.add_parser("chat", parents=[common], formatter_class=_Formatter,
-                       help="ask several questions; follow-ups understood",
-                       description="Chat with your notes in the terminal. Follow-ups such as \"and how does that "
-                                   "differ from a data scientist?\" are rewritten into standalone questions. "
-                                   "Commands: /sources, /clear, /quit.")
-    p.set_defaults(run=cmd_chat)
-
-    p = sub.add_parser("ingest", parents=[common], formatter_class=_Formatter,
-                       help="index the notes (incremental)",
-                       description="Index the notes folder: only new or changed files are embedded, deleted ones are "
-                                   "removed. A file given from outside the notes folder is copied into it first.")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders to index (default: the whole corpus)")
-    p.add_argument("--rebuild", action="store_true", help="throw the index away and build it again")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(run=cmd_ingest)
-
-    p = sub.add_parser("doctor", parents=[common], formatter_class=_Formatter,
-                       help="check every part and print the fix for each failure",
-                       description="Checks the notes, the index, the embedding model, Ollama and the embedded model.")
-    p.add_argument("--json", action="store_true", help="print the checks as JSON")
-    p.set_defaults(run=cmd_doctor)
-
-    p = sub.add_parser("eval", parents=[common], formatter_class=_Formatter,
-                       help="measure how far to trust the tutor (retrieval, answers, refusals, latency)",
-                       description="Run the eval cases (evals/cases.yaml, or your own file in that format) through the "
-                                   "tutor and a plain baseline: retrieval hit@k and MRR, key-point recall, "
-                                   "faithfulness, citation validity, refusals, latency. Prints a table, writes a "
-                                   "JSON + HTML report, and exits 1 when a metric is under its threshold.")
-    p.add_argument("--dataset", metavar="FILE", default="evals/cases.yaml", help="YAML or JSONL cases")
-    p.add_argument("--only", metavar="PART",
-                   help="retrieval: search only, no LLM (fast); quiz: quiz quality only; answers: all (default)")
-    p.add_argument("--quiz", type=int, default=5, metavar="N", help="quiz items to generate and check (default 5)")
-    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only cases with this tag, e.g. ci")
-    p.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N cases")
-    p.add_argument("--split", metavar="dev|test",
-                   help="only the cases of this split (fixed by each case's id; tune on dev, report test)")
-    p.add_argument("--no-baseline", action="store_true", help="skip the baseline pipeline (half the time)")
-    p.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a threshold, e.g. hit@5=0.9 (repeatable)")
-    p.add_argument("--report-dir", metavar="DIR", default="evals/reports", help="where reports go")
-    p.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    p.add_argument("--schema", action="store_true", help="print the JSON schema of a dataset file, run nothing")
-    p.set_defaults(run=cmd_eval)
-
-    p = sub.add_parser("quiz", parents=[common], formatter_class=_Formatter,
-                       help="quiz yourself on your notes: graded, with hints and spaced repetition",
-                       description="Questions written from your notes (multiple choice, short answer, flashcards, "
-                                   "contrast drills), each citing the passage it comes from. Answers are graded point "
-                                   "by point and scheduled for review (FSRS). Commands: /hint (up to 3: hint, stronger "
-                                   "hint, answer), /skip, /quit. Ctrl-C stops; graded answers are kept.")
-    p.add_argument("--section", metavar="TEXT", help="only sections whose heading path contains TEXT")
-    p.add_argument("--kind", choices=["mcq", "short", "card", "contrast"], help="only this kind of question")
-    p.add_argument("-n", type=int, default=5, metavar="N", help="how many questions (default 5)")
-    p.add_argument("--due", action="store_true", help="only items due for review, weakest first")
-    p.add_argument("--json", action="store_true", help="print the items as JSON, one per line, without asking")
-    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
-    p.set_defaults(run=cmd_quiz)
-
-    p = sub.add_parser("export", parents=[common], formatter_class=_Formatter,
-                       help="export your quiz questions to Anki (.apkg) or a CSV file",
-                       description="Writes the question bank as an Anki package (.apkg: one note per question, with "
-                                   "the answer, the cited passage, its source and tags from the section path; "
-                                   "exporting again updates the same notes) or a CSV file (question, answer, source). "
-                                   "With -n, new questions are written first until there are N.")
-    p.add_argument("file", metavar="FILE", help="where to write: NAME.apkg or NAME.csv")
-    p.add_argument("-n", type=int, default=0, metavar="N", help="write new questions first until there are N")
-    p.add_argument("--section", metavar="TEXT", help="only sections whose heading path contains TEXT")
-    p.add_argument("--kind", action="append", choices=["mcq", "short", "card", "contrast"],
-                   help="only this kind of question (repeatable; default all)")
-    p.add_argument("--progress-db", metavar="FILE", help="the progress database (the bank is kept beside it)")
-    p.set_defaults(run=cmd_export)
-
-    p = sub.add_parser("progress", parents=[common], formatter_class=_Formatter,
-                       help="mastery per section, items due, streak and sections never practised",
-                       description="What your quiz attempts say: mastery per section of the notes, how many items "
-                                   "are due for review, your streak of days, and the sections never practised.")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
-    p.set_defaults(run=cmd_progress)
-
-    p = sub.add_parser("ui", parents=[common], formatter_class=_Formatter,
-                       help="open the study web app (chat, quiz, progress, notes) in your browser",
-                       description="A local web app: chat with cited answers, quizzes with hints, progress charts, "
-                                   "your notes and search. Serves on 127.0.0.1 only unless --host says otherwise; "
-                                   "binding another address needs --auth. Named API endpoints for gradio_client.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    p.add_argument("--auth", metavar="USER:PASS", help="require this login (or set TUTOR_UI_AUTH); "
-                                                        "required when --host is not a loopback address")
-    p.add_argument("--progress-db", metavar="FILE", help="the progress database (default in the data directory)")
-    p.set_defaults(run=cmd_ui)
-    return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tutor")
-    except PackageNotFoundError:
-        return "unknown"
-
 
 def settings_from(args: argparse.Namespace) -> Settings:
     from tutor.config import load_settings
@@ -423,6 +250,12 @@ def cmd_ui(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    "ask": cmd_ask, "search": cmd_search, "chat": cmd_chat, "ingest": cmd_ingest, "doctor": cmd_doctor,
+    "eval": cmd_eval, "quiz": cmd_quiz, "export": cmd_export, "progress": cmd_progress, "ui": cmd_ui,
+}
+
+
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     if out is None:
         out = sys.stdout
@@ -432,12 +265,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
+    run = COMMANDS.get(args.command or "")
+    if run is None:
         parser.print_help(out)
         return 0
     console = Console(out, err, quiet=args.quiet)
     try:
-        return args.run(args, console)
+        return run(args, console)
     except TutorError as exc:
         err.write(f"error: {exc}\n")
         return exc.exit_code

@@ -105,6 +105,16 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("tutor", appauthor=False))
 
 
+def installed_version() -> str:
+    """The installed package's version ("unknown" when run from a source tree that is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tutor")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _coerce(name: str, value: Any, base: Path) -> Any:
     """One raw setting (from env or toml) to its typed value, or a TutorError naming it."""
     kind = {f.name: f.type for f in fields(Settings)}[name]

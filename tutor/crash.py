@@ -34,10 +34,10 @@ def crash_folders() -> list[Path]:
 
 def write_crash_file(exc: BaseException, argv: list[str]) -> Path | None:
     """Write the traceback, the command and the versions to a new file; its path, or None if nowhere could take it."""
-    from tutor.cli import _version
+    from tutor.config import installed_version
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    text = (f"tutor {_version()} crashed at {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
+    text = (f"tutor {installed_version()} crashed at {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
             f"command: tutor {' '.join(argv)}\n"
             f"python {platform.python_version()} on {platform.platform()}\n\n"
             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

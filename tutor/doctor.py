@@ -123,12 +123,12 @@ def check_progress(settings: Settings) -> str:
     """The progress database opens (or can be created by the first quiz attempt)."""
     import os
 
-    from tutor.progress import Progress
+    from tutor.reviews import Reviews
 
     path = settings.progress_path
     if path.exists():
-        with Progress(path) as progress:
-            return f"{len(progress.attempts())} quiz attempt(s) in {path}"
+        with Reviews(path) as reviews:
+            return f"{len(reviews.attempts())} quiz attempt(s) in {path}"
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent

@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tutor.records import Hit
-from tutor.retrieval import tokenize
+from tutor.text import plain_words
 
+RETRY_COVERAGE = 0.5  # share at which a refused question is asked again with that passage alone (tuned on dev)
 MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
 COMPARATIVE = re.compile(
     r"\b(better|worse|best|worst|faster|slower|cheaper|simpler|easier|harder|stronger|weaker|superior|inferior|"
@@ -30,7 +31,7 @@ QUESTION_WORDS = frozenset("explain describe tell give list mean means meaning e
 
 
 def _terms(text: str) -> set[str]:
-    return {t for t in tokenize(text) if "-" not in t and t not in QUESTION_WORDS}
+    return plain_words(text) - QUESTION_WORDS
 
 
 def coverage(question: str, passage: str, idf: Mapping[str, float] | None = None,

@@ -6,24 +6,25 @@
   a chat model is given, the model judges it covered (a yes/no under a JSON schema).
 
 The score is the share of points hit. The hint ladder (hint, stronger hint, reveal) is built from
-the item itself, and each hint used lowers the FSRS rating recorded for the attempt.
+the item itself, and each hint used lowers the rating recorded for the attempt. The rating is the
+tutor's own ``Rating`` (again, hard, good, easy); only the learner database hands it to FSRS.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
-from fsrs import Rating
+from pydantic import BaseModel, StrictBool, ValidationError
 
 from tutor.embedding import Embedder
 from tutor.llm import ChatModel, LLMError
 from tutor.quiz import QuizItem, normalise
 from tutor.records import Citation
 from tutor.siblings import name_of
-from tutor.validation import keywords, overlap
+from tutor.text import keywords, overlap
 
 WORDS_HIT = 0.6  # share of a point's keywords in the answer
 MEANING_HIT = 0.75  # cosine similarity of a point and a sentence of the answer (MiniLM: paraphrases 0.75-0.9)
@@ -37,7 +38,24 @@ OPPOSITES = dict(p.split("/") for p in (
     "decrease/increase faster/slower slower/faster best/worst worst/best first/last last/first easy/hard "
     "hard/easy cheap/expensive expensive/cheap scalable/unscalable supervised/unsupervised "
     "unsupervised/supervised").split())
-JUDGE_SCHEMA = {"type": "object", "properties": {"covered": {"type": "boolean"}}, "required": ["covered"]}
+
+
+class Rating(IntEnum):
+    """How well an attempt went, as the review schedule is told (the numbers FSRS uses too)."""
+
+    Again = 1
+    Hard = 2
+    Good = 3
+    Easy = 4
+
+
+class JudgeReply(BaseModel):
+    """The chat model's verdict on one key point; anything but ``{"covered": true}`` counts as not covered."""
+
+    covered: StrictBool
+
+
+JUDGE_SCHEMA = JudgeReply.model_json_schema()
 
 
 @dataclass(frozen=True)
@@ -224,6 +242,6 @@ def _judge(model: ChatModel, point: str, answer: str) -> bool:
                                             "Does the student's answer state this key point (any wording)?"}]
     reply = "".join(model.stream(messages, max_tokens=16, temperature=0.0, schema=JUDGE_SCHEMA))  # type: ignore[arg-type]
     try:
-        return json.loads(reply).get("covered") is True
-    except (ValueError, AttributeError):
+        return JudgeReply.model_validate_json(reply).covered
+    except ValidationError:
         return False

@@ -122,7 +122,7 @@ def _ingest_locked(
     progress: bool | None,
     log: Callable[[str], None],
 ) -> IngestReport:
-    from tutor.retrieval import mine_abbreviations
+    from tutor.abbreviations import mine_abbreviations
 
     catalog = None if rebuild else load_catalog(index)
     if catalog is not None and catalog.embedder != embedder.name:

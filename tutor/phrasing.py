@@ -30,7 +30,8 @@ from tutor.quiz import SYSTEM as ITEM_SYSTEM
 from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
-from tutor.siblings import keywords, name_of
+from tutor.siblings import name_of
+from tutor.text import keywords
 
 MAX_TOKENS = 80
 SYSTEM = ("You turn one line of a student's study notes into a quiz question. The student must answer with the "

@@ -58,11 +58,12 @@ def quote_note(text: str) -> str:
     return "\n".join(kept)
 
 
-def format_notes(hits: Sequence[Hit], budget: int = CONTEXT_CHARS) -> str:
-    """The numbered notes block; a note that does not fit the budget is cut, never dropped silently."""
+def format_notes(hits: Sequence[Hit], budget: int = CONTEXT_CHARS, numbers: Sequence[int] = ()) -> str:
+    """The numbered notes block (``numbers``: the hits' markers, default 1..n); a note that does not fit
+    the budget is cut, never dropped silently."""
     parts = []
     used = 0
-    for n, hit in enumerate(hits, 1):
+    for n, hit in zip(numbers or range(1, len(hits) + 1), hits):
         body = quote_note(hit.chunk.text)
         room = max(budget - used, 200)
         if len(body) > room:
@@ -82,14 +83,14 @@ def _user(notes: str, question: str) -> str:
     )
 
 
-def answer_messages(question: str, hits: Sequence[Hit]) -> list[Message]:
+def answer_messages(question: str, hits: Sequence[Hit], numbers: Sequence[int] = ()) -> list[Message]:
     return [
         {"role": "system", "content": ANSWER_SYSTEM},
         {"role": "user", "content": _user(EXAMPLE_NOTES, "What do mitochondria and chloroplasts do?")},
         {"role": "assistant", "content": EXAMPLE_ANSWER},
         {"role": "user", "content": _user(EXAMPLE_NOTES, "Who discovered the cell?")},
         {"role": "assistant", "content": NOT_COVERED},
-        {"role": "user", "content": _user(format_notes(hits), question)},
+        {"role": "user", "content": _user(format_notes(hits, numbers=numbers), question)},
     ]
 
 

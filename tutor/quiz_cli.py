@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KIND_NAMES, QuizItem
 from tutor.render import LETTERS, when
+from tutor.reviews import ItemState, ProgressReport, Reviews
 from tutor.session import QuizSession
 
 HELP = "Answer in your own words (a letter for choices), or /hint, /skip, /quit. Ctrl-C stops; answers are saved."
@@ -25,8 +25,8 @@ class _Quit(Exception):
 def run_quiz(args, console, tutor, ask: Callable[[str], str] | None = None) -> int:  # type: ignore[no-untyped-def]
     if not 1 <= args.n <= 100:
         raise TutorError(f"-n must be between 1 and 100, not {args.n}", exit_code=2)
-    with Progress(tutor.settings.progress_path) as progress:
-        session = QuizSession(tutor, progress, log=console.status)
+    with Reviews(tutor.settings.progress_path) as reviews:
+        session = QuizSession(tutor, reviews, log=console.status)
         items = session.items(kind=args.kind, section=args.section, n=args.n, due=args.due)
         if args.json:
             count = 0
@@ -48,8 +48,8 @@ def run_export(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
     check_target(path)  # a bad name or folder fails before the notes or the model are loaded
     if not 0 <= args.n <= 1000:
         raise TutorError(f"-n must be between 0 and 1000, not {args.n}", exit_code=2)
-    with Progress(tutor.settings.progress_path) as progress:
-        session = QuizSession(tutor, progress, log=console.status)
+    with Reviews(tutor.settings.progress_path) as reviews:
+        session = QuizSession(tutor, reviews, log=console.status)
         items = session.bank_items(kinds=args.kind, section=args.section, n=args.n)
         _generation_note(session, console)
     if not items:
@@ -165,13 +165,13 @@ def _summary(done: list[Grade], session: QuizSession, console) -> None:  # type:
     _generation_note(session, console)
     if done:
         mean = sum(g.score for g in done) / len(done)
-        console.print(f"\n{len(done)} answered · mean score {mean:.0%} · saved in {session.progress.path}")
+        console.print(f"\n{len(done)} answered · mean score {mean:.0%} · saved in {session.reviews.path}")
     console.print("See how you are doing with: tutor progress")
 
 
 def run_progress(args, console, tutor) -> int:  # type: ignore[no-untyped-def]
-    with Progress(tutor.settings.progress_path) as progress:
-        report = QuizSession(tutor, progress, log=console.status).report()
+    with Reviews(tutor.settings.progress_path) as reviews:
+        report = QuizSession(tutor, reviews, log=console.status).report()
     if args.json:
         console.print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0

@@ -32,7 +32,7 @@ def when(due: datetime, now: datetime | None = None) -> str:
     >>> when(t + timedelta(seconds=59), t)
     'in 1 minute'
     """
-    from tutor.progress import utcnow  # lazily: the scheduler's library is not needed for ``--help``
+    from tutor.reviews import utcnow  # lazily: the scheduler's library is not needed for ``--help``
 
     left = due - (now or utcnow())
     if left <= timedelta(0):

@@ -1,8 +1,8 @@
 """Hybrid search over the notes: dense (the vector store) plus BM25 keywords, fused by reciprocal rank.
 
-Short, abbreviated queries work because abbreviations are expanded from the notes themselves:
-"Machine Learning Engineer (MLE)" defines MLE, and capitalised phrases define their initials
-("Data Scientist" -> DS). Hyphenated terms also match written together ("crispdm" -> "CRISP-DM").
+Short, abbreviated queries work because abbreviations learned from the notes at ingest
+(``tutor.abbreviations``) are spelled out after the query; comparisons ("A vs B") bring each side's
+best passage into the top.
 """
 
 from __future__ import annotations
@@ -10,133 +10,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tutor.abbreviations import expand_query, spelled_out
 from tutor.embedding import Embedder
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.store import VectorStore
-
-WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
-STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from has have how i in is it its of on or s so that the "
-    "their them then there these they this to was what when where which who why will with you your vs "
-    "versus between difference differ compare".split()
-)
-PHRASE = re.compile(r"\b(?:[A-Z][a-z]+[ -]){1,3}[A-Z][a-z]+\b")
-DEFINED = re.compile(r"\b((?:[A-Z][A-Za-z]+[ -]){1,5}[A-Z][A-Za-z]+)\s*\(([A-Z][A-Z0-9]{1,7})\)")
-
-
-def stem(word: str) -> str:
-    """A very light stemmer: enough to match plurals and possessives.
-
-    >>> [stem(w) for w in ["scientists", "process", "risks", "steps", "data"]]
-    ['scientist', 'process', 'risk', 'step', 'data']
-    """
-    if word.endswith("'s"):
-        word = word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed keywords; a hyphenated term also counts written together.
-
-    >>> tokenize("CRISP-DM: the Six Key Steps")
-    ['crisp-dm', 'crispdm', 'crisp', 'dm', 'six', 'key', 'step']
-    """
-    tokens: list[str] = []
-    for match in WORD.finditer(text):
-        word = match.group().lower()
-        if "-" in word:
-            parts = word.split("-")
-            tokens.extend([word, "".join(parts), *(stem(p) for p in parts if p not in STOPWORDS)])
-        elif word not in STOPWORDS:
-            tokens.append(stem(word.replace("'", "")))
-    return tokens
-
-
-def _initials(words: Sequence[str]) -> str:
-    """First letters; an acronym among the words counts whole ("Bidirectional RNN" -> BRNN)."""
-    return "".join(w if len(w) > 1 and w.isupper() else w[0] for w in words).upper()
-
-
-def spelled_out(abbr: str, texts: Iterable[str]) -> str | None:
-    """The phrase of the notes whose initials are ``abbr``: the most frequent, seen at least twice.
-
-    >>> spelled_out("NMS", ["Non-max suppression drops boxes.", "Then non-max  suppression again."])
-    'non-max suppression'
-    >>> spelled_out("XYZ", ["nothing here"]) is None
-    True
-    """
-    letters = abbr.lower()
-    if not (2 <= len(letters) <= 5 and letters.isascii() and letters.isalpha()):
-        return None
-    pattern = re.compile(r"\b" + r"[ \t-]+".join(f"({ch}[a-z]+)" for ch in letters) + r"\b", re.IGNORECASE)
-    counts: Counter[str] = Counter()
-    for text in texts:
-        for m in pattern.finditer(text):
-            if not any(w.lower() in STOPWORDS for w in m.groups()):
-                counts[re.sub(r"[ \t]+", " ", m.group().lower())] += 1
-    found = counts.most_common(1)
-    return found[0][0] if found and found[0][1] >= 2 else None
-
-
-def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
-    """Abbreviation -> expansion, learned from the notes.
-
-    >>> c = Chunk("a:1", "a", "Roles", 1, 1, "Data Scientist vs. Machine Learning Engineer (MLE)", "h")
-    >>> mine_abbreviations([c])
-    {'DS': 'Data Scientist', 'MLE': 'Machine Learning Engineer'}
-    >>> c2 = Chunk('a:2', 'a', 'Roles', 2, 2, 'Critical Importance of CI/CD', 'h')
-    >>> mine_abbreviations([c2])
-    {}
-    """
-    defined: dict[str, str] = {}
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    words_used: set[str] = set()
-    for chunk in chunks:
-        for text in (chunk.section, chunk.text.replace("**", "")):
-            words_used.update(w.upper() for w in WORD.findall(text))
-            for long, abbr in DEFINED.findall(text):
-                words = long.replace("-", " ").split()
-                for n in range(len(words), 1, -1):
-                    if _initials(words[-n:]) == abbr:
-                        defined.setdefault(abbr, " ".join(words[-n:]))
-                        break
-            for phrase in PHRASE.findall(text):
-                counts[_initials(phrase.replace("-", " ").split())][phrase] += 1
-    # Initials that the notes use as a word of their own ("CI/CD") are not guessed at.
-    found = {abbr: c.most_common(1)[0][0] for abbr, c in counts.items() if abbr not in words_used}
-    found.update(defined)
-    return dict(sorted(found.items()))
-
-
-def expand_query(query: str, abbreviations: dict[str, str], vocabulary: set[str] | None = None) -> str:
-    """The query with known abbreviations spelled out after it (and "crispdm" as "CRISP-DM").
-
-    >>> expand_query("DS vs MLE?", {"DS": "Data Scientist", "MLE": "Machine Learning Engineer"})
-    'DS vs MLE? (Data Scientist; Machine Learning Engineer)'
-    >>> expand_query("crispdm steps?", {}, {"crisp-dm", "crispdm", "step"})
-    'crispdm steps? (CRISP-DM)'
-    """
-    extra: list[str] = []
-    hyphenated = {w.replace("-", ""): w for w in vocabulary or () if "-" in w}
-    for match in WORD.finditer(query):
-        word = match.group()
-        joined = hyphenated.get(word.lower())
-        if joined and "-" not in word and joined.upper() not in extra:
-            extra.append(joined.upper() if len(joined) <= 12 else joined)
-        key = word.upper().replace("-", "")
-        if key not in abbreviations:
-            continue
-        # An upper-case word is an abbreviation; a lower-case one only if the notes never use it as a word.
-        if word.isupper() or vocabulary is None or word.lower() not in vocabulary:
-            if abbreviations[key] not in extra:
-                extra.append(abbreviations[key])
-    return f"{query} ({'; '.join(extra)})" if extra else query
+from tutor.text import plain_words, tokenize
 
 
 class BM25:
@@ -232,7 +114,7 @@ class Retriever:
 
     def keyword_coverage(self, query: str) -> float:
         """Share of the query's keywords that occur in the notes (0 when it has none)."""
-        terms = {t for t in tokenize(query) if "-" not in t}
+        terms = plain_words(query)
         return sum(t in self.vocabulary for t in terms) / len(terms) if terms else 0.0
 
     def is_relevant(self, query: str, hits: Sequence[Hit], min_similarity: float) -> bool:
@@ -247,12 +129,14 @@ class Retriever:
         """The query with the notes' abbreviations spelled out (what is searched)."""
         return self._expand(query)
 
-    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
-        """Positions of the hits that hold most of the question's (rarity-weighted) keywords while close in
-        meaning: evidence that the notes answer it, whatever a model says (``tutor.evidence``)."""
-        from tutor.evidence import answering_passages
+    def answering(self, found: Retrieval, min_similarity: float, min_coverage: float | None = None) -> list[int]:
+        """Positions of the hits that hold at least ``min_coverage`` (default: most) of the question's
+        rarity-weighted keywords while close in meaning: evidence that the notes answer it, whatever a
+        model says (``tutor.evidence``)."""
+        from tutor.evidence import MIN_COVERAGE, answering_passages
 
-        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled())
+        return answering_passages(found.query, found.hits, min_similarity, self.bm25.idf, self.spelled(),
+                                  MIN_COVERAGE if min_coverage is None else min_coverage)
 
     def widen(self, found: Retrieval, budget: int) -> Retrieval:
         """``found`` with each hit grown into the neighbouring pieces of its section within ``budget``

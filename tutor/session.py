@@ -2,7 +2,7 @@
 
 The API the CLI and the UI share (no terminal code here)::
 
-    session = QuizSession(tutor, progress)                      # progress: tutor.progress.Progress
+    session = QuizSession(tutor, reviews)                       # reviews: tutor.reviews.Reviews
     for item in session.items(kind=None, section=None, n=5, due=False):
         session.hint(item, 1)                                   # 1 hint, 2 stronger hint, 3 reveal
         grade, state = session.answer(item, text, hints_used)   # graded, then committed, then returned
@@ -30,7 +30,6 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.progress import ItemState, Progress, utcnow
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -43,6 +42,7 @@ from tutor.quiz import (
     note_text,
 )
 from tutor.records import Chunk
+from tutor.reviews import ItemState, Reviews, utcnow
 from tutor.siblings import definitions, titles
 from tutor.validation import Validator
 
@@ -86,11 +86,11 @@ def _spread(chunks: Sequence[Chunk]) -> list[Chunk]:
 
 
 class QuizSession:
-    def __init__(self, tutor, progress: Progress, bank: Bank | None = None, *,  # type: ignore[no-untyped-def]
+    def __init__(self, tutor, reviews: Reviews, bank: Bank | None = None, *,  # type: ignore[no-untyped-def]
                  judge: bool = True, log: Callable[[str], None] | None = None) -> None:
         self.tutor = tutor
-        self.progress = progress
-        self.bank = bank if bank is not None else Bank(progress.path.parent / "quiz-bank.json")
+        self.reviews = reviews
+        self.bank = bank if bank is not None else Bank(reviews.path.parent / "quiz-bank.json")
         self.judge = judge
         self.log = log or tutor.log
         self.stats = GenerationStats()
@@ -145,8 +145,8 @@ class QuizSession:
         if kind in (None, "contrast"):
             hashes = {c.content_hash for c in chosen}
             pool += [d for d in contrast.drills(every) if d.chunk_hashes[0] in hashes and not validator.problems(d)]
-        states = self.progress.states(i.id for i in pool)
-        weakest = sorted((i for i in pool if i.id in states), key=lambda i: self.progress.mastery(states[i.id], now))
+        states = self.reviews.states(i.id for i in pool)
+        weakest = sorted((i for i in pool if i.id in states), key=lambda i: self.reviews.mastery(states[i.id], now))
         served: set[str] = set()
 
         def serve(items: Iterable[QuizItem]) -> Iterator[QuizItem]:
@@ -159,7 +159,7 @@ class QuizSession:
 
         yield from serve(interleave([i for i in weakest if states[i.id].due <= now]))
         if due:
-            yield from serve(interleave([i for i in weakest if self.progress.mastery(states[i.id], now) < PASS]))
+            yield from serve(interleave([i for i in weakest if self.reviews.mastery(states[i.id], now) < PASS]))
             return
         fresh = [i for i in pool if i.id not in states]
         drills = [i for i in fresh if i.kind == "contrast"]
@@ -300,7 +300,7 @@ class QuizSession:
         return grade(item, answer, hints_used=hints_used, embedder=embedder, judge=judge)
 
     def record(self, item: QuizItem, result: Grade, answer: str, now: datetime | None = None) -> ItemState:
-        return self.progress.record(item, result, answer, now)
+        return self.reviews.record(item, result, answer, now)
 
     def answer(self, item: QuizItem, answer: str, hints_used: int = 0,
                now: datetime | None = None) -> tuple[Grade, ItemState]:
@@ -309,4 +309,4 @@ class QuizSession:
         return result, self.record(item, result, answer, now)
 
     def report(self, now: datetime | None = None):  # type: ignore[no-untyped-def]
-        return self.progress.report(self.indexed(), now)
+        return self.reviews.report(self.indexed(), now)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.records import Chunk, plain
-from tutor.retrieval import tokenize
+from tutor.text import word_families
 
 ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(.*\S)\s*$")
 NUMBERED = re.compile(r"^\s*\(?\d+[.)]\s+")
@@ -85,23 +85,6 @@ class Group:
         return "\n".join(f"{c.section}\n{c.text}" for c in self.members[i])
 
 
-def keywords(text: str) -> set[str]:
-    """Keywords cut to their first six letters, so "manual"/"manually" and "evaluate"/"evaluation" meet."""
-    return {t[:6] for t in tokenize(text)}
-
-
-def overlap(text: str, source: str) -> float:
-    """Share of ``text``'s keywords found in ``source``.
-
-    >>> overlap("rerun the job", "You may rerun the job in case of error")
-    1.0
-    >>> overlap("Manual model evaluation", "To manually evaluate a model")
-    1.0
-    """
-    words = keywords(text)
-    return len(words & keywords(source)) / len(words) if words else 0.0
-
-
 def clean_line(line: str) -> str:
     """A note's line as plain text: no list marker, links as their text, no images, tags or URLs.
 
@@ -123,10 +106,10 @@ def is_meta_line(line: str) -> bool:
     [True, True, True, False]
     """
     text = clean_line(line)
-    if not keywords(text):
+    if not word_families(text):
         return bool(line.strip())
     links = LINK.findall(line) + URL.findall(line)
-    if links and len(keywords(text)) <= 4 + 2 * len(links):
+    if links and len(word_families(text)) <= 4 + 2 * len(links):
         return True  # mostly links: an index or a reading list
     return bool(ABOUT_MATERIAL.search(text)) or (bool(links) and bool(ABOUT_MATERIAL.search(line)))
 
@@ -168,7 +151,7 @@ def entries(chunk: Chunk) -> list[Entry]:
             continue
         raw = TAG.sub(" ", URL.sub(" ", LINK.sub(r"\1", m.group(3)))).strip()
         text = clean_line(raw)
-        if not keywords(text):
+        if not word_families(text):
             continue
         lab = LABEL.match(raw)
         label, value = "", ""
@@ -252,5 +235,5 @@ def groups(chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None
 
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of two texts' keywords: how near a sibling is, to pick plausible ones."""
-    x, y = keywords(a), keywords(b)
+    x, y = word_families(a), word_families(b)
     return len(x & y) / len(x | y) if x | y else 0.0

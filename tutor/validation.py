@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
-from tutor.retrieval import tokenize
 from tutor.siblings import clean_line, is_meta_line
+from tutor.text import keywords, overlap
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
 SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, with an embedder
@@ -42,22 +42,6 @@ OPPOSITES = dict(p.split("/") for p in (
 DUPLICATE_MEANING = 0.92  # cosine similarity of two questions of one kind that makes them duplicates
 MAX_CHARS = 300
 LISTED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")  # a bullet or numbered line (table cells are not)
-
-
-def keywords(text: str) -> set[str]:
-    return set(tokenize(text))
-
-
-def overlap(text: str, source: str) -> float:
-    """Share of ``text``'s keywords that occur in ``source`` (0 when ``text`` has none).
-
-    >>> overlap("Higher accuracy", "- **Advantage**: Higher accuracy")
-    1.0
-    >>> overlap("Lower latency", "- **Advantage**: Higher accuracy")
-    0.0
-    """
-    words = keywords(text)
-    return len(words & keywords(source)) / len(words) if words else 0.0
 
 
 def gives_away(answer: str, question: str) -> bool:

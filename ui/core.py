@@ -23,9 +23,9 @@ from tutor.ingest import stale_sources
 from tutor.llm import LLMError
 from tutor.notes import MAX_FILE_BYTES, NOTE_SUFFIXES, is_note, max_bytes, note_files
 from tutor.pipeline import check_notes_folder
-from tutor.progress import ItemState, Progress, ProgressReport
 from tutor.quiz import KINDS, QuizItem
 from tutor.records import Answer, AnswerEvent, Notice, TextDelta
+from tutor.reviews import ItemState, ProgressReport, Reviews
 from tutor.session import QuizSession
 from ui.render import ingest_markdown, notes_markdown, status_markdown
 
@@ -216,8 +216,8 @@ class Study:
 
     # --- quiz ---------------------------------------------------------------------------------------
 
-    def _session(self, progress: Progress) -> QuizSession:
-        return QuizSession(self.tutor, progress, log=_log)
+    def _session(self, reviews: Reviews) -> QuizSession:
+        return QuizSession(self.tutor, reviews, log=_log)
 
     def quiz_next(self, section: str = "", kind: str = "", due: bool = False,
                   exclude: Sequence[str] = ()) -> QuizItem | None:
@@ -227,8 +227,8 @@ class Study:
             wanted = None
         if wanted is not None and wanted not in KINDS:
             raise TutorError(f"unknown kind {wanted!r}", fix=f"choose one of: {', '.join(KINDS)}")
-        with Progress(self.tutor.settings.progress_path) as progress:
-            session = self._session(progress)
+        with Reviews(self.tutor.settings.progress_path) as reviews:
+            session = self._session(reviews)
             seen = set(exclude)
             for item in session.items(kind=wanted, section=section or None, n=len(seen) + 1, due=due):
                 if item.id not in seen:
@@ -256,13 +256,13 @@ class Study:
 
     def quiz_grade(self, item_id: str, answer: str, hints_used: int = 0) -> tuple[QuizItem, Grade, ItemState]:
         item = self.item(item_id)
-        with Progress(self.tutor.settings.progress_path) as progress:
-            grade, state = self._session(progress).answer(item, answer, max(0, min(int(hints_used), REVEAL)))
+        with Reviews(self.tutor.settings.progress_path) as reviews:
+            grade, state = self._session(reviews).answer(item, answer, max(0, min(int(hints_used), REVEAL)))
         return item, grade, state
 
     def progress_report(self) -> ProgressReport:
-        with Progress(self.tutor.settings.progress_path) as progress:
-            return self._session(progress).report()
+        with Reviews(self.tutor.settings.progress_path) as reviews:
+            return self._session(reviews).report()
 
     def sections(self) -> list[str]:
         from tutor.session import top

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.errors import TutorError
 from tutor.grading import REVEAL, Grade
-from tutor.progress import ItemState, ProgressReport
 from tutor.quiz import KIND_NAMES, QuizItem
 from tutor.records import Answer, where
 from tutor.render import LETTERS, hit_signals, when
+from tutor.reviews import ItemState, ProgressReport
 
 if TYPE_CHECKING:
     from tutor.ingest import IngestReport

@@ -110,7 +110,7 @@ class BaselineRetriever:
         """No widening: a plain pipeline quotes the windows it found."""
         return found
 
-    def answering(self, found: Retrieval, min_similarity: float) -> list[int]:
+    def answering(self, found: Retrieval, min_similarity: float, min_coverage: float | None = None) -> list[int]:
         """No evidence check: a plain pipeline passes the model's refusals on."""
         return []
 

@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tutor.answering import MARKER, split_sentences
 from tutor.errors import TutorError
-from tutor.retrieval import tokenize
+from tutor.text import MARKER, split_sentences, terms
 
 if TYPE_CHECKING:
     from tutor.embedding import Vectors
@@ -157,26 +156,6 @@ def retrieval_scores(rank: int | None) -> dict[str, float]:
 
 
 # --- key points -----------------------------------------------------------------------------------
-
-def _root(word: str) -> str:
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            word = word[: -len(suffix)]
-            break
-    return (word[:-1] if word.endswith("e") and len(word) > 4 else word)[:6]
-
-
-def terms(text: str) -> set[str]:
-    """Content words, stemmed and cut to six letters: "analysis"/"analyse", "define"/"defining" meet.
-
-    >>> sorted(terms("Deploying production-ready systems [2]"))
-    ['deploy', 'produc', 'ready', 'system']
-    >>> terms("defining") == terms("define"), terms("iteration") == terms("iterative")
-    (True, True)
-    """
-    text = MARKER.sub(" ", text).replace("-", " ").replace("/", " ")
-    return {_root(t) for t in tokenize(text)}
-
 
 def lexical_matches(key_points: Sequence[Sequence[str]], answer: str) -> list[bool]:
     """Per key point: whether every content word of one of its phrasings occurs in the answer."""

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tutor.evals.metrics import SUPPORT_OVERLAP, terms
+from tutor.evals.metrics import SUPPORT_OVERLAP
+from tutor.text import overlap, terms
 
 
 def _key(item: Mapping[str, Any]) -> str | None:
@@ -28,8 +29,7 @@ def _key(item: Mapping[str, Any]) -> str | None:
 
 
 def _support(text: str, source: str) -> float:
-    words = terms(text)
-    return len(words & terms(source)) / len(words) if words else 0.0
+    return overlap(text, source, terms)
 
 
 def item_scores(item: Mapping[str, Any]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The progress database (real SQLite, real fsrs) and quiz sessions on the fakes."""
+"""The learner database of reviews (real SQLite, real fsrs) and quiz sessions on the fakes."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fsrs
 import pytest
-from fsrs import Rating, State
+from fsrs import State
 
 from tests.fakes import ScriptedModel
 from tests.test_grading import MCQ, SHORT
 from tests.test_quiz import CHUNKS, GOOD_MCQ
 from tutor.bank import Bank
 from tutor.errors import TutorError
-from tutor.grading import grade
+from tutor.grading import Rating, grade
 from tutor.llm import LLMError
 from tutor.pipeline import Tutor
-from tutor.progress import Progress
+from tutor.reviews import Reviews
 from tutor.session import QuizSession
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -26,19 +27,19 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 def db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with Progress(tmp_path / "progress.sqlite3", fuzz=False) as progress:
-        yield progress
+    with Reviews(tmp_path / "progress.sqlite3", fuzz=False) as reviews:
+        yield reviews
 
 
 def right(item):  # type: ignore[no-untyped-def]
     return "ABCD"[item.answer_index]
 
 
-def test_an_attempt_round_trips_and_survives_a_restart(db: Progress) -> None:
+def test_an_attempt_round_trips_and_survives_a_restart(db: Reviews) -> None:
     g = grade(MCQ, right(MCQ), hints_used=1)
     db.record(MCQ, g, right(MCQ), now=NOW)
     db.close()
-    with Progress(db.path) as again:
+    with Reviews(db.path) as again:
         (attempt,) = again.attempts()
         assert attempt["item_id"] == MCQ.id and attempt["answer"] == right(MCQ) and attempt["score"] == 1.0
         assert attempt["rating"] == Rating.Hard and attempt["hints"] == 1 and attempt["hit"] == [MCQ.answer]
@@ -47,7 +48,7 @@ def test_an_attempt_round_trips_and_survives_a_restart(db: Progress) -> None:
         assert state.reviews == 1 and state.last_score == 1.0 and state.card.last_review == NOW
 
 
-def test_the_database_is_in_wal_mode_and_each_attempt_is_committed_at_once(db: Progress) -> None:
+def test_the_database_is_in_wal_mode_and_each_attempt_is_committed_at_once(db: Reviews) -> None:
     db.record(MCQ, grade(MCQ, "A"), "A", now=NOW)
     other = sqlite3.connect(db.path)  # another process's view: sees only committed data
     try:
@@ -58,14 +59,14 @@ def test_the_database_is_in_wal_mode_and_each_attempt_is_committed_at_once(db: P
         other.close()
 
 
-def test_a_failed_write_stores_nothing_half_way(db: Progress) -> None:
+def test_a_failed_write_stores_nothing_half_way(db: Reviews) -> None:
     db.conn.execute("CREATE TRIGGER full BEFORE INSERT ON cards BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     with pytest.raises(TutorError, match="could not save the attempt"):
         db.record(MCQ, grade(MCQ, "A"), "A", now=NOW)
     assert db.conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0] == 0
 
 
-def test_fsrs_schedules_a_known_item_later_than_a_forgotten_one(db: Progress) -> None:
+def test_fsrs_schedules_a_known_item_later_than_a_forgotten_one(db: Reviews) -> None:
     good = db.record(MCQ, grade(MCQ, right(MCQ)), right(MCQ), now=NOW)
     again = db.record(SHORT, grade(SHORT, ""), "", now=NOW)
     assert again.card.due < good.card.due
@@ -76,7 +77,7 @@ def test_fsrs_schedules_a_known_item_later_than_a_forgotten_one(db: Progress) ->
     assert graduated.reviews == 2
 
 
-def test_report_gives_mastery_per_section_due_items_streak_and_gaps(db: Progress) -> None:
+def test_report_gives_mastery_per_section_due_items_streak_and_gaps(db: Reviews) -> None:
     db.record(MCQ, grade(MCQ, right(MCQ)), right(MCQ), now=NOW - timedelta(days=1))
     db.record(SHORT, grade(SHORT, "higher accuracy"), "higher accuracy", now=NOW)
     report = db.report(CHUNKS, now=NOW)
@@ -97,14 +98,14 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "progress.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(TutorError, match="cannot be read") as info:
-        Progress(path)
+        Reviews(path)
     assert "move the file away" in info.value.fix
 
 
 # --- sessions on the fakes ----------------------------------------------------------------------------
 
 @pytest.fixture
-def session(tutor: Tutor, db: Progress, tmp_path: Path) -> QuizSession:
+def session(tutor: Tutor, db: Reviews, tmp_path: Path) -> QuizSession:
     return QuizSession(tutor, db, Bank(tmp_path / "bank.json"), log=lambda m: None)
 
 
@@ -115,7 +116,7 @@ def test_contrast_drills_need_no_model(session: QuizSession, model: ScriptedMode
 
 
 def test_new_items_are_written_validated_banked_and_reused(session: QuizSession, model: ScriptedModel,
-                                                           db: Progress, tmp_path: Path) -> None:
+                                                           db: Reviews, tmp_path: Path) -> None:
     model.enqueue(json.dumps(GOOD_MCQ))
     (item,) = session.items(kind="mcq", section="data understanding", n=1, now=NOW)
     assert item.question == GOOD_MCQ["question"] and item.citations[0].section.endswith("Preparation")
@@ -166,7 +167,7 @@ def test_due_items_come_first_and_due_mode_serves_only_practised_ones(session: Q
     assert due[:2] == [forgotten, known] and len(due) == 2
 
 
-def test_answer_is_committed_before_it_returns(session: QuizSession, db: Progress) -> None:
+def test_answer_is_committed_before_it_returns(session: QuizSession, db: Reviews) -> None:
     drill = next(session.items(kind="contrast", n=1, now=NOW))
     result, state = session.answer(drill, right(drill), hints_used=2, now=NOW)
     assert result.correct and result.rating == Rating.Again and state.reviews == 1
@@ -183,3 +184,11 @@ def test_bad_selections_are_clear_errors(session: QuizSession, kwargs: dict, mes
     with pytest.raises(TutorError, match=message) as info:
         list(session.items(**kwargs))
     assert info.value.exit_code == 2
+
+
+def test_grading_rates_in_the_tutors_own_terms_and_only_the_database_speaks_fsrs() -> None:
+    from tutor.reviews import FSRS_RATING
+
+    assert type(grade(MCQ, right(MCQ)).rating) is Rating and not isinstance(grade(MCQ, "").rating, fsrs.Rating)
+    assert {ours.name: theirs.name for ours, theirs in FSRS_RATING.items()} == {r.name: r.name for r in fsrs.Rating}
+    assert all(int(ours) == int(theirs) for ours, theirs in FSRS_RATING.items())  # the stored numbers stay the same

@@ -1,8 +1,11 @@
-"""The learner's progress: every graded attempt, and an FSRS card per item, in one SQLite file.
+"""The learner database: every graded attempt (review), and an FSRS card per item, in one SQLite file.
 
-The only module that touches SQLite. The database is in WAL mode with full sync, and each attempt
-is committed, with its item's new FSRS schedule, in one transaction before the caller shows any
-feedback: a crash or Ctrl-C loses no completed attempt, and never leaves half of one.
+Named for what it holds, apart from the progress bars of an ingest; ``tutor progress`` reports from
+it (``Reviews.report``). The only module that touches SQLite, and the only one that speaks FSRS.
+
+The database is in WAL mode with full sync, and each attempt is committed, with its item's new
+FSRS schedule, in one transaction before the caller shows any feedback: a crash or Ctrl-C loses no
+completed attempt, and never leaves half of one.
 
 Mastery of an item is its last score times its FSRS retrievability now (the predicted chance the
 learner still recalls it); a section's mastery is the mean over its practised items.
@@ -18,10 +21,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fsrs
 from fsrs import Card, Scheduler
 
 from tutor.errors import TutorError
-from tutor.grading import Grade
+from tutor.grading import Grade, Rating
 from tutor.quiz import QuizItem
 from tutor.records import Chunk
 
@@ -54,6 +58,11 @@ CREATE TABLE IF NOT EXISTS cards (
     last_at TEXT NOT NULL
 );
 """
+
+
+# The tutor's ratings as FSRS takes them: the only place the two meet.
+FSRS_RATING = {Rating.Again: fsrs.Rating.Again, Rating.Hard: fsrs.Rating.Hard, Rating.Good: fsrs.Rating.Good,
+               Rating.Easy: fsrs.Rating.Easy}
 
 
 def utcnow() -> datetime:
@@ -106,7 +115,7 @@ class ProgressReport:
                 "last_practice": self.last_practice}
 
 
-class Progress:
+class Reviews:
     def __init__(self, path: Path, *, fuzz: bool = True) -> None:
         self.path = path
         self.scheduler = Scheduler(enable_fuzzing=fuzz)
@@ -134,7 +143,7 @@ class Progress:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Reviews:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -145,7 +154,7 @@ class Progress:
         now = now or utcnow()
         previous = self.states([item.id]).get(item.id)
         card = previous.card if previous else Card(card_id=int(item.id[:12], 16) if _hex(item.id) else None, due=now)
-        card, _log = self.scheduler.review_card(card, grade.rating, review_datetime=now)
+        card, _log = self.scheduler.review_card(card, FSRS_RATING[grade.rating], review_datetime=now)
         reviews = (previous.reviews if previous else 0) + 1
         try:
             with self.conn:
