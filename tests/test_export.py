@@ -125,3 +125,13 @@ def test_cli_export_without_a_model_writes_drills_and_structure_items(cli, tmp_p
     assert code == 2 and err.startswith("error: cannot export to deck.pdf") and "(fix: name the file .apkg" in err
     code, _, err = cli("export", str(tmp_path / "x.csv"), "--kind", "short", "--backend", "extractive")
     assert code == 1 and "no questions for this selection" in err and "tutor doctor" in err
+
+
+def test_without_a_model_which_items_are_exported_in_their_plans_own_wording(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # was: a "which" or "label" plan waited for a model to phrase it; its template wording is a valid item
+    code, out, err = cli("export", str(tmp_path / "deck.csv"), "-n", "40", "--kind", "mcq", "--backend", "extractive")
+    assert code == 0, err
+    with (tmp_path / "deck.csv").open(newline="") as f:
+        questions = [row["question"] for row in csv.DictReader(f)]
+    assert any(q.startswith("Under which step of “Six Key Steps” do your notes say:") for q in questions)
+    assert any(q.startswith("In “Supervised Learning”, which one is:") for q in questions)

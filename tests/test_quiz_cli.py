@@ -17,7 +17,8 @@ def test_quiz_json_prints_one_item_per_line_without_asking(cli) -> None:  # type
     (line,) = out.splitlines()
     item = json.loads(line)
     assert item["kind"] == "mcq" and item["question"] == GOOD_MCQ["question"] and len(item["options"]) == 4
-    assert item["options"][item["answer_index"]] == GOOD_MCQ["correct"]
+    # the notes' own words for the key: the model only phrases the question
+    assert item["options"][item["answer_index"]] == "Data Understanding & Preparation"
     (citation,) = item["citations"]
     assert set(citation) == {"n", "source", "section", "lines", "text"} and "Most time-consuming" in citation["text"]
     assert "1 valid on the first try" in err
@@ -86,11 +87,23 @@ def test_due_with_nothing_practised_says_so(cli) -> None:  # type: ignore[no-unt
 
 
 def test_a_malformed_model_reply_is_skipped_and_the_quiz_goes_on(cli) -> None:  # type: ignore[no-untyped-def]
-    cli.model.enqueue("{not json", "[1, 2]", '{"question": 3}', json.dumps(GOOD_MCQ))
-    code, out, err = cli("quiz", "--json", "-n", "1", "--kind", "mcq", "--section", "data understanding")
+    # a short-answer item is written whole by the model: three broken replies and it is skipped
+    cli.model.enqueue("{not json", "[1, 2]", '{"question": 3}', json.dumps(GOOD_SHORT))
+    code, out, err = cli("quiz", "--json", "-n", "1", "--kind", "short", "--section", "data understanding")
     assert code == 1 and out == ""
-    assert "warning: skipped a multiple choice question" in err and "not the JSON asked for" in err
+    assert "warning: skipped a short answer question" in err and "not the JSON asked for" in err
     assert err.rstrip().endswith("(fix: try another --section or --kind, or check the model with: tutor doctor)")
+
+
+def test_a_malformed_reply_to_a_planned_item_keeps_the_notes_wording(cli) -> None:  # type: ignore[no-untyped-def]
+    # was: skipped like any broken reply; the options come from the notes, so only the phrasing is lost
+    cli.model.enqueue("{not json", json.dumps(GOOD_MCQ))
+    code, out, err = cli("quiz", "--json", "-n", "1", "--kind", "mcq", "--section", "data understanding")
+    assert code == 0, err
+    item = json.loads(out)
+    assert item["options"][item["answer_index"]] == "Data Understanding & Preparation"
+    assert "not the JSON asked for" in err and "kept the notes' own wording" in err
+    assert len(cli.model.replies) == 1  # one reply asked for, no repair round
 
 
 def test_an_unreachable_model_is_one_clear_line(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -126,15 +126,26 @@ def test_new_items_are_written_validated_banked_and_reused(session: QuizSession,
     assert len(model.received) == 1  # served from the bank: the model was not asked again
 
 
-def test_an_item_that_stays_broken_is_skipped_with_a_warning(session: QuizSession, model: ScriptedModel) -> None:
-    broken = json.dumps({**GOOD_MCQ, "correct": "Quantum annealing"})
-    model.enqueue(broken, broken, broken)
+def test_a_key_the_model_changes_is_never_used(session: QuizSession, model: ScriptedModel) -> None:
+    # was: an item whose key the model changed was skipped after three replies; now the model only phrases
+    # the question, the notes supply the key and the options, so the slot is served after one reply
+    model.enqueue(json.dumps({**GOOD_MCQ, "correct": "Quantum annealing"}))
+    (item,) = session.items(kind="mcq", section="data understanding", n=1, now=NOW)
+    assert item.answer == "Data Understanding & Preparation" and "Quantum annealing" not in item.options
+    assert len(model.received) == 1 and session.stats.first_try == 1
+
+
+def test_a_question_that_fails_a_check_gives_way_to_the_notes_wording(session: QuizSession,
+                                                                      model: ScriptedModel) -> None:
+    model.enqueue(json.dumps({"question": "Which step is Data Understanding & Preparation?"}))
     logged: list[str] = []
     session.log = logged.append
-    assert list(session.items(kind="mcq", section="data understanding", n=1, now=NOW)) == []
-    assert any(m.startswith("warning: skipped") and "not what the cited notes say" in m for m in logged)
-    assert list(session.items(kind="mcq", section="data understanding", n=1, now=NOW)) == []  # not retried
-    assert len(model.received) == 3
+    (item,) = session.items(kind="mcq", section="data understanding", n=1, now=NOW)
+    assert item.generator == "notes" and item.extra["phrasing"] == "template" and "do your notes say" in item.question
+    assert any("did not pass: the question gives away" in m and "kept the notes' own wording" in m for m in logged)
+    assert (session.stats.first_try, session.stats.fallback, session.stats.rejected) == (0, 1, {"giveaway": 1})
+    assert list(session.items(kind="mcq", section="data understanding", n=1, now=NOW)) == [item]  # banked
+    assert len(model.received) == 1
 
 
 def test_a_model_fault_stores_nothing_half_way(session: QuizSession, model: ScriptedModel) -> None:

@@ -170,19 +170,37 @@ def test_rejected_replies_are_counted_by_reason_and_section() -> None:
     item = generate(BY["2. Knead"], "mcq", model, validator().problems, stats, plan=p)
     assert item is not None and stats.first_try == 0 and stats.rejected == {"giveaway": 1}
     assert stats.rejections[0][:2] == ("giveaway", BY["2. Knead"].section)
-    asked = model.received[0][1]["content"]
-    assert all(f'"{name}"' in asked for name in ("Mix", "Proof", "Bake"))  # the notes supply the wrong options
+    # was: the model was shown the siblings to copy as wrong options; now it never sees an option, our code
+    # inserts the notes' own (so it can neither change the key nor copy a name into the question)
+    asked = model.received[0][-1]["content"]
+    assert p.fact in asked and not any(f'"{name}"' in asked for name in ("Mix", "Knead", "Proof", "Bake"))
+    assert item.options == p.options
     assert reason("the question gives away the correct answer") == "giveaway"
 
 
-def test_wrong_options_the_model_invents_are_replaced_by_the_notes_siblings() -> None:
+def test_the_model_writes_only_the_question_and_its_own_options_are_never_used() -> None:
+    # was: invented wrong options were replaced by the siblings after the fact; now they are not asked for
     p = plan("2. Knead", "which")
-    invented = {"question": f"Which step: {p.fact.lower()}?", "correct": "Knead",
-                "distractors": ["Freeze", "Fry", "Serve"]}
+    invented = {"question": f"Which step: {p.fact.lower()}?", "correct": "Freeze", "distractors": ["Fry", "Serve"]}
+    model = ScriptedModel(json.dumps(invented))
     stats = GenerationStats()
-    item = generate(BY["2. Knead"], "mcq", ScriptedModel(json.dumps(invented)), validator().problems, stats, plan=p)
-    assert item is not None and stats.first_try == 1 and stats.options_replaced == 1
-    assert item.options == p.options and item.answer == "Knead"
+    item = generate(BY["2. Knead"], "mcq", model, validator().problems, stats, plan=p)
+    assert item is not None and (stats.first_try, stats.phrased, stats.fallback) == (1, 1, 0)
+    assert item.options == p.options and item.answer == "Knead" and item.question == invented["question"]
+    assert item.extra["phrasing"] == "model" and item.generator == "scripted:test"
+    asked = model.received[0][-1]["content"]
+    assert p.fact in asked and "Knead" not in asked and "“Bread Steps”" in asked
+
+
+def test_a_giveaway_question_falls_back_to_the_plan_wording_and_keeps_the_slot() -> None:
+    p = plan("2. Knead", "which")
+    stats = GenerationStats()
+    item = generate(BY["2. Knead"], "mcq", ScriptedModel('{"question": "Which step is to knead?"}'),
+                    validator().problems, stats, plan=p)
+    assert item is not None and item.question == p.question and item.generator == "notes"
+    assert item.extra["phrasing"] == "template" and item.options == p.options
+    assert (stats.tried, stats.valid, stats.first_try, stats.fallback, stats.replies) == (1, 1, 0, 1, 1)
+    assert stats.rejected == {"giveaway": 1}
 
 
 def test_the_first_hint_of_a_which_step_item_does_not_name_the_answer() -> None:

@@ -81,7 +81,7 @@ def statement(text: str) -> bool:
             and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
 
 
-def _facts(chunk: Chunk) -> list[str]:
+def facts(chunk: Chunk) -> list[str]:
     """Lines of the chunk a question can ask about: its list entries, else its sentences."""
     found = [e.text for e in entries(chunk) if not e.intro]
     if not found:
@@ -114,8 +114,11 @@ class Planner:
         answer = g.names[i]
         ranked = sorted((j for j in range(len(g.names)) if j != i),
                         key=lambda j: (-similarity(g.text(i), g.text(j)), abs(j - i)))
-        for fact in _facts(chunk):
-            fair = [j for j in ranked if overlap(fact, g.text(j), word_families) < STATED]
+        for fact in facts(chunk):
+            if len(fact) > MAX_OPTION:
+                continue  # a long quote makes a question nobody reads to the end
+            fair = [j for j in ranked
+                    if overlap(fact, g.text(j), word_families) < STATED and not _namesake(answer, g.names[j])]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
@@ -164,6 +167,8 @@ class Planner:
                     if word_families(e.text) & word_families(leaf):
                         continue  # names the section's own subject: it may well be true there too
                     true = _spread_pick(listed, 3, chunk.content_hash)
+                    if _odd_form(e.text, true):
+                        continue
                     options, index = _place(e.text, true, chunk.content_hash + e.text)
                     where = f" in “{g.parent}”" if g.parent else f" for the {g.names[i]}"
                     return Plan("not", f"Which of these is NOT listed under “{leaf}”{where}?", options, index,
@@ -185,7 +190,30 @@ class Planner:
         else:
             question = f"In “{g.parent}”, which {g.noun} comes right after “{g.names[i - 1]}”?"
             cited = (chunk, g.members[i - 1][0])
-        return Plan("order", question, options, index, cited, noun=g.noun)
+        siblings = tuple(n for j, n in enumerate(g.names) if j != i)  # where the wrong options come from
+        return Plan("order", question, options, index, cited, noun=g.noun, allowed=siblings)
+
+
+def _namesake(answer: str, name: str) -> bool:
+    """True when a sibling's name is mostly the answer's ("Understanding mini-batch gradient descent" beside
+    "Mini-batch gradient descent"): as a wrong option it would be a trap, not a test.
+
+    >>> _namesake("Mini-batch gradient descent", "Understanding mini-batch gradient descent")
+    True
+    >>> _namesake("Modeling", "Evaluation")
+    False
+    """
+    return overlap(answer, name, word_families) >= STATED or overlap(name, answer, word_families) >= STATED
+
+
+def _odd_form(key: str, listed: Sequence[str]) -> bool:
+    """True when the listed options share a first word the odd one lacks: its form alone gives it away.
+
+    >>> _odd_form("Evaluation may be better", ["Condition when A", "Condition where B", "Condition where C"])
+    True
+    """
+    first = {x.split()[0].lower() for x in listed if x.split()}
+    return len(first) == 1 and len(listed) > 1 and (key.split() or [""])[0].lower() not in first
 
 
 def _spread_pick(items: Sequence[str], n: int, seed: str) -> list[str]:

@@ -8,8 +8,8 @@ problem named (bounded repair), and skipped when it still fails. Contrast drills
 the model: ``tutor.contrast`` builds them from the pairs the notes define.
 
 Multiple-choice items take their key and wrong options from the notes (``tutor.choices``): the model
-is given them and writes the question (a wrong option it invents is replaced by the plan's own, a key
-it changes is rejected); ordering and "which is NOT" items are worded by the plan itself.
+writes only the question and our code inserts the options (``tutor.phrasing``; a question that fails
+a check gives way to the plan's own wording); ordering and "which is NOT" items are worded by the plan.
 A definition in the notes (``**Term** - A ...``) becomes a flashcard with no model at all. The model
 sees a note without its meta lines (links, images, pointers to courses or books).
 """
@@ -27,6 +27,7 @@ from typing import Any
 from tutor.choices import Plan
 from tutor.llm import ChatModel, Message
 from tutor.records import Chunk, Citation, plain
+from tutor.replies import SCHEMAS, CardReply, McqReply, ShortReply, validate
 from tutor.siblings import content
 
 KINDS = ("mcq", "short", "card", "contrast")
@@ -34,7 +35,7 @@ LLM_KINDS = ("mcq", "short", "card")  # contrast drills are built from the notes
 KIND_NAMES = {"mcq": "multiple choice", "short": "short answer", "card": "flashcard", "contrast": "contrast drill"}
 ATTEMPTS = 3  # first try, a repair naming the problem, a fresh try at a higher temperature; then skipped
 RETRY_TEMPERATURE = 0.7  # greedy decoding repeats its mistake; the last try samples another item
-MAX_TOKENS = {"mcq": 200, "short": 160, "card": 110}
+MAX_TOKENS = {"mcq": 200, "short": 260, "card": 110}  # short: up to 3 lines of the note copied whole
 
 
 @dataclass(frozen=True)
@@ -116,19 +117,7 @@ def clean(text: Any) -> str:
     return " ".join(_MARKER.sub("", text).split())
 
 
-# --- what the model must produce ------------------------------------------------------------------
-
-_TEXT = {"type": "string"}
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "mcq": {"type": "object", "properties": {
-        "question": _TEXT, "correct": _TEXT,
-        "distractors": {"type": "array", "items": _TEXT, "minItems": 3, "maxItems": 3}},
-        "required": ["question", "correct", "distractors"]},
-    "short": {"type": "object", "properties": {
-        "question": _TEXT, "key_points": {"type": "array", "items": _TEXT, "minItems": 2, "maxItems": 3}},
-        "required": ["question", "key_points"]},
-    "card": {"type": "object", "properties": {"front": _TEXT, "back": _TEXT}, "required": ["front", "back"]},
-}
+# --- what the model must produce (the reply models and schemas are in ``tutor.replies``) ----------------
 
 SYSTEM = ("You write quiz items that test a student on their own study notes. Use only facts stated in the note. "
           "Never put the answer, or its key words, in the question. Reply with JSON only.")
@@ -143,10 +132,6 @@ ASK = {
 }
 
 
-ASK_PLANNED = ('Write one multiple-choice question about this line of the note: "{fact}". "correct": "{answer}". '
-               '"distractors": three of {allowed}, copied as written. The question must not contain the words '
-               '{banned}.')
-
 
 def note_text(chunk: Chunk) -> str:
     """What the model is shown of a chunk: plain text without meta lines."""
@@ -158,36 +143,10 @@ def messages_for(chunk: Chunk, kind: str) -> list[Message]:
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ASK[kind]}'}]
 
 
-def plan_messages(plan: Plan) -> list[Message]:
-    """Ask the model to write the item of a plan: its key and wrong options are the notes' own."""
-    allowed = ", ".join(f'"{o}"' for o in plan.allowed[:6])
-    banned = ", ".join(f'"{w}"' for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]{2,}", plan.answer)))
-    ask = ASK_PLANNED.format(fact=plan.fact, answer=plan.answer, allowed=allowed, banned=banned or f'"{plan.answer}"')
-    chunk = plan.chunks[0]
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n{ask}'}]
-
-
 def planned_extra(plan: Plan) -> dict[str, str]:
     """What the validator needs to check an item against its plan (stored with the item)."""
     extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed)}
     return {k: v for k, v in extra.items() if v}
-
-
-def with_plan(item: QuizItem, plan: Plan, stats: GenerationStats) -> QuizItem:
-    """A model's item held to its plan: wrong options that are not the notes' siblings are replaced by the
-    plan's own (counted in ``stats.options_replaced``); a changed key is left for the validator to reject."""
-    from tutor.validation import same_option  # validation imports this module
-
-    item = replace(item, extra=planned_extra(plan))
-    wrong = [o for i, o in enumerate(item.options) if i != item.answer_index]
-    if all(any(same_option(o, s) for s in plan.allowed) for o in wrong) and len(set(wrong)) == len(wrong):
-        return item
-    stats.options_replaced += 1
-    correct = item.options[item.answer_index] if item.answer_index is not None else plan.answer
-    others = [o for i, o in enumerate(plan.options) if i != plan.answer_index]
-    options = (*others[:plan.answer_index], correct, *others[plan.answer_index:])
-    return replace(item, options=options, answer_index=plan.answer_index)
 
 
 def from_plan(plan: Plan, question: str, generator: str) -> QuizItem:
@@ -211,24 +170,22 @@ def definition_card(chunk: Chunk, term: str, meaning: str) -> QuizItem:
 
 def build(kind: str, data: Any, chunk: Chunk, generator: str) -> QuizItem:
     """The model's JSON as an item citing ``chunk``; raises ValueError when the shape is wrong."""
-    if not isinstance(data, dict):
-        raise ValueError("the reply is not a JSON object")
-    if kind == "mcq":
-        question, correct = clean(data["question"]), clean(data["correct"])
-        distractors = [clean(d) for d in data["distractors"]]
-        if len(distractors) != 3:
-            raise ValueError("there must be exactly three distractors")
+    if kind not in LLM_KINDS:
+        raise ValueError(f"the model does not write {kind} items")
+    reply = validate(kind, data)
+    if isinstance(reply, McqReply):
+        question, correct = clean(reply.question), clean(reply.correct)
+        distractors = [clean(d) for d in reply.distractors]
         slot = int(hashlib.sha256(normalise(question).encode()).hexdigest(), 16) % 4  # stable shuffle
         options = distractors[:slot] + [correct] + distractors[slot:]
         fields: dict[str, Any] = {"options": tuple(options), "answer_index": slot}
-    elif kind == "short":
-        question = clean(data["question"])
-        fields = {"key_points": tuple(clean(p) for p in data["key_points"])}
-    elif kind == "card":
-        question = clean(data["front"])
-        fields = {"key_points": (clean(data["back"]),)}
+    elif isinstance(reply, ShortReply):
+        question = clean(reply.question)
+        fields = {"key_points": tuple(clean(p) for p in reply.key_points)}
     else:
-        raise ValueError(f"the model does not write {kind} items")
+        assert isinstance(reply, CardReply)
+        question = clean(reply.front)
+        fields = {"key_points": (clean(reply.back),)}
     hashes = (chunk.content_hash,)
     return QuizItem(id=item_id(kind, hashes, question), kind=kind, question=question, chunk_hashes=hashes,
                     generator=generator, **fields).bind([chunk])
@@ -245,20 +202,21 @@ class GenerationStats:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     built: int = 0  # items made from the notes with no model call (ordering, "not one of", definitions)
-    options_replaced: int = 0  # model items whose invented wrong options were replaced by the notes' siblings
+    phrased: int = 0  # planned items that kept the model's question (``tutor.phrasing``)
+    fallback: int = 0  # planned items whose model question failed a check: the plan's template wording instead
     rejected: dict[str, int] = field(default_factory=dict)  # replies rejected, by reason (see ``reason``)
-    rejections: list[tuple[str, str, str]] = field(default_factory=list)  # (reason, section, problem)
+    rejections: list[tuple[str, ...]] = field(default_factory=list)  # (reason, section, problem, question)
 
     @property
     def first_try_rate(self) -> float:
         return self.first_try / self.tried if self.tried else 0.0
 
-    def reject(self, problems: Sequence[str], section: str) -> None:
+    def reject(self, problems: Sequence[str], section: str, question: str = "") -> None:
         """Count a rejected reply by the reason of its first problem, and remember on what."""
         self.problems.extend(problems)
         why = reason(problems[0])
         self.rejected[why] = self.rejected.get(why, 0) + 1
-        self.rejections.append((why, section, problems[0]))
+        self.rejections.append((why, section, problems[0], question))
 
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
@@ -284,28 +242,36 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
 
     ``check`` returns the item's problems (``tutor.validation.Validator.problems``). A model that
     cannot be reached or fails mid-reply raises ``LLMError``; nothing is returned half-made. With a
-    ``plan`` (multiple choice), the model is given the key and the siblings to take wrong options from.
+    ``plan`` (multiple choice), and for a flashcard on a chunk with a line to ask for, the model only
+    phrases the question (``tutor.phrasing``); otherwise it writes the whole item, with repair.
     """
     stats = stats if stats is not None else GenerationStats()
+    if plan is not None or kind == "card":
+        from tutor.phrasing import card_fact, phrase, phrase_card  # phrasing builds on this module
+
+        if plan is not None:
+            return phrase(plan, model, check, stats)
+        if (fact := card_fact(chunk)) is not None:
+            return phrase_card(chunk, fact, model, check, stats)
     stats.tried += 1
     started = time.perf_counter()
+    first, schema = messages_for(chunk, kind), SCHEMAS[kind]
+    if kind == "short":
+        from tutor.phrasing import short_lines, short_messages, short_schema
 
-    def ask() -> list[Message]:
-        return plan_messages(plan) if plan is not None else messages_for(chunk, kind)
-
-    messages = ask()
+        if len(lines := short_lines(chunk)) >= 2:  # the key points are held to the note's own lines
+            first, schema = short_messages(chunk, lines), short_schema(lines)
+    messages = first
     try:
         for attempt in range(attempts):
             fresh = attempt > 0 and attempt == attempts - 1
             if fresh:
-                messages = ask()
+                messages = first
             reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS[kind],
-                                         temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=SCHEMAS[kind]))
+                                         temperature=RETRY_TEMPERATURE if fresh else 0.0, schema=schema))
             stats.replies += 1
             try:
                 item = build(kind, json.loads(reply), chunk, model.name)
-                if plan is not None:
-                    item = with_plan(item, plan, stats)
                 problems = check(item)
             except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 problems = [f"the reply is not the JSON asked for ({_short(exc)})"]
@@ -313,13 +279,22 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
                 stats.valid += 1
                 stats.first_try += attempt == 0
                 return item
-            stats.reject(problems, chunk.section)
+            stats.reject(problems, chunk.section, _question(reply))
             messages = [*messages, {"role": "assistant", "content": reply[:600]},
                         {"role": "user", "content": f"That item is not usable: {problems[0]}. "
                                                     "Write a corrected item as JSON."}]
         return None
     finally:
         stats.seconds += time.perf_counter() - started
+
+
+def _question(reply: str) -> str:
+    """The question of a raw reply, for the record of what was rejected ("" when there is none)."""
+    try:
+        data = json.loads(reply)
+    except ValueError:
+        return ""
+    return str(data.get("question") or data.get("front") or "") if isinstance(data, dict) else ""
 
 
 def _short(exc: Exception) -> str:

@@ -253,10 +253,8 @@ class QuizSession:
                 generator = model.name if plan.phrased_by_model and model is not None else "notes"
                 if plan.shape in shapes or self.bank.has(chunk, f"mcq:{plan.shape}", generator):
                     continue
-                if not plan.phrased_by_model:
+                if not plan.phrased_by_model or model is None:  # no model: the plan's own wording
                     item = build_planned(plan, validator.problems, self.stats)
-                elif model is None:
-                    continue
                 else:
                     item = self._model_item(chunk, "mcq", model, validator, where, plan)
                 if item is None:
@@ -281,6 +279,10 @@ class QuizSession:
         self.log(f"(writing a {KIND_NAMES[kind]} question on “{where}” with {model.name}...)")
         before = len(self.stats.problems)
         item = generate(chunk, kind, model, validator.problems, self.stats, plan=plan)
+        if item is not None and item.extra.get("phrasing") == "template":
+            problems = self.stats.problems[before:]
+            self.log(f"(the model's question on “{where}” did not pass: {problems[0] if problems else 'no reply'}; "
+                     "kept the notes' own wording)")
         if item is None:
             problems = self.stats.problems[before:]
             self.log(f"warning: skipped a {KIND_NAMES[kind]} question on “{where}”: "

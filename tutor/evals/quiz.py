@@ -95,7 +95,8 @@ def sample_items(tutor: Any, n: int = 5) -> tuple[list[dict[str, Any]], dict[str
                           "source_text": "\n".join(f"{c.section}\n{c.text}" for c in item.citations),
                           "section": item.section})
     return items, {"tried": stats.tried, "valid": stats.valid, "first_try": stats.first_try,
-                   "replies": stats.replies, "seconds": round(stats.seconds, 1), "problems": stats.problems[:20]}
+                   "replies": stats.replies, "seconds": round(stats.seconds, 1), "phrased": stats.phrased,
+                   "fallback": stats.fallback, "problems": stats.problems[:20]}
 
 
 # --- a file of generated items, scored the same way for any version of the tutor ---------------------
@@ -198,4 +199,21 @@ def measure(data: Mapping[str, Any], corpus: Path) -> dict[str, Any]:
             "distractors_from_notes_rate": round(len(from_notes) / len(choice), 3) if choice else None,
             "key_stated_rate": round(stated / len(items), 3) if items else None,
             "seconds": round(seconds, 1), "seconds_per_item": round(seconds / len(items), 1) if items else None,
-            "rejected": stats.get("rejected", {})}
+            "rejected": stats.get("rejected", {}),
+            "phrasing": {"model phrasing kept": stats.get("phrased", 0), "template fallback": stats.get("fallback", 0)},
+            "per_kind": per_kind(data)}
+
+
+def per_kind(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each kind's share of a ``bench/quiz_items.py`` file: model slots, first try, fallbacks, giveaways, seconds."""
+    out = {}
+    for run in data.get("runs", []):
+        kind, counts = str(run.get("kind")), run.get("stats") or {}
+        items = [i for i in data.get("items", []) if i.get("kind") == kind]
+        tried = int(counts.get("tried", 0))
+        out[kind] = {"served": run.get("served", 0), "model_slots": tried, "first_try": int(counts.get("first_try", 0)),
+                     "first_try_validity": round(counts.get("first_try", 0) / tried, 3) if tried else None,
+                     "slots_valid": int(counts.get("valid", 0)), "template_fallback": int(counts.get("fallback", 0)),
+                     "built_from_notes": int(counts.get("built", 0)), "giveaways": sum(gives_away(i) for i in items),
+                     "seconds_per_item": round(float(run.get("seconds", 0)) / len(items), 1) if items else None}
+    return out

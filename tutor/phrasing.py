@@ -1,0 +1,206 @@
+"""The model phrases the question of an item whose answer the notes supply, and nothing else.
+
+A plan (``tutor.choices``) carries the key and the three wrong options, all taken from the notes.
+The model is shown the note, the four options and the line the key was chosen for, and writes one
+question (``{"question": ...}``); our code inserts the options, so the key cannot change. A question
+that fails a check (it gives the answer away, or is not about the line) is not repaired: the item
+keeps the plan's own template wording, so no slot is lost. Both outcomes are counted
+(``GenerationStats.phrased`` and ``GenerationStats.fallback``).
+
+A short answer's key points are lines of the note too: the model picks 2-3 of them (the schema holds
+each to the listed lines, an enum) and writes the question; it is repaired, not replaced, on failure.
+Flashcards work the same way: the back is a line of the note (``card_fact``), the model writes the
+front, and a front that fails a check gives way to a cloze of the line ("complete: “Wait until …”").
+
+Limits: one model call per item; the template wording is stiff ("Under which pattern of ... do your
+notes say: ...?") but always true to the notes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from tutor.choices import Plan, facts
+from tutor.llm import ChatModel, Message
+from tutor.quiz import SYSTEM as ITEM_SYSTEM
+from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
+from tutor.records import Chunk
+from tutor.replies import SCHEMAS, parse
+from tutor.siblings import name_of
+from tutor.text import keywords
+
+MAX_TOKENS = 80
+SYSTEM = ("You turn one line of a student's study notes into a quiz question. The student must answer with the "
+          "name of the part of the notes the line comes from; you are not told that name, so never guess it or "
+          "name any part. Reply with JSON only.")
+ASK = 'Line of the notes: "{fact}".\nWrite one short question, in plain words, that asks which {noun} {where}says this.'
+
+# One worked example on a topic far from any study notes teaches the shape better than rules alone.
+EXAMPLE_ASK = ASK.format(fact="Wait until it doubles in size", noun="step", where="of “Bread Steps” ")
+EXAMPLE_REPLY = '{"question": "At which step of making bread do you wait for the dough to double in size?"}'
+
+
+def stem_messages(plan: Plan) -> list[Message]:
+    """What the model is asked: the line the key was chosen for, and what kind of part answers it; not the
+    options, the key or the note's headings (a small model copies any name it sees into the question)."""
+    noun = plan.noun if plan.noun and plan.noun != "one" else "item"
+    parent = plan.chunks[0].section.rpartition(" > ")[0] if plan.shape == "which" else ""
+    if plan.shape == "label":
+        parent, noun = plan.chunks[0].section.rpartition(" > ")[2], "item of the list"
+    where = f"of “{name_of(parent.rpartition(' > ')[2])}” " if parent else ""
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": EXAMPLE_ASK},
+            {"role": "assistant", "content": EXAMPLE_REPLY},
+            {"role": "user", "content": ASK.format(fact=plan.fact, noun=noun, where=where)}]
+
+
+def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+    """The plan's item with the model's question when it passes ``check``, else with the template's."""
+
+    def make(question: str, generator: str, phrasing: str) -> QuizItem:
+        item = from_plan(plan, question, generator)
+        return replace(item, extra={**item.extra, "phrasing": phrasing})
+
+    return _phrased(stem_messages(plan), make, plan.question, plan.chunks[0].section, model, check, stats)
+
+
+def _phrased(messages: list[Message], make: Callable[[str, str, str], QuizItem], template: str, section: str,
+             model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+    """One model call for the question; ``make(question, generator, phrasing)`` builds the item. A question
+    that fails ``check`` (or no usable reply) gives way to ``template``; None when even that fails."""
+    stats.tried += 1
+    started = time.perf_counter()
+    try:
+        reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS, temperature=0.0, schema=SCHEMAS["stem"]))
+        stats.replies += 1
+        question = ""
+        try:
+            question = parse("stem", reply).question  # type: ignore[attr-defined]
+            item = make(question, model.name, "model")
+            problems = check(item)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            problems = [f"the reply is not the JSON asked for ({exc})"]
+        if not problems:
+            stats.valid += 1
+            stats.first_try += 1
+            stats.phrased += 1
+            return item
+        stats.reject(problems, section, question)
+        fallback = make(template, "notes", "template")
+        problems = check(fallback)
+        if problems:
+            stats.reject(problems, section, fallback.question)
+            return None
+        stats.valid += 1
+        stats.fallback += 1
+        return fallback
+    finally:
+        stats.seconds += time.perf_counter() - started
+
+
+# --- flashcards: the notes supply the back, the model phrases the front ---------------------------------
+
+CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their own study notes. The back of the "
+               "card is fixed and shown to you: one line of the notes. You write only the short question on the "
+               "front, so that this line answers it. Never put the line's own words in the question. "
+               "Reply with JSON only.")
+CARD_ASK = ('Back of the card (a line of the note under “{leaf}”): "{fact}".\nWrite the question on the front: '
+            "it names “{leaf}” and asks what the notes say about it, so that the line above is the answer. "
+            "Do not use the words {banned}.")
+EXAMPLE_NOTE = ('Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n'
+                "- Wait until it doubles in size")
+EXAMPLE_CARD_ASK = CARD_ASK.format(leaf="3. Proof", fact="Wait until it doubles in size", banned='"doubles", "size"')
+EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
+CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
+
+
+def leaf_of(chunk: Chunk) -> str:
+    """The chunk's own heading, without numbering or emphasis: what a card's question names."""
+    return name_of(chunk.section.rpartition(" > ")[2])
+
+
+def card_fact(chunk: Chunk) -> str | None:
+    """The line of the chunk a flashcard asks for: its first statement that does not merely repeat the heading."""
+    leaf = keywords(leaf_of(chunk))
+    return next((f for f in facts(chunk) if len(keywords(f) - leaf) >= 2), None)
+
+
+def card_messages(chunk: Chunk, fact: str) -> list[Message]:
+    """Ask the model for the front of a card whose back is ``fact``."""
+    leaf = leaf_of(chunk)
+    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - keywords(leaf)]
+    banned = ", ".join(f'"{w}"' for w in own[:8]) or f'"{fact}"'
+    return [{"role": "system", "content": CARD_SYSTEM},
+            {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_CARD_ASK}"},
+            {"role": "assistant", "content": EXAMPLE_CARD_REPLY},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
+                                        + CARD_ASK.format(leaf=leaf, fact=fact, banned=banned)}]
+
+
+def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: str) -> QuizItem:
+    """A flashcard citing ``chunk``: ``question`` on the front, the notes' ``fact`` on the back."""
+    question = clean(question)
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id("card", hashes, question), kind="card", question=question,
+                    key_points=(clean(fact).rstrip("."),), chunk_hashes=hashes, generator=generator,
+                    extra={"shape": "fact", "fact": fact, "phrasing": phrasing}).bind([chunk])
+
+
+def cloze_front(leaf: str, fact: str) -> str:
+    """The fallback front of a card: the heading and the line's first words, to be completed from memory
+    (a heading that is itself a question is the front as it stands).
+
+    >>> cloze_front("Proof", "Wait until the dough doubles in size")
+    '“Proof”: complete the line from your notes: “Wait until …”'
+    >>> cloze_front("What makes a good loaf?", "Patience, and a hot oven")
+    'What makes a good loaf?'
+    """
+    if leaf.endswith("?"):
+        return leaf
+    words = fact.split()
+    want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
+    cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
+    return f"“{leaf}”: complete the line from your notes: “{' '.join(words[:cut])} …”"
+
+
+def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+    """A card whose back is ``fact``: the model's front when it passes ``check``, else a cloze of the line."""
+
+    def make(question: str, generator: str, phrasing: str) -> QuizItem:
+        return fact_card(chunk, fact, question, generator, phrasing)
+
+    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact), chunk.section, model,
+                    check, stats)
+
+
+# --- short answers: the model picks the key points among the note's own lines --------------------------
+
+MAX_LINES = 12  # lines offered as key points: more makes a prompt (and a grammar) the model gets lost in
+SHORT_ASK = ("Lines of the note:\n{lines}\n\nWrite one question whose full answer needs 2 or 3 of these lines. "
+             '"key_points": those lines, copied exactly as listed. "question": asks for them without using '
+             "their words.")
+
+
+def short_lines(chunk: Chunk) -> list[str]:
+    """The lines of the chunk a short answer's key points may be: its statements, in note order."""
+    return list(dict.fromkeys(facts(chunk)))[:MAX_LINES]
+
+
+def short_schema(lines: list[str]) -> dict[str, Any]:
+    """The short-answer schema with each key point held to one of ``lines`` (an enum the grammar enforces)."""
+    point = {"type": "string", "enum": lines}
+    return {"type": "object", "properties": {
+        "key_points": {"type": "array", "items": point, "minItems": 2, "maxItems": 3},
+        "question": {"type": "string"}}, "required": ["key_points", "question"]}
+
+
+def short_messages(chunk: Chunk, lines: list[str]) -> list[Message]:
+    """Ask for a short-answer item whose key points are lines of the note, listed for the model to copy."""
+    listed = "\n".join(f"- {line}" for line in lines)
+    return [{"role": "system", "content": ITEM_SYSTEM},
+            {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
+                                        + SHORT_ASK.format(lines=listed)}]
