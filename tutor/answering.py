@@ -168,8 +168,8 @@ def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
 
 NO_MODEL = ("No language model is available, so these are the most relevant passages of your notes "
             "(an extractive answer, not a written one):")
-ASKED_AGAIN = ("the model first said your notes don't cover this; asked again with passage [{n}] alone, "
-               "which holds much of the question's words, it answered from it")
+ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the question); asked again with "
+               "passage [{n}] alone, which holds much of the question's words, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -255,9 +255,11 @@ def stream_answer(
 
     draft = Draft()
     yield from _write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
-    if draft.said_nothing:
-        # A small model often says "not covered" with the answering passage among five. Asked again with
-        # the best partly answering passage alone (keeping its number), it usually answers from it.
+    asked = standalone if history else question
+    if draft.said_nothing or restates(draft.text, asked):
+        # A small model often says "not covered" (or only restates the question) with the answering
+        # passage among five. Asked again with the best partly answering passage alone (keeping its
+        # number), it usually answers from it.
         retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
@@ -266,10 +268,11 @@ def stream_answer(
             yield from _write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and check.grounded:
+            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded:
                 yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
                              incomplete=narrow.incomplete)
                 return
+    if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
         # passage is quoted, labelled as such (the small model refuses answers it was shown).
         answering = retriever.answering(found, settings.min_relevance)
@@ -318,6 +321,26 @@ def backed_only(check: CitationCheck) -> str:
     while lines and (not lines[-1] or lines[-1].endswith(":")):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# Words that make a short answer an answer even when all its other words are the question's ("No, ...").
+VERDICT = re.compile(r"\b(yes|no|not|never|none|only|always|both|neither|either)\b|\d", re.IGNORECASE)
+
+
+def restates(text: str, question: str) -> bool:
+    """Whether an answer only restates its question: every content word is the question's own, and it
+    gives no verdict (yes, no, not, a number).
+
+    >>> restates("The three reasons deep learning is taking off [1].",
+    ...          "What are the three reasons deep learning is taking off?")
+    True
+    >>> restates("No, dropout is not used at test time [1].", "Is dropout used at test time?")
+    False
+    >>> restates("Deep learning is taking off for data and computation [1].", "Why is deep learning taking off?")
+    False
+    """
+    said = claim_words(text)
+    return bool(said) and said <= claim_words(question) and not VERDICT.search(MARKER.sub(" ", text))
 
 
 @dataclass
