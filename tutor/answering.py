@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, unmade_comparisons
+from tutor.evidence import RETRY_COVERAGE, restates, unmade_comparisons
 from tutor.llm import ChatModel, Completion, LLMError, Message
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
@@ -321,26 +321,6 @@ def backed_only(check: CitationCheck) -> str:
     while lines and (not lines[-1] or lines[-1].endswith(":")):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-# Words that make a short answer an answer even when all its other words are the question's ("No, ...").
-VERDICT = re.compile(r"\b(yes|no|not|never|none|only|always|both|neither|either)\b|\d", re.IGNORECASE)
-
-
-def restates(text: str, question: str) -> bool:
-    """Whether an answer only restates its question: every content word is the question's own, and it
-    gives no verdict (yes, no, not, a number).
-
-    >>> restates("The three reasons deep learning is taking off [1].",
-    ...          "What are the three reasons deep learning is taking off?")
-    True
-    >>> restates("No, dropout is not used at test time [1].", "Is dropout used at test time?")
-    False
-    >>> restates("Deep learning is taking off for data and computation [1].", "Why is deep learning taking off?")
-    False
-    """
-    said = claim_words(text)
-    return bool(said) and said <= claim_words(question) and not VERDICT.search(MARKER.sub(" ", text))
 
 
 @dataclass
