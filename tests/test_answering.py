@@ -291,6 +291,22 @@ def test_a_refused_question_is_asked_again_with_the_answering_passage_alone(tuto
     assert any("asked again with passage" in w for w in answer.warnings)
 
 
+def test_an_answer_that_only_restates_the_question_is_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("placeholder")
+    run(tutor, question)
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue(f"Data Scientists and Machine Learning Engineers focus [{n}].",
+                  f"Data scientists focus on analysis and experimentation [{n}].")
+    _, answer = run(tutor, question)
+    assert answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert any("only restated the question" in w for w in answer.warnings)
+    model.enqueue(f"Data Scientists and Machine Learning Engineers focus [{n}].",
+                  f"Machine Learning Engineers focus [{n}].")  # restated twice: the first answer stands
+    _, answer = run(tutor, question)
+    assert not answer.refused and answer.answer == f"Data Scientists and Machine Learning Engineers focus [{n}]."
+
+
 def test_a_refusal_with_no_partly_answering_passage_is_not_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
     model.enqueue(NOT_COVERED)
     _, answer = run(tutor, "What learning rate should I use for the ML model?")

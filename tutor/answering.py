@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from tutor.config import Settings
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, unmade_comparisons
+from tutor.evidence import RETRY_COVERAGE, restates, unmade_comparisons
 from tutor.llm import ChatModel, Completion, LLMError, Message
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
@@ -168,8 +168,8 @@ def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
 
 NO_MODEL = ("No language model is available, so these are the most relevant passages of your notes "
             "(an extractive answer, not a written one):")
-ASKED_AGAIN = ("the model first said your notes don't cover this; asked again with passage [{n}] alone, "
-               "which holds much of the question's words, it answered from it")
+ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the question); asked again with "
+               "passage [{n}] alone, which holds much of the question's words, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -255,9 +255,11 @@ def stream_answer(
 
     draft = Draft()
     yield from _write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
-    if draft.said_nothing:
-        # A small model often says "not covered" with the answering passage among five. Asked again with
-        # the best partly answering passage alone (keeping its number), it usually answers from it.
+    asked = standalone if history else question
+    if draft.said_nothing or restates(draft.text, asked):
+        # A small model often says "not covered" (or only restates the question) with the answering
+        # passage among five. Asked again with the best partly answering passage alone (keeping its
+        # number), it usually answers from it.
         retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
@@ -266,10 +268,11 @@ def stream_answer(
             yield from _write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and check.grounded:
+            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded:
                 yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
                              incomplete=narrow.incomplete)
                 return
+    if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
         # passage is quoted, labelled as such (the small model refuses answers it was shown).
         answering = retriever.answering(found, settings.min_relevance)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tutor.records import Hit
-from tutor.text import plain_words
+from tutor.text import MARKER, claim_words, plain_words
 
 RETRY_COVERAGE = 0.5  # share at which a refused question is asked again with that passage alone (tuned on dev)
 MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
@@ -83,3 +83,23 @@ def unmade_comparisons(sentence: str, passages: Sequence[str]) -> list[str]:
         if word not in used and not (word.endswith("than") and any(u.endswith("than") for u in used)):
             said.append(word)
     return said
+
+
+# Words that make a short answer an answer even when all its other words are the question's ("No, ...").
+VERDICT = re.compile(r"\b(yes|no|not|never|none|only|always|both|neither|either)\b|\d", re.IGNORECASE)
+
+
+def restates(text: str, question: str) -> bool:
+    """Whether an answer only restates its question: every content word is the question's own, and it
+    gives no verdict (yes, no, not, a number).
+
+    >>> restates("The three reasons deep learning is taking off [1].",
+    ...          "What are the three reasons deep learning is taking off?")
+    True
+    >>> restates("No, dropout is not used at test time [1].", "Is dropout used at test time?")
+    False
+    >>> restates("Deep learning is taking off for data and computation [1].", "Why is deep learning taking off?")
+    False
+    """
+    said = claim_words(text)
+    return bool(said) and said <= claim_words(question) and not VERDICT.search(MARKER.sub(" ", text))
