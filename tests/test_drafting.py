@@ -50,7 +50,8 @@ def test_a_sentence_copied_from_the_worked_example_is_left_out() -> None:
     shown, draft = drafted(f"The triplet loss compares an anchor with a positive and a negative [1]. {leak} "
                            "It adds a margin alpha [1].")
     assert "chloroplast" not in draft.text and "chloroplast" not in shown
-    assert draft.text == "The triplet loss compares an anchor with a positive and a negative [1]. It adds a margin alpha [1]."
+    assert draft.text == ("The triplet loss compares an anchor with a positive and a negative [1]. "
+                          "It adds a margin alpha [1].")
     assert any("worked example" in w for w in draft.warnings)
 
 

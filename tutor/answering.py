@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, restates, unmade_comparisons
+from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
 from tutor.lists import MAX_ITEMS, MIN_ITEMS, asks_for_list, completion, top_items
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
@@ -279,7 +279,8 @@ def stream_answer(
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded:
+            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded and \
+                    not lacks_number(narrow.text, asked):
                 check = yield from listed(check)
                 yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
                              incomplete=narrow.incomplete)
@@ -300,6 +301,10 @@ def stream_answer(
         return
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
+    if lacks_number(draft.text, asked):
+        yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
+                                                  "the passages found do not state it"])
+        return
     if not check.grounded:
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
