@@ -28,7 +28,6 @@ from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta,
 from tutor.retrieval import Retriever
 from tutor.text import MARKER, claim_words, split_sentences
 
-LIST_RANKS = 3  # a list among the first three passages may complete a list answer
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -253,11 +252,11 @@ def stream_answer(
     asked = standalone if history else question
 
     def listed(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
-        """The items a list question's answering list has that the answer left out, added after it."""
+        """The items a list question's answering list (a cited passage) has that the answer left out, added."""
         if not asks_for_list(asked):
             return check
         for i in retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
-            if i < LIST_RANKS and MIN_ITEMS <= len(top_items(hits[i].chunk.text)) <= MAX_ITEMS:
+            if i + 1 in check.cited and MIN_ITEMS <= len(top_items(hits[i].chunk.text)) <= MAX_ITEMS:
                 extra = completion(check.text, hits[i].chunk.text, i + 1)
                 if extra:
                     yield TextDelta(extra)

@@ -1,8 +1,9 @@
 """List questions: the notes' own list, and the items of it that an answer left out.
 
 A small model asked for the types, steps or methods a note lists tends to name one and stop. When the
-question asks for several things and a passage that answers it is a list, the items the answer did not
-mention are added after it, in the notes' own words and cited, so the learner sees the whole list.
+question asks for several things and the answer cites a passage that answers it, is a list, and has an
+item the answer names, the items the answer did not mention are added after it, in the notes' own words
+and cited, so the learner sees the whole list.
 """
 
 from __future__ import annotations
@@ -60,15 +61,19 @@ def top_items(text: str) -> list[str]:
 
 
 def missing_items(answer: str, passage: str) -> list[str]:
-    """The passage's list items that ``answer`` does not mention; none when the passage is not a list.
+    """The passage's list items that ``answer`` does not mention: none when the passage is not a list,
+    or when the answer names none of its items (then it may be about another list).
 
     >>> missing_items("Use L1 regularization [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization")
     ['Data augmentation', 'Early stopping']
+    >>> missing_items("Use weight decay [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization")
+    []
     """
     items = top_items(passage)
     if not MIN_ITEMS <= len(items) <= MAX_ITEMS:
         return []
-    return [item for item in items if overlap(item, answer, word_families) < SAID]
+    left = [item for item in items if overlap(item, answer, word_families) < SAID]
+    return left if len(left) < len(items) else []  # an answer that names none of them may mean another list
 
 
 def completion(answer: str, passage: str, n: int) -> str:
@@ -85,5 +90,4 @@ def completion(answer: str, passage: str, n: int) -> str:
     left = missing_items(answer, passage)
     if not left:
         return ""
-    lead = "Your notes also list" if len(left) < len(top_items(passage)) else "Your notes list"
-    return f"\n\n{lead} [{n}]:\n" + "\n".join(f"- {item} [{n}]" for item in left)
+    return f"\n\nYour notes also list [{n}]:\n" + "\n".join(f"- {item} [{n}]" for item in left)
