@@ -110,11 +110,12 @@ def restates(text: str, question: str) -> bool:
 ASKS_NUMBER = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:value|number|percentage|size)\b", re.IGNORECASE)
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
-    r"thousands?|millions?|billions?|dozens?|half|twice|double|single|none|zero)\b", re.IGNORECASE)
+    r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero)\b", re.IGNORECASE)
 
 
 def lacks_number(text: str, question: str) -> bool:
-    """Whether the question asks for a quantity and the answer gives none: the notes do not state it
+    """Whether the question asks for a quantity and the answer gives none of its own (one the question
+    names does not count): the notes do not state it
     (asked "how many seconds should a cache entry live?", a model answers with what a cache does).
 
     >>> lacks_number("The server stores each prediction as a cache value [2].", "How many seconds should entries live?")
@@ -123,5 +124,8 @@ def lacks_number(text: str, question: str) -> bool:
     False
     >>> lacks_number("The server stores predictions [2].", "What does the cache store?")
     False
+    >>> lacks_number("Run the web single pattern with multiple replicas [1].", "How many replicas should web single run?")
+    True
     """
-    return bool(ASKS_NUMBER.search(question)) and not NUMBER.search(MARKER.sub(" ", text))
+    given = {m.lower() for m in NUMBER.findall(MARKER.sub(" ", text))}
+    return bool(ASKS_NUMBER.search(question)) and not given - {m.lower() for m in NUMBER.findall(question)}
