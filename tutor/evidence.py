@@ -124,7 +124,7 @@ def lacks_number(text: str, question: str) -> bool:
     False
     >>> lacks_number("The server stores predictions [2].", "What does the cache store?")
     False
-    >>> lacks_number("Run the web single pattern with multiple replicas [1].", "How many replicas should web single run?")
+    >>> lacks_number("Run web single with multiple replicas [1].", "How many replicas should web single run?")
     True
     """
     given = {m.lower() for m in NUMBER.findall(MARKER.sub(" ", text))}
