@@ -55,6 +55,22 @@ def test_a_sentence_copied_from_the_worked_example_is_left_out() -> None:
     assert any("worked example" in w for w in draft.warnings)
 
 
+def test_a_loop_with_another_sentence_between_is_stopped_at_the_third_time() -> None:
+    loop = "The batch pattern is used for training [1]. The batch training pattern runs jobs [1]. " * 5
+    shown, draft = drafted(loop, finish="length")
+    assert draft.text == ("The batch pattern is used for training [1]. The batch training pattern runs jobs [1]. "
+                          "The batch pattern is used for training [1]. The batch training pattern runs jobs [1].")
+    assert shown.rstrip() == draft.text and any("repeating" in w for w in draft.warnings)
+
+
+def test_a_line_the_notes_give_twice_may_be_said_twice() -> None:
+    advice = ("High bias: try a bigger network [1]. Try a different model suitable for your data [1]. "
+              "High variance: try more data [1]. Try a different model suitable for your data [1]. "
+              "Repeat until both are low [1].")
+    shown, draft = drafted(advice)
+    assert draft.text == advice and shown == advice and draft.warnings == []
+
+
 def test_short_lines_may_repeat_and_a_plain_answer_passes_untouched() -> None:
     table = "Pros [1]:\n- None\n- Fast to train on small data\nCons [1]:\n- None\n- Hard to debug at scale"
     shown, draft = drafted(table)

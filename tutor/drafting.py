@@ -4,8 +4,9 @@ A small model slips in three ways a reader would never accept, and each is caugh
 it opens with a refusal ("NOT_COVERED"), which is held back so it never shows as text; it copies a
 sentence of the prompt's worked example ("chloroplasts carry out photosynthesis") into an answer about
 something else, which is left out; and it repeats a sentence over and over until the token limit,
-which is stopped at the first repeat. A sentence being written that could still become one of these is
-held back until it cannot, so the learner never sees text that the finished answer drops.
+which is stopped when a sentence comes right after itself or a third time. A sentence being written
+that could still become one of these is held back until it cannot, so the learner never sees text that
+the finished answer drops.
 """
 
 from __future__ import annotations
@@ -74,13 +75,20 @@ class Guard:
             norm = _norm(sentence)
             if norm in LEAKED:
                 self.leaked += 1
-            elif len(norm.split()) >= MIN_REPEAT_WORDS and norm in self.seen:
+            elif self._loops(norm):
                 self.repeating = True
                 return
             else:
                 self.kept += sentence
                 self.seen.append(norm)
             self.done = end.end()
+
+    def _loops(self, norm: str) -> bool:
+        """A sentence said right before, or twice already: the model is looping (notes may repeat a line
+        once, e.g. the same advice under two headings, and an answer may quote both)."""
+        if len(norm.split()) < MIN_REPEAT_WORDS:
+            return False
+        return bool(self.seen) and self.seen[-1] == norm or self.seen.count(norm) >= 2
 
     def safe(self, text: str) -> str:
         """The text that may be shown now: the kept sentences, and the one being written unless it may
@@ -100,7 +108,7 @@ class Guard:
         if norm in LEAKED:
             self.leaked += 1
             return self.kept.rstrip()
-        if len(norm.split()) >= MIN_REPEAT_WORDS and norm in self.seen:
+        if self._loops(norm):
             self.repeating = True
             return self.kept.rstrip()
         return self.kept + tail
@@ -110,8 +118,8 @@ def write(model: ChatModel, messages: list[Message], settings: Settings, started
           draft: Draft) -> Iterator[TextDelta]:
     """Stream one model call into ``draft``, yielding its text as it comes. The opening is held back
     until it can no longer be a refusal ("NOT_COVERED", "The notes do not cover"), so a refusal never
-    reaches the user as text; a copied example sentence is left out; at the first repeated sentence the
-    model is stopped."""
+    reaches the user as text; a copied example sentence is left out; when it starts looping the model
+    is stopped."""
     shown = ""
     guard = Guard()
     raw = ""
