@@ -337,13 +337,3 @@ def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, mo
     model.enqueue(f"The ML process has six key steps [{n}].")
     _, answer = run(tutor, question)
     assert not answer.refused
-
-
-def test_a_refusal_is_asked_again_with_the_first_passage_when_it_is_close_in_meaning(
-        tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(answering, "RETRY_SIMILARITY", -1.0)  # every first passage counts as close here
-    model.enqueue(NOT_COVERED, "Use a learning rate that the notes give [1].")
-    events = list(tutor.ask("What learning rate should I use for the ML model?"))
-    assert len(model.received) == 2, "asked again, though the passage shares few of the question's words"
-    assert "[1]" in model.received[1][-1]["content"] and "[2]" not in model.received[1][-1]["content"]
-    assert any(isinstance(e, Notice) and "close in meaning" in e.text for e in events)

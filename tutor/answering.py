@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, RETRY_SIMILARITY, lacks_number, restates, unmade_comparisons
+from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
 from tutor.lists import MAX_ITEMS, MIN_ITEMS, asks_for_list, completion, top_items
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
@@ -271,13 +271,10 @@ def stream_answer(
         # passage among five. Asked again with the best partly answering passage alone (keeping its
         # number), it usually answers from it.
         retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
-        why = "it holds much of the question's words"
-        if not retry and (hits[0].dense or 0.0) >= RETRY_SIMILARITY:
-            retry, why = [0], "it is close in meaning to the question"  # a paraphrase shares few words
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
             n = retry[0] + 1
-            yield Notice(f"asking again with passage [{n}] alone: {why}")
+            yield Notice(f"asking again with passage [{n}] alone: it holds much of the question's words")
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             check = check_citations(narrow.text, passages)

@@ -18,7 +18,6 @@ from tutor.records import Hit
 from tutor.text import MARKER, claim_words, plain_words
 
 RETRY_COVERAGE = 0.5  # share at which a refused question is asked again with that passage alone (tuned on dev)
-RETRY_SIMILARITY = 0.5  # or the first passage's cosine similarity at which it is (tuned on dev: no unanswerable case)
 MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
 COMPARATIVE = re.compile(
     r"\b(better|worse|best|worst|faster|slower|cheaper|simpler|easier|harder|stronger|weaker|superior|inferior|"
