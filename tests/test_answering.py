@@ -323,3 +323,17 @@ def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: T
     assert not answer.refused
     assert answer.unsupported == (f"Data scientists focus on analysis far better than engineers [{n}].",)
     assert any(w.startswith("the notes make no such comparison") for w in answer.warnings)
+
+
+def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "How many key steps does the ML process have?"
+    model.enqueue("placeholder")
+    run(tutor, question)
+    prompt = model.received[-1][-1]["content"]
+    n = int(next(line for line in prompt.splitlines() if "Six Key Steps" in line)[1:2])
+    model.enqueue(f"The ML process has key steps for deploying models to production [{n}].")
+    _, answer = run(tutor, question)
+    assert answer.refused and any("asks for a number" in w for w in answer.warnings)
+    model.enqueue(f"The ML process has six key steps [{n}].")
+    _, answer = run(tutor, question)
+    assert not answer.refused

@@ -14,24 +14,20 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tutor.config import Settings
+from tutor.drafting import Draft, write
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, restates, unmade_comparisons
-from tutor.llm import ChatModel, Completion, LLMError, Message
+from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
+from tutor.lists import MAX_ITEMS, MIN_ITEMS, asks_for_list, completion, top_items
+from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
 from tutor.text import MARKER, claim_words, split_sentences
 
-REFUSAL = re.compile(
-    rf"^\W*(?:{NOT_COVERED}|(?:the |your |my )?notes (?:do not|don't|does not|doesn't) "
-    r"(?:cover|contain|mention|answer|say|include))",
-    re.IGNORECASE,
-)
-HOLD_CHARS = 40  # an answer's opening is shown once this long: by then a refusal would have said so
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -253,9 +249,23 @@ def stream_answer(
         yield finish(check_citations(text, passages), written_ms, extractive=True)
         return
 
-    draft = Draft()
-    yield from _write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
     asked = standalone if history else question
+
+    def listed(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
+        """The items a list question's answering list (a cited passage) has that the answer left out, added."""
+        if not asks_for_list(asked):
+            return check
+        for i in retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+            if i + 1 in check.cited and MIN_ITEMS <= len(top_items(hits[i].chunk.text)) <= MAX_ITEMS:
+                extra = completion(check.text, hits[i].chunk.text, i + 1)
+                if extra:
+                    yield TextDelta(extra)
+                    return check_citations(check.text + extra, passages)
+                break
+        return check
+
+    draft = Draft()
+    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
     if draft.said_nothing or restates(draft.text, asked):
         # A small model often says "not covered" (or only restates the question) with the answering
         # passage among five. Asked again with the best partly answering passage alone (keeping its
@@ -265,10 +275,12 @@ def stream_answer(
             narrow = Draft(first_ms=draft.first_ms)
             n = retry[0] + 1
             yield Notice(f"asking again with passage [{n}] alone: it holds much of the question's words")
-            yield from _write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
+            yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded:
+            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded and \
+                    not lacks_number(narrow.text, asked):
+                check = yield from listed(check)
                 yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
                              incomplete=narrow.incomplete)
                 return
@@ -288,6 +300,10 @@ def stream_answer(
         return
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
+    if lacks_number(draft.text, asked):
+        yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
+                                                  "the passages found do not state it"])
+        return
     if not check.grounded:
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
@@ -295,6 +311,7 @@ def stream_answer(
         kept = check_citations(backed, passages) if backed else None
         if kept is not None and kept.grounded and kept.cited and \
                 retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+            kept = yield from listed(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
                          incomplete=draft.incomplete)
@@ -303,6 +320,7 @@ def stream_answer(
                         "they cite), so its answer was withheld")
         yield refusal(draft.first_ms, warnings)
         return
+    check = yield from listed(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 
@@ -321,50 +339,6 @@ def backed_only(check: CitationCheck) -> str:
     while lines and (not lines[-1] or lines[-1].endswith(":")):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-@dataclass
-class Draft:
-    """What one model call wrote: its text, when its first piece came, and whether it was cut off."""
-
-    text: str = ""
-    first_ms: float | None = None
-    incomplete: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def said_nothing(self) -> bool:
-        """A refusal, or nothing but markers."""
-        return bool(REFUSAL.match(self.text)) or not MARKER.sub("", self.text).strip(" .,;:\n\t")
-
-
-def _write(model: ChatModel, messages: list[Message], settings: Settings, started: float,
-           draft: Draft) -> Iterator[TextDelta]:
-    """Stream one model call into ``draft``, yielding its text as it comes. The opening is held back
-    until it can no longer be a refusal ("NOT_COVERED", "The notes do not cover"), so a refusal never
-    reaches the user as text."""
-    shown = 0
-    completion = Completion(model.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature))
-    try:
-        for piece in completion:
-            if draft.first_ms is None:
-                draft.first_ms = (time.perf_counter() - started) * 1000
-            draft.text += piece
-            head = draft.text.lstrip()
-            if shown == 0 and (len(head) < HOLD_CHARS or REFUSAL.match(head)):
-                continue
-            yield TextDelta(draft.text[shown:])
-            shown = len(draft.text)
-    except LLMError as exc:
-        if not draft.text:
-            raise
-        draft.incomplete = True
-        draft.warnings.append(f"the answer was cut off: {exc}")
-    if shown == 0 and not draft.said_nothing:  # a short answer, held back whole
-        yield TextDelta(draft.text)
-    if completion.finish_reason == "length":
-        draft.incomplete = True
-        draft.warnings.append(f"the answer reached the {settings.max_tokens}-token limit and may be cut off")
 
 
 def final(events: Iterable[AnswerEvent]) -> Answer:

@@ -103,3 +103,28 @@ def restates(text: str, question: str) -> bool:
     """
     said = claim_words(text)
     return bool(said) and said <= claim_words(question) and not VERDICT.search(MARKER.sub(" ", text))
+
+
+# A question that asks for a quantity ("how many", "what value"), and the words that give one.
+ASKS_NUMBER = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:value|number|percentage|size)\b", re.IGNORECASE)
+NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
+    r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero)\b", re.IGNORECASE)
+
+
+def lacks_number(text: str, question: str) -> bool:
+    """Whether the question asks for a quantity and the answer gives none of its own (one the question
+    names does not count): the notes do not state it
+    (asked "how many seconds should a cache entry live?", a model answers with what a cache does).
+
+    >>> lacks_number("The server stores each prediction as a cache value [2].", "How many seconds should entries live?")
+    True
+    >>> lacks_number("Pick 5-20 negative examples for small data [1].", "How many negative examples should I pick?")
+    False
+    >>> lacks_number("The server stores predictions [2].", "What does the cache store?")
+    False
+    >>> lacks_number("Run web single with multiple replicas [1].", "How many replicas should web single run?")
+    True
+    """
+    given = {m.lower() for m in NUMBER.findall(MARKER.sub(" ", text))}
+    return bool(ASKS_NUMBER.search(question)) and not given - {m.lower() for m in NUMBER.findall(question)}

@@ -1,0 +1,67 @@
+"""List questions get the notes' whole list: the items an answer left out are added, cited."""
+
+from __future__ import annotations
+
+from tests.fakes import ScriptedModel
+from tutor.answering import final
+from tutor.lists import asks_for_list, completion, missing_items, top_items
+from tutor.pipeline import Tutor
+from tutor.records import Answer
+
+METHODS = """### Other regularization methods
+
+- **Data augmentation**:
+  - For example in computer vision you can flip all your pictures horizontally.
+- **Early stopping**:
+  - Plot the training and the dev set cost together for each iteration.
+- **Model Ensembles**:
+  - Train multiple independent models.
+"""
+
+
+def test_list_questions_are_told_from_single_fact_questions() -> None:
+    assert asks_for_list("Besides L2 and dropout, what other regularization methods are there?")
+    assert asks_for_list("Which classic CNN architectures are described?")
+    assert asks_for_list("Pros and cons of end-to-end learning?")
+    assert not asks_for_list("What is the formula for Leaky ReLU?")
+    assert not asks_for_list("How are anchor box shapes chosen?")
+
+
+def test_only_the_outermost_items_count_and_their_markup_is_gone() -> None:
+    assert top_items(METHODS) == ["Data augmentation", "Early stopping", "Model Ensembles"]
+    assert top_items("1. Collect data\n2. [Train](t.md) a model\n3. Deploy it. Then monitor.") == \
+        ["Collect data", "Train a model", "Deploy it."]
+    assert top_items("No list here, only a sentence.") == []
+
+
+def test_the_items_an_answer_names_are_not_added_again() -> None:
+    assert missing_items("Early stopping ends training when dev cost rises [1].", METHODS) == \
+        ["Data augmentation", "Model Ensembles"]
+    assert missing_items("Data augmentation, early stopping and model ensembles [1].", METHODS) == []
+    assert missing_items("x [1].", "- a b\n- c d") == [], "two items are not a list worth completing"
+    assert completion("Data augmentation, early stopping and model ensembles [1].", METHODS, 1) == ""
+
+
+def test_a_one_item_answer_to_a_list_question_gets_the_rest_of_the_list_cited(tutor: Tutor,
+                                                                             model: ScriptedModel) -> None:
+    question = "What are the six key steps of the ML process?"
+    model.enqueue("placeholder")
+    placeholder = final(tutor.ask(question))
+    steps = next(i for i, h in enumerate(placeholder.retrieval.hits) if len(top_items(h.chunk.text)) >= 3)
+    n = steps + 1
+    first = top_items(placeholder.retrieval.hits[steps].chunk.text)[0]
+    model.enqueue(f"The first step is {first} [{n}].")
+    answer: Answer = final(tutor.ask(question))
+    assert not answer.refused and f"Your notes also list [{n}]:" in answer.answer
+    added = answer.answer.split(f"Your notes also list [{n}]:")[1].strip().splitlines()
+    items = top_items(placeholder.retrieval.hits[steps].chunk.text)
+    assert added == [f"- {item} [{n}]" for item in items[1:]]
+    assert answer.unsupported == () and n in [c.n for c in answer.citations]
+
+
+def test_a_question_for_one_fact_gets_no_list(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("placeholder")
+    found = final(tutor.ask("What is the goal of the deployment step?"))
+    model.enqueue("It puts the model into production [1].")
+    answer = final(tutor.ask("What is the goal of the deployment step?"))
+    assert "Your notes" not in answer.answer, found
