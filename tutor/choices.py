@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from tutor.records import Chunk
 from tutor.siblings import Group, clean_line, content, entries, groups, name_of, similarity
-from tutor.text import overlap, word_families
+from tutor.text import overlap, terms, word_families
 
 STATED = 0.5  # share of a line's keywords found in a section that makes the line true there too
 NOT_STATED = 0.55  # the key of a "not" item: less than this share of its keywords in the cited passage
@@ -41,6 +41,8 @@ class Plan:
     fact: str = ""  # the line of the notes the question asks about ("which", "label")
     noun: str = ""
     allowed: tuple[str, ...] = ()  # every sibling that may be a wrong option (none of them states the fact)
+    parent: str = ""  # what the options belong to ("Batch pattern"), for the model's question
+    heading: str = ""  # the heading the line is under, when the options are its parents ("Pros")
 
     @property
     def answer(self) -> str:
@@ -60,10 +62,14 @@ def _place(key: str, others: Sequence[str], seed: str) -> tuple[tuple[str, ...],
     return (*others[:slot], key, *others[slot:]), slot
 
 
-def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
-    """The answer's keywords that no other option has: a question containing one gives it away."""
-    rest = set().union(*(word_families(o) for o in others)) if others else set()
-    return word_families(answer) - rest
+def _distinctive(answer: str, others: Sequence[str], fact: str) -> bool:
+    """True when ``fact`` has a word only the answer has among the options (as families or as roots, so
+    "serving" is caught for "Train-then-serve"): a question holding it gives the answer away."""
+    for words in (word_families, terms):
+        rest = set().union(*(words(o) for o in others)) if others else set()
+        if words(fact) & (words(answer) - rest):
+            return True
+    return False
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
@@ -110,6 +116,8 @@ class Planner:
         return [p for p in found.values() if p is not None]
 
     def _which(self, g: Group, chunk: Chunk) -> Plan | None:
+        if g.template:
+            return None  # "is this line a Pro, a Usecase or a Consideration?" has several fair answers
         i = g.index(chunk)
         answer = g.names[i]
         ranked = sorted((j for j in range(len(g.names)) if j != i),
@@ -118,17 +126,18 @@ class Planner:
             if len(fact) > MAX_OPTION:
                 continue  # a long quote makes a question nobody reads to the end
             fair = [j for j in ranked
-                    if overlap(fact, g.text(j), word_families) < STATED and not _namesake(answer, g.names[j])]
+                    if overlap(fact, g.scope(j), word_families) < STATED and not _namesake(answer, g.names[j])]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
-            if word_families(fact) & _distinctive(answer, names) or overlap(answer, fact, word_families) >= STATED:
+            if _distinctive(answer, names, fact) or overlap(answer, fact, word_families) >= STATED:
                 continue  # the line names its own section: any question on it gives the answer away
             options, index = _place(answer, names, chunk.content_hash + fact)
             leaf = name_of(chunk.section.rpartition(" > ")[2])
             question = (f"Under which {g.noun} of “{g.parent}” do your notes say: “{fact}”?" if g.parent
                         else f"Which {g.noun} has, under “{leaf}”: “{fact}”?")
-            return Plan("which", question, options, index, (chunk,), fact, g.noun, tuple(g.names[j] for j in fair))
+            return Plan("which", question, options, index, (chunk,), fact, g.noun, tuple(g.names[j] for j in fair),
+                        g.parent, "" if g.parent else leaf)
         return None
 
     def _label(self, chunk: Chunk) -> Plan | None:
@@ -141,7 +150,7 @@ class Planner:
             rest = [e for e in labelled if e is not entry and overlap(entry.value, e.text, word_families) < STATED]
             rest.sort(key=lambda e: -similarity(e.text, entry.text))
             names = [e.label for e in rest[:3]]
-            if len(names) < 3 or word_families(entry.value) & _distinctive(entry.label, names):
+            if len(names) < 3 or _distinctive(entry.label, names, entry.value):
                 continue
             options, index = _place(entry.label, names, chunk.content_hash + entry.label)
             leaf = name_of(chunk.section.rpartition(" > ")[2])

@@ -48,10 +48,10 @@ def stem_messages(plan: Plan) -> list[Message]:
     """What the model is asked: the line the key was chosen for, and what kind of part answers it; not the
     options, the key or the note's headings (a small model copies any name it sees into the question)."""
     noun = plan.noun if plan.noun and plan.noun != "one" else "item"
-    parent = plan.chunks[0].section.rpartition(" > ")[0] if plan.shape == "which" else ""
+    parent = plan.parent if plan.shape == "which" else ""  # "Batch pattern": which Pros is meant, when they recur
     if plan.shape == "label":
-        parent, noun = plan.chunks[0].section.rpartition(" > ")[2], "item of the list"
-    where = f"of “{name_of(parent.rpartition(' > ')[2])}” " if parent else ""
+        parent, noun = name_of(plan.chunks[0].section.rpartition(" > ")[2]), "item of the list"
+    where = f"of “{parent}” " if parent else f"(under its “{plan.heading}”) " if plan.heading else ""
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": EXAMPLE_ASK},
             {"role": "assistant", "content": EXAMPLE_REPLY},

@@ -135,7 +135,7 @@ ASK = {
 
 def note_text(chunk: Chunk) -> str:
     """What the model is shown of a chunk: plain text without meta lines."""
-    return plain(content(chunk) or chunk.text).strip()
+    return plain(content(chunk)).strip()
 
 
 def messages_for(chunk: Chunk, kind: str) -> list[Message]:

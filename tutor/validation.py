@@ -23,7 +23,7 @@ from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
 from tutor.siblings import clean_line, is_meta_line
-from tutor.text import keywords, overlap
+from tutor.text import keywords, overlap, terms
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
 SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, with an embedder
@@ -50,16 +50,22 @@ def gives_away(answer: str, question: str) -> bool:
     return bool(a) and (f" {a} " in f" {q} " or overlap(answer, question) >= GIVEN_AWAY)
 
 
-def telltale(correct: str, others: list[str], question: str) -> set[str]:
-    """Words of the question that only the correct option has: matching them finds the answer.
+def telltale(correct: str, others: list[str], question: str, roots: bool = True) -> set[str]:
+    """Words of the question that only the correct option has: matching them finds the answer (with
+    ``roots``, also a word sharing only its root with the answer's: "serving" for "serve").
 
     >>> sorted(telltale("Data Understanding", ["Modeling", "Evaluation", "Deployment"], "Which step cleans data?"))
     ['data']
     >>> telltale("Modeling", ["Evaluation", "Deployment", "Iteration"], "Which step takes least time?")
     set()
+    >>> sorted(telltale("Train-then-serve pattern", ["Batch pattern", "Model-in-image pattern"], "Serving what?"))
+    ['serv']
     """
-    rest: set[str] = set().union(*(keywords(o) for o in others)) if others else set()
-    return (keywords(correct) - rest) & keywords(question)
+    found: set[str] = set()
+    for words in (keywords, terms) if roots else (keywords,):
+        rest: set[str] = set().union(*(words(o) for o in others)) if others else set()
+        found |= (words(correct) - rest) & words(question)
+    return found
 
 
 def point_given_away(point: str, question: str) -> bool:
@@ -69,9 +75,17 @@ def point_given_away(point: str, question: str) -> bool:
     True
     >>> point_given_away("Computationally expensive at scale", "What is the disadvantage of supervised learning?")
     False
+    >>> point_given_away("Serving patterns combined", "Which patterns does serving combine?")
+    True
     """
-    words = keywords(point)
-    return gives_away(point, question) or (len(words) >= 2 and overlap(point, question) >= POINT_GIVEN_AWAY)
+    if gives_away(point, question):
+        return True
+    for words in (keywords, terms):  # exact stems, then roots ("combined" for "combine")
+        mine = words(point)
+        share = overlap(point, question, words)
+        if (len(mine) >= 2 and share >= POINT_GIVEN_AWAY) or (len(mine) == 1 and share == 1.0):
+            return True
+    return False
 
 
 def contradicted(point: str, line: str) -> bool:
@@ -185,7 +199,7 @@ class Validator:
             out.append(f"the wrong option {stated[0]!r} is also listed in the cited notes: two answers fit")
         if not self._supported(correct, item):
             out.append(f"the correct answer {correct!r} is not what the cited notes say")
-        words = telltale(correct, others, item.question)
+        words = telltale(correct, others, item.question, roots=item.kind == "mcq")  # a drill's table wording
         if gives_away(correct, item.question):
             out.append("the question gives away the correct answer")
         elif words:
