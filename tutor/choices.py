@@ -16,6 +16,7 @@ A section with no siblings gets no plan: the session asks it another kind of que
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -73,7 +74,13 @@ def _distinctive(answer: str, others: Sequence[str], fact: str) -> bool:
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
-                        "if as in lets let's note now what why how example example:".split())
+                        "if as in lets let's note now what why how example example: similar similarly hint "
+                        "sometimes from".split())
+# A line that leans on what is around it in the note: "from the above", "the previous section", "the others".
+ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the example|as shown|shown (?:here|in))\b",
+                       re.IGNORECASE)
+WORDLIKE = re.compile(r"^[(\"'“]?[A-Za-z][a-z]+(?:[-'][A-Za-z]+)*[)\"'”,.;:!?]*$")
+PROSE = 0.6  # share of a line's tokens that are plain words, for it to be asked about
 
 
 def statement(text: str) -> bool:
@@ -83,8 +90,19 @@ def statement(text: str) -> bool:
     (True, False, False)
     """
     words = text.split()
-    return (len(word_families(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
-            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
+    return (len(terms(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
+            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START
+            and not ELSEWHERE.search(text) and prose(text))
+
+
+def prose(text: str) -> bool:
+    """True when most of a line is words, not a formula or code ("Output dA[l-1], dW[l], db[l]" is not).
+
+    >>> prose("The code inside an epoch should be vectorized"), prose("Output dA[l-1], dW[l], db[l]")
+    (True, False)
+    """
+    tokens = text.split()
+    return sum(bool(WORDLIKE.match(t)) for t in tokens) >= PROSE * len(tokens)
 
 
 def facts(chunk: Chunk) -> list[str]:
