@@ -108,12 +108,12 @@ CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their
                "card is fixed and shown to you: one line of the notes. You write only the short question on the "
                "front, so that this line answers it. Never put the line's own words in the question. "
                "Reply with JSON only.")
-CARD_ASK = ('Back of the card (a line of the note under “{leaf}”): "{fact}".\nWrite the question on the front: '
-            "it names “{leaf}” and asks what the notes say about it, so that the line above is the answer. "
+CARD_ASK = ('Back of the card (a line of the note under {place}): "{fact}".\nWrite the question on the front: '
+            "it names {place} and asks what the notes say about it, so that the line above is the answer. "
             "Do not use the words {banned}.")
 EXAMPLE_NOTE = ('Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n'
                 "- Wait until it doubles in size")
-EXAMPLE_CARD_ASK = CARD_ASK.format(leaf="3. Proof", fact="Wait until it doubles in size", banned='"doubles", "size"')
+EXAMPLE_CARD_ASK = CARD_ASK.format(place="“3. Proof”", fact="Wait until it doubles in size", banned='"doubles", "size"')
 EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
 CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
 
@@ -123,22 +123,39 @@ def leaf_of(chunk: Chunk) -> str:
     return name_of(chunk.section.rpartition(" > ")[2])
 
 
+def owner_of(chunk: Chunk) -> str:
+    """The note's title for a top-level section ("" otherwise, or when the heading is the title): a question on
+    "Usecase" must say whose, when every design-pattern note has one.
+
+    >>> owner_of(Chunk("b.md:3", "b.md", "Usecase", 3, 5, "- x", "h", title="Batch pattern"))
+    'Batch pattern'
+    """
+    title = name_of(chunk.title) if chunk.title else ""
+    return title if " > " not in chunk.section and title.lower() != leaf_of(chunk).lower() else ""
+
+
+def place(chunk: Chunk) -> str:
+    """The chunk's heading as a question names it: “Proof”, or “Usecase” of “Batch pattern” (``owner_of``)."""
+    owner = owner_of(chunk)
+    return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
+
+
 def card_fact(chunk: Chunk) -> str | None:
     """The line of the chunk a flashcard asks for: its first statement that does not merely repeat the heading."""
-    leaf = keywords(leaf_of(chunk))
-    return next((f for f in facts(chunk) if len(keywords(f) - leaf) >= 2), None)
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    return next((f for f in facts(chunk) if len(keywords(f) - named) >= 2), None)
 
 
 def card_messages(chunk: Chunk, fact: str) -> list[Message]:
     """Ask the model for the front of a card whose back is ``fact``."""
-    leaf = leaf_of(chunk)
-    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - keywords(leaf)]
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - named]
     banned = ", ".join(f'"{w}"' for w in own[:8]) or f'"{fact}"'
     return [{"role": "system", "content": CARD_SYSTEM},
             {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_CARD_ASK}"},
             {"role": "assistant", "content": EXAMPLE_CARD_REPLY},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
-                                        + CARD_ASK.format(leaf=leaf, fact=fact, banned=banned)}]
+                                        + CARD_ASK.format(place=place(chunk), fact=fact, banned=banned)}]
 
 
 def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: str) -> QuizItem:
@@ -150,7 +167,7 @@ def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: 
                     extra={"shape": "fact", "fact": fact, "phrasing": phrasing}).bind([chunk])
 
 
-def cloze_front(leaf: str, fact: str) -> str:
+def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     """The fallback front of a card: the heading and the line's first words, to be completed from memory
     (a heading that is itself a question is the front as it stands).
 
@@ -164,7 +181,8 @@ def cloze_front(leaf: str, fact: str) -> str:
     words = fact.split()
     want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
     cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
-    return f"“{leaf}”: complete the line from your notes: “{' '.join(words[:cut])} …”"
+    named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
+    return f"{named}: complete the line from your notes: “{' '.join(words[:cut])} …”"
 
 
 def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
@@ -173,16 +191,22 @@ def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: 
     def make(question: str, generator: str, phrasing: str) -> QuizItem:
         return fact_card(chunk, fact, question, generator, phrasing)
 
-    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact), chunk.section, model,
-                    check, stats)
+    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact, owner_of(chunk)),
+                    chunk.section, model, check, stats)
 
 
 # --- short answers: the model picks the key points among the note's own lines --------------------------
 
 MAX_LINES = 12  # lines offered as key points: more makes a prompt (and a grammar) the model gets lost in
+WHOLE_LIST = 3  # a section of at most this many lines is a fair answer whole: its template names them all
 SHORT_ASK = ("Lines of the note:\n{lines}\n\nWrite one question whose full answer needs 2 or 3 of these lines. "
-             '"key_points": those lines, copied exactly as listed. "question": asks for them without using '
-             "their words.")
+             '"key_points": those lines, copied exactly as listed. "question": names {place} and asks what the '
+             "notes say there, without using the words of those lines.")
+EXAMPLE_LINES = "- Leave the dough covered in a warm place\n- Wait until it doubles in size"
+EXAMPLE_SHORT = (f'Note (section "Bread > Steps > 3. Proof"):\n{EXAMPLE_LINES}\n\n'
+                 + SHORT_ASK.format(lines=EXAMPLE_LINES, place="“3. Proof”"))
+EXAMPLE_SHORT_REPLY = ('{"key_points": ["Leave the dough covered in a warm place", "Wait until it doubles in size"], '
+                       '"question": "In the Proof step, where does the dough rest, and for how long?"}')
 
 
 def short_lines(chunk: Chunk) -> list[str]:
@@ -202,5 +226,19 @@ def short_messages(chunk: Chunk, lines: list[str]) -> list[Message]:
     """Ask for a short-answer item whose key points are lines of the note, listed for the model to copy."""
     listed = "\n".join(f"- {line}" for line in lines)
     return [{"role": "system", "content": ITEM_SYSTEM},
+            {"role": "user", "content": EXAMPLE_SHORT},
+            {"role": "assistant", "content": EXAMPLE_SHORT_REPLY},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
-                                        + SHORT_ASK.format(lines=listed)}]
+                                        + SHORT_ASK.format(lines=listed, place=place(chunk))}]
+
+
+def listed_short(chunk: Chunk, lines: list[str]) -> QuizItem | None:
+    """The fallback short answer of a section of 2-3 lines: "Which 3 points do your notes make under …?", all of
+    them the key (None for a longer section, where a part of the list would not be a fair key)."""
+    if not 2 <= len(lines) <= WHOLE_LIST:
+        return None
+    question = f"Which {len(lines)} points do your notes make under {place(chunk)}?"
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id("short", hashes, question), kind="short", question=question,
+                    key_points=tuple(clean(x).rstrip(".") for x in lines), chunk_hashes=hashes, generator="notes",
+                    extra={"shape": "list", "phrasing": "template"}).bind([chunk])

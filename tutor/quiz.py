@@ -256,11 +256,14 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
     stats.tried += 1
     started = time.perf_counter()
     first, schema = messages_for(chunk, kind), SCHEMAS[kind]
+    fallback: QuizItem | None = None
     if kind == "short":
-        from tutor.phrasing import short_lines, short_messages, short_schema
+        from tutor.phrasing import listed_short, short_lines, short_messages, short_schema
 
         if len(lines := short_lines(chunk)) >= 2:  # the key points are held to the note's own lines
             first, schema = short_messages(chunk, lines), short_schema(lines)
+            if (fallback := listed_short(chunk, lines)) is not None:
+                attempts = 1  # a short list: one try, then the notes' own wording (no slot lost, no repair rounds)
     messages = first
     try:
         for attempt in range(attempts):
@@ -283,6 +286,13 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
             messages = [*messages, {"role": "assistant", "content": reply[:600]},
                         {"role": "user", "content": f"That item is not usable: {problems[0]}. "
                                                     "Write a corrected item as JSON."}]
+        if fallback is not None:
+            if problems := check(fallback):
+                stats.reject(problems, chunk.section, fallback.question)
+                return None
+            stats.valid += 1
+            stats.fallback += 1
+            return fallback
         return None
     finally:
         stats.seconds += time.perf_counter() - started

@@ -30,6 +30,7 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
+from tutor.phrasing import short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -269,6 +270,8 @@ class QuizSession:
                     return card
         if model is None or self.bank.has(chunk, kind, model.name):
             return None
+        if kind == "short" and len(short_lines(chunk)) < 2:
+            return None  # a short answer needs 2-3 of the passage's lines; a table or one line gets other kinds
         item = self._model_item(chunk, kind, model, validator, where)
         if item is None:
             self.bank.mark_failed(chunk, kind, model.name)
