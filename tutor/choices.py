@@ -140,11 +140,12 @@ class Planner:
         answer = g.names[i]
         ranked = sorted((j for j in range(len(g.names)) if j != i),
                         key=lambda j: (-similarity(g.text(i), g.text(j)), abs(j - i)))
+        shared = frozenset.intersection(*(frozenset(word_families(n)) for n in g.names))
         for fact in facts(chunk):
             if len(fact) > MAX_OPTION:
                 continue  # a long quote makes a question nobody reads to the end
             fair = [j for j in ranked
-                    if overlap(fact, g.scope(j), word_families) < STATED and not _namesake(answer, g.names[j])]
+                    if overlap(fact, g.scope(j), word_families) < STATED and not _namesake(answer, g.names[j], shared)]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
@@ -221,16 +222,19 @@ class Planner:
         return Plan("order", question, options, index, cited, noun=g.noun, allowed=siblings)
 
 
-def _namesake(answer: str, name: str) -> bool:
+def _namesake(answer: str, name: str, shared: frozenset[str] = frozenset()) -> bool:
     """True when a sibling's name is mostly the answer's ("Understanding mini-batch gradient descent" beside
-    "Mini-batch gradient descent"): as a wrong option it would be a trap, not a test.
+    "Mini-batch gradient descent"): as a wrong option it would be a trap, not a test. Words every name of the
+    group has (``shared``: "pattern" in "Batch pattern", "Cache pattern") do not count.
 
     >>> _namesake("Mini-batch gradient descent", "Understanding mini-batch gradient descent")
     True
-    >>> _namesake("Modeling", "Evaluation")
-    False
+    >>> _namesake("Modeling", "Evaluation"), _namesake("Batch pattern", "Cache pattern", frozenset({"patter"}))
+    (False, False)
     """
-    return overlap(answer, name, word_families) >= STATED or overlap(name, answer, word_families) >= STATED
+    mine, theirs = word_families(answer) - shared, word_families(name) - shared
+    both = len(mine & theirs)
+    return bool(mine and theirs) and (both >= STATED * len(mine) or both >= STATED * len(theirs))
 
 
 def _odd_form(key: str, listed: Sequence[str]) -> bool:
