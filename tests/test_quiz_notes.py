@@ -130,7 +130,8 @@ def test_resources_citations_and_course_objectives_are_meta_lines() -> None:
             "  - Image taken from [tutorialspoint.com](http://www.tutorialspoint.com/)",
             "This is the first course of the deep learning specialization, taught by a professor of the field.",
             "> - Be able to build, train and apply fully connected deep neural networks",
-            "> Learn to set up a machine learning problem with a neural network mindset."]
+            "> Learn to set up a machine learning problem with a neural network mindset.",
+            "> Discover how CNNs can be applied to multiple fields, including art generation"]
     assert [x for x in meta if not is_meta_line(x)] == []
     kept = ["- In 2015 residual networks won the image recognition challenge",
             "- **Understand constraints** (data, performance, timeline, ethics)",
@@ -154,3 +155,27 @@ def test_a_word_that_shares_only_its_root_with_the_answer_gives_it_away() -> Non
                     "Which pattern is about serving after training?") == {"serv", "train"}
     assert point_given_away("Loaves arrive sliced", "When do the loaves arrive?")
     assert point_given_away("Prices changed", "Which prices change?")  # one root, two forms
+
+
+def test_a_model_question_that_does_not_ask_which_part_gives_way_to_the_template() -> None:
+    from tests.test_siblings import BY, PLANNER, validator
+
+    p = next(p for p in PLANNER.plans(BY["2. Knead"]) if p.shape == "which")
+    stats = GenerationStats()
+    content_question = {"question": f"What happens when you {p.fact.lower()}, before the dough rises?"}
+    item = generate(BY["2. Knead"], "mcq", ScriptedModel(json.dumps(content_question)), validator().problems, stats,
+                    plan=p)
+    # its options are steps, but the question asked about the dough: the plan's own wording is kept instead
+    assert item is not None and item.question == p.question and stats.rejected == {"off-fact": 1}
+
+
+def test_a_section_named_after_its_parent_gets_no_which_section_item() -> None:
+    notes = ("# Bakery\n\n## Proofing Guide\n\n### Proofing basics\n- Cover the dough with a damp cloth\n"
+             "- Keep it away from cold draughts\n\n### Shaping\n- Fold the edges into the middle\n\n"
+             "### Scoring\n- Cut a shallow slash with a razor\n\n### Baking\n- Heat the stone for an hour\n")
+    chunks = chunk_text(notes, "bakery.md")
+    basics = next(c for c in chunks if c.section.endswith("Proofing basics"))
+    # "Under which section of “Proofing Guide” ...?" would hold the answer's own word, "Proofing"
+    assert [p for p in Planner(chunks).plans(basics) if p.shape == "which"] == []
+    shaping = next(c for c in chunks if c.section.endswith("Shaping"))
+    assert [p.answer for p in Planner(chunks).plans(shaping) if p.shape == "which"] == ["Shaping"]

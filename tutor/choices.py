@@ -149,7 +149,7 @@ class Planner:
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
-            if _distinctive(answer, names, fact) or overlap(answer, fact, word_families) >= STATED:
+            if _distinctive(answer, names, f"{fact} {g.parent}") or overlap(answer, fact, word_families) >= STATED:
                 continue  # the line names its own section: any question on it gives the answer away
             options, index = _place(answer, names, chunk.content_hash + fact)
             leaf = name_of(chunk.section.rpartition(" > ")[2])

@@ -145,7 +145,8 @@ def messages_for(chunk: Chunk, kind: str) -> list[Message]:
 
 def planned_extra(plan: Plan) -> dict[str, str]:
     """What the validator needs to check an item against its plan (stored with the item)."""
-    extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed)}
+    extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed),
+             "noun": plan.noun if plan.shape in ("which", "label") else ""}
     return {k: v for k, v in extra.items() if v}
 
 
@@ -221,7 +222,7 @@ class GenerationStats:
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
            "contradicts", "meta"), "json": ("not the JSON",), "duplicate": ("already in the bank",),
-           "off-fact": ("not about the line",)}
+           "off-fact": ("not about the line", "does not ask which")}
 
 
 def reason(problem: str) -> str:

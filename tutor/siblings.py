@@ -48,8 +48,8 @@ ABOUT_MATERIAL = re.compile(
     r"|(?-i:\b[A-Z][a-z]+(?: (?:and|&) [A-Z][a-z]+,? |,? et\.? ?al\.?,? ?|, )\(?(?:19|20)\d\d\b)"  # "Li, 2015"
     r"|\bcopyright\b|\blicen[cs]ed? under\b|\bmit licen[cs]e\b", re.IGNORECASE)
 # A quoted learning objective, as a course's own summary gives them: "> - Be able to build ...".
-OBJECTIVE = re.compile(r"^\s*>\s*(?:[-*+]\s+)?(?:learn|understand|be able to|know how to|you will|after \d+ weeks)\b",
-                       re.IGNORECASE)
+OBJECTIVE = re.compile(r"^\s*>\s*(?:[-*+]\s+)?(?:learn|understand|discover|explore|implement|master|be able to|"
+                       r"know how to|you will|you'll|after \d+ weeks)\b", re.IGNORECASE)
 # A line whose subject is an outside resource: it opens with a link to a web address ("[kaggle.com](kaggle.com) is").
 RESOURCE_FIRST = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?\[+[^\]]+\]\((?:https?://|www\.|[\w-]+(?:\.[\w-]+)*"
                             r"\.(?!(?:md|markdown|txt|ipynb|pdf|html?|png|jpe?g|gif|svg)\b)[a-z]{2,6}/?\))",

@@ -34,6 +34,7 @@ SAME_ENTRY = 0.75  # cosine from which two list entries say the same thing (Mini
 STATED_LINE = 0.6  # share of a key point's keywords in one line of the passage: the line states it
 STATED_MEANING = 0.7  # or: cosine of the point and one line, with an embedder
 ON_FACT = 0.3  # share of the fact's keywords a question phrased on it must keep (or cosine 0.5)
+PART_WORDS = frozenset("section part heading item list where under which".split())
 OPPOSITES = dict(p.split("/") for p in (
     "higher/lower lower/higher more/less less/more most/least least/most high/low low/high increase/decrease "
     "decrease/increase faster/slower slower/faster best/worst worst/best first/last last/first easy/hard "
@@ -86,6 +87,18 @@ def point_given_away(point: str, question: str) -> bool:
         if (len(mine) >= 2 and share >= POINT_GIVEN_AWAY) or (len(mine) == 1 and share == 1.0):
             return True
     return False
+
+
+def asks_for_part(question: str, noun: str) -> bool:
+    """True when a question whose options name parts of the notes asks for one ("which pattern", "what section").
+
+    >>> asks_for_part("What section of the notes covers large datasets?", "section")
+    True
+    >>> asks_for_part("What is a common challenge when tuning hyperparameters?", "section")
+    False
+    """
+    words = set(normalise(question).split())
+    return bool(words & (PART_WORDS | {noun.lower(), noun.lower() + "s"}))
 
 
 def contradicted(point: str, line: str) -> bool:
@@ -209,6 +222,9 @@ class Validator:
         fact = item.extra.get("fact", "")
         if fact and not out and not self._about(item.question, fact):
             out.append(f"the question is not about the line of the notes its answer was chosen for: {fact!r}")
+        noun = item.extra.get("noun", "")
+        if noun and not out and not asks_for_part(item.question, noun):
+            out.append(f"the question does not ask which {noun} (its options are the notes' {noun}s)")
         return out
 
     def _not_problems(self, item: QuizItem, key: str, listed: list[str]) -> list[str]:
