@@ -9,7 +9,7 @@ from tests.fakes import ScriptedModel
 from tutor.choices import Planner, statement
 from tutor.chunking import chunk_text
 from tutor.phrasing import card_messages, listed_short, place, stem_messages
-from tutor.quiz import GenerationStats, generate
+from tutor.quiz import GenerationStats, build_planned, generate
 from tutor.records import Chunk
 from tutor.siblings import groups, is_meta_line
 from tutor.validation import Validator, point_given_away, telltale
@@ -63,6 +63,9 @@ def test_sections_that_recur_in_every_note_get_no_which_section_item_but_which_p
     assert which.answer == "Oven pattern" and which.heading == "Pros" and which.parent == ""
     asked = stem_messages(which)[-1]["content"]
     assert "(under its “Pros”)" in asked and "Oven" not in asked
+    # the key is stated where the line sits: the note titled "Oven pattern" (was: only its section was read)
+    item = build_planned(which, Validator({c.content_hash: c for c in chunks}).problems)
+    assert item is not None and item.answer == "Oven pattern"
 
 
 def test_a_pattern_whose_other_sections_state_the_line_is_not_a_wrong_option() -> None:

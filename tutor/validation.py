@@ -160,7 +160,9 @@ class Validator:
         return out
 
     def _source(self, item: QuizItem) -> str:
-        return "\n".join(f"{c.section}\n{c.text}" for c in item.citations)
+        """The cited passages with where they sit: a note's title names a pattern whose "Pros" say a line."""
+        titles = [getattr(self.chunks.get(h), "title", "") for h in item.chunk_hashes]
+        return "\n".join(f"{t}\n{c.section}\n{c.text}" for t, c in zip(titles, item.citations))
 
     def _supported(self, text: str, item: QuizItem) -> bool:
         source = self._source(item)
