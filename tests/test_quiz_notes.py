@@ -104,7 +104,7 @@ def test_a_short_list_falls_back_to_its_own_lines_after_one_failed_try() -> None
     assert stats.rejected == {"giveaway": 1}
 
 
-def test_a_section_with_one_line_gets_no_short_answer_in_a_session(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_one_line_gets_no_short_answer_and_a_short_list_is_named_whole_in_a_session(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tutor.bank import Bank
     from tutor.reviews import Reviews
     from tutor.session import QuizSession
@@ -121,7 +121,12 @@ def test_a_section_with_one_line_gets_no_short_answer_in_a_session(tmp_path) -> 
         session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
         validator = Validator({c.content_hash: c for c in chunks})
         assert session._one(cons, "short", Planner(chunks), Notes.model, validator, 0) is None
+        # a list of 2-4 lines: "name all its points", built from the notes (was: the model picked some of them)
+        listed = session._one(pros_of(chunks, "oven.md"), "short", Planner(chunks), Notes.model, validator, 0)
     assert Notes.model.received == []
+    assert listed is not None and listed.generator == "notes" and listed.extra["shape"] == "list"
+    assert listed.question == "Which 2 points do your notes make under “Pros” of “Oven pattern”?"
+    assert listed.key_points == ("You can rerun a batch that burnt", "The fire burns only while it is needed")
 
 
 def test_resources_citations_and_course_objectives_are_meta_lines() -> None:

@@ -30,7 +30,7 @@ from tutor.quiz import SYSTEM as ITEM_SYSTEM
 from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
-from tutor.siblings import name_of
+from tutor.siblings import entries, name_of
 from tutor.text import keywords
 
 MAX_TOKENS = 80
@@ -199,6 +199,7 @@ def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: 
 
 MAX_LINES = 12  # lines offered as key points: more makes a prompt (and a grammar) the model gets lost in
 WHOLE_LIST = 3  # a section of at most this many lines is a fair answer whole: its template names them all
+LIST_ANSWER = 4  # a list section of 2 to 4 lines gets "name its N points", built from the notes with no model
 SHORT_ASK = ("Lines of the note:\n{lines}\n\nWrite one question whose full answer needs 2 or 3 of these lines. "
              '"key_points": those lines, copied exactly as listed. "question": names {place} and asks what the '
              "notes say there, without using the words of those lines.")
@@ -232,12 +233,26 @@ def short_messages(chunk: Chunk, lines: list[str]) -> list[Message]:
                                         + SHORT_ASK.format(lines=listed, place=place(chunk))}]
 
 
-def listed_short(chunk: Chunk, lines: list[str]) -> QuizItem | None:
-    """The fallback short answer of a section of 2-3 lines: "Which 3 points do your notes make under …?", all of
+def section_place(chunk: Chunk) -> str:
+    """The chunk's heading with its parent's (or, at the top, its note's title): “System Risks” of “Risk Management”."""
+    parent = chunk.section.rpartition(" > ")[0]
+    owner = name_of(parent.rpartition(" > ")[2]) if parent else owner_of(chunk)
+    return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
+
+
+def list_lines(chunk: Chunk) -> list[str]:
+    """The lines of a list section that a "name its N points" short answer asks for all of (else [])."""
+    lines = short_lines(chunk)
+    listed = [e.text.rstrip(".") for e in entries(chunk) if not e.intro]
+    return lines if 2 <= len(lines) <= LIST_ANSWER and lines == listed else []
+
+
+def listed_short(chunk: Chunk, lines: list[str], most: int = WHOLE_LIST) -> QuizItem | None:
+    """The short answer "Which 3 points do your notes make under …?" on a section of 2 to ``most`` lines, all of
     them the key (None for a longer section, where a part of the list would not be a fair key)."""
-    if not 2 <= len(lines) <= WHOLE_LIST:
+    if not 2 <= len(lines) <= most:
         return None
-    question = f"Which {len(lines)} points do your notes make under {place(chunk)}?"
+    question = f"Which {len(lines)} points do your notes make under {section_place(chunk)}?"
     hashes = (chunk.content_hash,)
     return QuizItem(id=item_id("short", hashes, question), kind="short", question=question,
                     key_points=tuple(clean(x).rstrip(".") for x in lines), chunk_hashes=hashes, generator="notes",

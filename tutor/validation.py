@@ -285,7 +285,7 @@ class Validator:
     def _point_problems(self, item: QuizItem) -> list[str]:
         if item.options or item.answer_index is not None:
             return [f"a {item.kind} item has no options"]
-        want = (2, 3) if item.kind == "short" else (1, 1)
+        want = ((2, 4) if item.extra.get("shape") == "list" else (2, 3)) if item.kind == "short" else (1, 1)
         if not want[0] <= len(item.key_points) <= want[1]:
             return [f"a {item.kind} item needs {want[0]}-{want[1]} key points, not {len(item.key_points)}"]
         out = []
