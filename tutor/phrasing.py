@@ -185,6 +185,21 @@ def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     return f"{named}: complete the line from your notes: “{' '.join(words[:cut])} …”"
 
 
+def list_card(chunk: Chunk) -> QuizItem | None:
+    """A card on one entry of a list of 3 or more, built from the notes: a model's front for it tends to ask for
+    any entry ("What is a key risk?"), so a labelled entry is asked by its label and another is a cloze."""
+    listed = [e for e in entries(chunk) if not e.intro]
+    fact = card_fact(chunk)
+    entry = next((e for e in listed if e.text.rstrip(".") == fact), None)
+    if len(listed) < 3 or fact is None or entry is None:
+        return None
+    if entry.label and len(keywords(entry.value)) >= 2 and len({e.label.lower() for e in listed if e.label}) >= 3:
+        item = fact_card(chunk, fact, f"Under {place(chunk)}, what do your notes say of “{entry.label}”?", "notes",
+                         "template")
+        return replace(item, key_points=(clean(entry.value).rstrip("."),))
+    return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
+
+
 def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
     """A card whose back is ``fact``: the model's front when it passes ``check``, else a cloze of the line."""
 

@@ -30,7 +30,7 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.phrasing import LIST_ANSWER, list_lines, listed_short, short_lines
+from tutor.phrasing import LIST_ANSWER, list_card, list_lines, listed_short, short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -268,6 +268,11 @@ class QuizSession:
                 if not validator.problems(card):
                     self.stats.built += 1
                     return card
+        if kind == "card" and "fact" not in shapes and (card := list_card(chunk)) is not None:
+            if not validator.problems(card):  # an entry of a list: asked by its label, or as a cloze
+                self.stats.built += 1
+                return card
+            return None
         if kind == "short" and "list" not in shapes and (lines := list_lines(chunk)):
             listed = listed_short(chunk, lines, LIST_ANSWER)  # a short list: name all its points
             if listed is not None and not validator.problems(listed):
