@@ -187,3 +187,18 @@ def test_a_section_named_after_its_parent_gets_no_which_section_item() -> None:
     assert [p for p in Planner(chunks).plans(basics) if p.shape == "which"] == []
     shaping = next(c for c in chunks if c.section.endswith("Shaping"))
     assert [p.answer for p in Planner(chunks).plans(shaping) if p.shape == "which"] == ["Shaping"]
+
+
+def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() -> None:
+    from tests.test_siblings import BY, validator
+    from tutor.phrasing import list_card
+
+    labelled = list_card(BY["Knife Cuts"])  # "- **Sourdough** - A bread leavened by ...", "- **Julienne**: ..."
+    assert labelled is not None and labelled.generator == "notes"
+    assert labelled.question == "Under “Knife Cuts” of “Baking”, what do your notes say of “Sourdough”?"
+    assert labelled.key_points == ("A bread leavened by a wild yeast culture instead of commercial yeast",)
+    assert validator().problems(labelled) == []
+    cloze = list_card(BY["3. Proof"])  # three plain entries: a model's front would ask for any of them
+    assert cloze is not None and cloze.question == "“Proof”: complete the line from your notes: “Leave the dough …”"
+    assert cloze.key_points == ("Leave the dough covered in a warm place",) and validator().problems(cloze) == []
+    assert list_card(BY["5. Cool"]) is None  # two entries: the model writes the front
