@@ -202,3 +202,13 @@ def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() 
     assert cloze is not None and cloze.question == "“Proof”: complete the line from your notes: “Leave the dough …”"
     assert cloze.key_points == ("Leave the dough covered in a warm place",) and validator().problems(cloze) == []
     assert list_card(BY["5. Cool"]) is None  # two entries: the model writes the front
+
+
+def test_a_short_list_with_a_two_word_entry_is_still_named_whole() -> None:
+    from tutor.phrasing import list_lines
+
+    notes = ("# M\n\n## Matrix\n- **Rows**: Users\n- **Columns**: Items (videos, products)\n"
+             "- **Values**: Ratings given\n")
+    (chunk,) = [c for c in chunk_text(notes, "m.md") if c.section == "Matrix"]
+    # was: "Rows: Users" is too short to ask about alone, so the model picked 2 of the 3 and missed the rows
+    assert list_lines(chunk) == ["Rows: Users", "Columns: Items (videos, products)", "Values: Ratings given"]

@@ -256,10 +256,12 @@ def section_place(chunk: Chunk) -> str:
 
 
 def list_lines(chunk: Chunk) -> list[str]:
-    """The lines of a list section that a "name its N points" short answer asks for all of (else [])."""
-    lines = short_lines(chunk)
-    listed = [e.text.rstrip(".") for e in entries(chunk) if not e.intro]
-    return lines if 2 <= len(lines) <= LIST_ANSWER and lines == listed else []
+    """The entries of a list section that a "name its N points" short answer asks for all of (else []): every
+    entry, short ones too ("Rows: Users", "Programming proficiency"), else the model would pick some of them."""
+    listed = [e for e in entries(chunk) if not e.intro]
+    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or len(e.text) > 220 for e in listed):
+        return []
+    return [e.text.rstrip(".") for e in listed]
 
 
 def listed_short(chunk: Chunk, lines: list[str], most: int = WHOLE_LIST) -> QuizItem | None:
