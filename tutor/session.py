@@ -268,10 +268,10 @@ class QuizSession:
                 if not validator.problems(card):
                     self.stats.built += 1
                     return card
-        if kind == "card" and "fact" not in shapes and (card := list_card(chunk)) is not None:
-            if not validator.problems(card):  # an entry of a list: asked by its label, or as a cloze
+        if kind == "card" and "fact" not in shapes and (entry_card := list_card(chunk)) is not None:
+            if not validator.problems(entry_card):  # an entry of a list: asked by its label, or as a cloze
                 self.stats.built += 1
-                return card
+                return entry_card
             return None
         if kind == "short" and "list" not in shapes and (lines := list_lines(chunk)):
             listed = listed_short(chunk, lines, LIST_ANSWER)  # a short list: name all its points
