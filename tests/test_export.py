@@ -123,7 +123,9 @@ def test_cli_export_without_a_model_writes_drills_and_structure_items(cli, tmp_p
     assert len(notes_of(tmp_path / "deck.apkg")) > 20  # the 20 drills, then items the structure gives
     code, _, err = cli("export", str(tmp_path / "deck.pdf"))
     assert code == 2 and err.startswith("error: cannot export to deck.pdf") and "(fix: name the file .apkg" in err
-    code, _, err = cli("export", str(tmp_path / "x.csv"), "--kind", "short", "--backend", "extractive")
+    # was: any section; a short list now gives "name its N points" with no model, so a section of prose is chosen
+    code, _, err = cli("export", str(tmp_path / "x.csv"), "--kind", "short", "--section", "crisp-dm", "--backend",
+                       "extractive")
     assert code == 1 and "no questions for this selection" in err and "tutor doctor" in err
 
 

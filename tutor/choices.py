@@ -16,12 +16,13 @@ A section with no siblings gets no plan: the session asks it another kind of que
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tutor.records import Chunk
 from tutor.siblings import Group, clean_line, content, entries, groups, name_of, similarity
-from tutor.text import overlap, word_families
+from tutor.text import overlap, terms, word_families
 
 STATED = 0.5  # share of a line's keywords found in a section that makes the line true there too
 NOT_STATED = 0.55  # the key of a "not" item: less than this share of its keywords in the cited passage
@@ -41,6 +42,8 @@ class Plan:
     fact: str = ""  # the line of the notes the question asks about ("which", "label")
     noun: str = ""
     allowed: tuple[str, ...] = ()  # every sibling that may be a wrong option (none of them states the fact)
+    parent: str = ""  # what the options belong to ("Batch pattern"), for the model's question
+    heading: str = ""  # the heading the line is under, when the options are its parents ("Pros")
 
     @property
     def answer(self) -> str:
@@ -60,14 +63,24 @@ def _place(key: str, others: Sequence[str], seed: str) -> tuple[tuple[str, ...],
     return (*others[:slot], key, *others[slot:]), slot
 
 
-def _distinctive(answer: str, others: Sequence[str]) -> set[str]:
-    """The answer's keywords that no other option has: a question containing one gives it away."""
-    rest = set().union(*(word_families(o) for o in others)) if others else set()
-    return word_families(answer) - rest
+def _distinctive(answer: str, others: Sequence[str], fact: str) -> bool:
+    """True when ``fact`` has a word only the answer has among the options (as families or as roots, so
+    "serving" is caught for "Train-then-serve"): a question holding it gives the answer away."""
+    for words in (word_families, terms):
+        rest = set().union(*(words(o) for o in others)) if others else set()
+        if words(fact) & (words(answer) - rest):
+            return True
+    return False
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "
-                        "if as in lets let's note now what why how example example:".split())
+                        "if as in lets let's note now what why how example example: similar similarly hint "
+                        "sometimes from".split())
+# A line that leans on what is around it in the note: "from the above", "the previous section", "the others".
+ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the example|as shown|shown (?:here|in))\b",
+                       re.IGNORECASE)
+WORDLIKE = re.compile(r"^[(\"'“]?[A-Za-z][a-z]+(?:[-'][A-Za-z]+)*[)\"'”,.;:!?]*$")
+PROSE = 0.6  # share of a line's tokens that are plain words, for it to be asked about
 
 
 def statement(text: str) -> bool:
@@ -77,8 +90,19 @@ def statement(text: str) -> bool:
     (True, False, False)
     """
     words = text.split()
-    return (len(word_families(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
-            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START)
+    return (len(terms(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
+            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START
+            and not ELSEWHERE.search(text) and prose(text))
+
+
+def prose(text: str) -> bool:
+    """True when most of a line is words, not a formula or code ("Output dA[l-1], dW[l], db[l]" is not).
+
+    >>> prose("The code inside an epoch should be vectorized"), prose("Output dA[l-1], dW[l], db[l]")
+    (True, False)
+    """
+    tokens = text.split()
+    return sum(bool(WORDLIKE.match(t)) for t in tokens) >= PROSE * len(tokens)
 
 
 def facts(chunk: Chunk) -> list[str]:
@@ -110,25 +134,29 @@ class Planner:
         return [p for p in found.values() if p is not None]
 
     def _which(self, g: Group, chunk: Chunk) -> Plan | None:
+        if g.template:
+            return None  # "is this line a Pro, a Usecase or a Consideration?" has several fair answers
         i = g.index(chunk)
         answer = g.names[i]
         ranked = sorted((j for j in range(len(g.names)) if j != i),
                         key=lambda j: (-similarity(g.text(i), g.text(j)), abs(j - i)))
+        shared = frozenset.intersection(*(frozenset(word_families(n)) for n in g.names))
         for fact in facts(chunk):
             if len(fact) > MAX_OPTION:
                 continue  # a long quote makes a question nobody reads to the end
             fair = [j for j in ranked
-                    if overlap(fact, g.text(j), word_families) < STATED and not _namesake(answer, g.names[j])]
+                    if overlap(fact, g.scope(j), word_families) < STATED and not _namesake(answer, g.names[j], shared)]
             names = [g.names[j] for j in fair[:3]]
             if len(names) < 3:
                 continue
-            if word_families(fact) & _distinctive(answer, names) or overlap(answer, fact, word_families) >= STATED:
+            if _distinctive(answer, names, f"{fact} {g.parent}") or overlap(answer, fact, word_families) >= STATED:
                 continue  # the line names its own section: any question on it gives the answer away
             options, index = _place(answer, names, chunk.content_hash + fact)
             leaf = name_of(chunk.section.rpartition(" > ")[2])
             question = (f"Under which {g.noun} of “{g.parent}” do your notes say: “{fact}”?" if g.parent
                         else f"Which {g.noun} has, under “{leaf}”: “{fact}”?")
-            return Plan("which", question, options, index, (chunk,), fact, g.noun, tuple(g.names[j] for j in fair))
+            return Plan("which", question, options, index, (chunk,), fact, g.noun, tuple(g.names[j] for j in fair),
+                        g.parent, "" if g.parent else leaf)
         return None
 
     def _label(self, chunk: Chunk) -> Plan | None:
@@ -141,7 +169,7 @@ class Planner:
             rest = [e for e in labelled if e is not entry and overlap(entry.value, e.text, word_families) < STATED]
             rest.sort(key=lambda e: -similarity(e.text, entry.text))
             names = [e.label for e in rest[:3]]
-            if len(names) < 3 or word_families(entry.value) & _distinctive(entry.label, names):
+            if len(names) < 3 or _distinctive(entry.label, names, entry.value):
                 continue
             options, index = _place(entry.label, names, chunk.content_hash + entry.label)
             leaf = name_of(chunk.section.rpartition(" > ")[2])
@@ -194,16 +222,19 @@ class Planner:
         return Plan("order", question, options, index, cited, noun=g.noun, allowed=siblings)
 
 
-def _namesake(answer: str, name: str) -> bool:
+def _namesake(answer: str, name: str, shared: frozenset[str] = frozenset()) -> bool:
     """True when a sibling's name is mostly the answer's ("Understanding mini-batch gradient descent" beside
-    "Mini-batch gradient descent"): as a wrong option it would be a trap, not a test.
+    "Mini-batch gradient descent"): as a wrong option it would be a trap, not a test. Words every name of the
+    group has (``shared``: "pattern" in "Batch pattern", "Cache pattern") do not count.
 
     >>> _namesake("Mini-batch gradient descent", "Understanding mini-batch gradient descent")
     True
-    >>> _namesake("Modeling", "Evaluation")
-    False
+    >>> _namesake("Modeling", "Evaluation"), _namesake("Batch pattern", "Cache pattern", frozenset({"patter"}))
+    (False, False)
     """
-    return overlap(answer, name, word_families) >= STATED or overlap(name, answer, word_families) >= STATED
+    mine, theirs = word_families(answer) - shared, word_families(name) - shared
+    both = len(mine & theirs)
+    return bool(mine and theirs) and (both >= STATED * len(mine) or both >= STATED * len(theirs))
 
 
 def _odd_form(key: str, listed: Sequence[str]) -> bool:

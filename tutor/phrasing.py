@@ -30,7 +30,7 @@ from tutor.quiz import SYSTEM as ITEM_SYSTEM
 from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
-from tutor.siblings import name_of
+from tutor.siblings import entries, name_of
 from tutor.text import keywords
 
 MAX_TOKENS = 80
@@ -48,10 +48,10 @@ def stem_messages(plan: Plan) -> list[Message]:
     """What the model is asked: the line the key was chosen for, and what kind of part answers it; not the
     options, the key or the note's headings (a small model copies any name it sees into the question)."""
     noun = plan.noun if plan.noun and plan.noun != "one" else "item"
-    parent = plan.chunks[0].section.rpartition(" > ")[0] if plan.shape == "which" else ""
+    parent = plan.parent if plan.shape == "which" else ""  # "Batch pattern": which Pros is meant, when they recur
     if plan.shape == "label":
-        parent, noun = plan.chunks[0].section.rpartition(" > ")[2], "item of the list"
-    where = f"of “{name_of(parent.rpartition(' > ')[2])}” " if parent else ""
+        parent, noun = name_of(plan.chunks[0].section.rpartition(" > ")[2]), "item of the list"
+    where = f"of “{parent}” " if parent else f"(under its “{plan.heading}”) " if plan.heading else ""
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": EXAMPLE_ASK},
             {"role": "assistant", "content": EXAMPLE_REPLY},
@@ -108,12 +108,12 @@ CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their
                "card is fixed and shown to you: one line of the notes. You write only the short question on the "
                "front, so that this line answers it. Never put the line's own words in the question. "
                "Reply with JSON only.")
-CARD_ASK = ('Back of the card (a line of the note under “{leaf}”): "{fact}".\nWrite the question on the front: '
-            "it names “{leaf}” and asks what the notes say about it, so that the line above is the answer. "
+CARD_ASK = ('Back of the card (a line of the note under {place}): "{fact}".\nWrite the question on the front: '
+            "it names {place} and asks what the notes say about it, so that the line above is the answer. "
             "Do not use the words {banned}.")
 EXAMPLE_NOTE = ('Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n'
                 "- Wait until it doubles in size")
-EXAMPLE_CARD_ASK = CARD_ASK.format(leaf="3. Proof", fact="Wait until it doubles in size", banned='"doubles", "size"')
+EXAMPLE_CARD_ASK = CARD_ASK.format(place="“3. Proof”", fact="Wait until it doubles in size", banned='"doubles", "size"')
 EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
 CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
 
@@ -123,22 +123,39 @@ def leaf_of(chunk: Chunk) -> str:
     return name_of(chunk.section.rpartition(" > ")[2])
 
 
+def owner_of(chunk: Chunk) -> str:
+    """The note's title for a top-level section ("" otherwise, or when the heading is the title): a question on
+    "Usecase" must say whose, when every design-pattern note has one.
+
+    >>> owner_of(Chunk("b.md:3", "b.md", "Usecase", 3, 5, "- x", "h", title="Batch pattern"))
+    'Batch pattern'
+    """
+    title = name_of(chunk.title) if chunk.title else ""
+    return title if " > " not in chunk.section and title.lower() != leaf_of(chunk).lower() else ""
+
+
+def place(chunk: Chunk) -> str:
+    """The chunk's heading as a question names it: “Proof”, or “Usecase” of “Batch pattern” (``owner_of``)."""
+    owner = owner_of(chunk)
+    return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
+
+
 def card_fact(chunk: Chunk) -> str | None:
     """The line of the chunk a flashcard asks for: its first statement that does not merely repeat the heading."""
-    leaf = keywords(leaf_of(chunk))
-    return next((f for f in facts(chunk) if len(keywords(f) - leaf) >= 2), None)
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    return next((f for f in facts(chunk) if len(keywords(f) - named) >= 2), None)
 
 
 def card_messages(chunk: Chunk, fact: str) -> list[Message]:
     """Ask the model for the front of a card whose back is ``fact``."""
-    leaf = leaf_of(chunk)
-    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - keywords(leaf)]
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - named]
     banned = ", ".join(f'"{w}"' for w in own[:8]) or f'"{fact}"'
     return [{"role": "system", "content": CARD_SYSTEM},
             {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_CARD_ASK}"},
             {"role": "assistant", "content": EXAMPLE_CARD_REPLY},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
-                                        + CARD_ASK.format(leaf=leaf, fact=fact, banned=banned)}]
+                                        + CARD_ASK.format(place=place(chunk), fact=fact, banned=banned)}]
 
 
 def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: str) -> QuizItem:
@@ -150,7 +167,7 @@ def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: 
                     extra={"shape": "fact", "fact": fact, "phrasing": phrasing}).bind([chunk])
 
 
-def cloze_front(leaf: str, fact: str) -> str:
+def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     """The fallback front of a card: the heading and the line's first words, to be completed from memory
     (a heading that is itself a question is the front as it stands).
 
@@ -164,7 +181,23 @@ def cloze_front(leaf: str, fact: str) -> str:
     words = fact.split()
     want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
     cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
-    return f"“{leaf}”: complete the line from your notes: “{' '.join(words[:cut])} …”"
+    named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
+    return f"{named}: complete the line from your notes: “{' '.join(words[:cut])} …”"
+
+
+def list_card(chunk: Chunk) -> QuizItem | None:
+    """A card on one entry of a list of 3 or more, built from the notes: a model's front for it tends to ask for
+    any entry ("What is a key risk?"), so a labelled entry is asked by its label and another is a cloze."""
+    listed = [e for e in entries(chunk) if not e.intro]
+    fact = card_fact(chunk)
+    entry = next((e for e in listed if e.text.rstrip(".") == fact), None)
+    if len(listed) < 3 or fact is None or entry is None:
+        return None
+    if entry.label and len(keywords(entry.value)) >= 2 and len({e.label.lower() for e in listed if e.label}) >= 3:
+        item = fact_card(chunk, fact, f"Under {place(chunk)}, what do your notes say of “{entry.label}”?", "notes",
+                         "template")
+        return replace(item, key_points=(clean(entry.value).rstrip("."),))
+    return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
 
 
 def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
@@ -173,16 +206,23 @@ def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: 
     def make(question: str, generator: str, phrasing: str) -> QuizItem:
         return fact_card(chunk, fact, question, generator, phrasing)
 
-    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact), chunk.section, model,
-                    check, stats)
+    return _phrased(card_messages(chunk, fact), make, cloze_front(leaf_of(chunk), fact, owner_of(chunk)),
+                    chunk.section, model, check, stats)
 
 
 # --- short answers: the model picks the key points among the note's own lines --------------------------
 
 MAX_LINES = 12  # lines offered as key points: more makes a prompt (and a grammar) the model gets lost in
+WHOLE_LIST = 3  # a section of at most this many lines is a fair answer whole: its template names them all
+LIST_ANSWER = 4  # a list section of 2 to 4 lines gets "name its N points", built from the notes with no model
 SHORT_ASK = ("Lines of the note:\n{lines}\n\nWrite one question whose full answer needs 2 or 3 of these lines. "
-             '"key_points": those lines, copied exactly as listed. "question": asks for them without using '
-             "their words.")
+             '"key_points": those lines, copied exactly as listed. "question": names {place} and asks what the '
+             "notes say there, without using the words of those lines.")
+EXAMPLE_LINES = "- Leave the dough covered in a warm place\n- Wait until it doubles in size"
+EXAMPLE_SHORT = (f'Note (section "Bread > Steps > 3. Proof"):\n{EXAMPLE_LINES}\n\n'
+                 + SHORT_ASK.format(lines=EXAMPLE_LINES, place="“3. Proof”"))
+EXAMPLE_SHORT_REPLY = ('{"key_points": ["Leave the dough covered in a warm place", "Wait until it doubles in size"], '
+                       '"question": "In the Proof step, where does the dough rest, and for how long?"}')
 
 
 def short_lines(chunk: Chunk) -> list[str]:
@@ -202,5 +242,35 @@ def short_messages(chunk: Chunk, lines: list[str]) -> list[Message]:
     """Ask for a short-answer item whose key points are lines of the note, listed for the model to copy."""
     listed = "\n".join(f"- {line}" for line in lines)
     return [{"role": "system", "content": ITEM_SYSTEM},
+            {"role": "user", "content": EXAMPLE_SHORT},
+            {"role": "assistant", "content": EXAMPLE_SHORT_REPLY},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
-                                        + SHORT_ASK.format(lines=listed)}]
+                                        + SHORT_ASK.format(lines=listed, place=place(chunk))}]
+
+
+def section_place(chunk: Chunk) -> str:
+    """The chunk's heading with its parent's (or, at the top, its note's title): “System Risks” of “Risk Management”."""
+    parent = chunk.section.rpartition(" > ")[0]
+    owner = name_of(parent.rpartition(" > ")[2]) if parent else owner_of(chunk)
+    return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
+
+
+def list_lines(chunk: Chunk) -> list[str]:
+    """The entries of a list section that a "name its N points" short answer asks for all of (else []): every
+    entry, short ones too ("Rows: Users", "Programming proficiency"), else the model would pick some of them."""
+    listed = [e for e in entries(chunk) if not e.intro]
+    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or len(e.text) > 220 for e in listed):
+        return []
+    return [e.text.rstrip(".") for e in listed]
+
+
+def listed_short(chunk: Chunk, lines: list[str], most: int = WHOLE_LIST) -> QuizItem | None:
+    """The short answer "Which 3 points do your notes make under …?" on a section of 2 to ``most`` lines, all of
+    them the key (None for a longer section, where a part of the list would not be a fair key)."""
+    if not 2 <= len(lines) <= most:
+        return None
+    question = f"Which {len(lines)} points do your notes make under {section_place(chunk)}?"
+    hashes = (chunk.content_hash,)
+    return QuizItem(id=item_id("short", hashes, question), kind="short", question=question,
+                    key_points=tuple(clean(x).rstrip(".") for x in lines), chunk_hashes=hashes, generator="notes",
+                    extra={"shape": "list", "phrasing": "template"}).bind([chunk])

@@ -135,7 +135,7 @@ ASK = {
 
 def note_text(chunk: Chunk) -> str:
     """What the model is shown of a chunk: plain text without meta lines."""
-    return plain(content(chunk) or chunk.text).strip()
+    return plain(content(chunk)).strip()
 
 
 def messages_for(chunk: Chunk, kind: str) -> list[Message]:
@@ -145,7 +145,8 @@ def messages_for(chunk: Chunk, kind: str) -> list[Message]:
 
 def planned_extra(plan: Plan) -> dict[str, str]:
     """What the validator needs to check an item against its plan (stored with the item)."""
-    extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed)}
+    extra = {"shape": plan.shape, "fact": plan.fact, "key": plan.answer, "siblings": "\n".join(plan.allowed),
+             "noun": plan.noun if plan.shape in ("which", "label") else ""}
     return {k: v for k, v in extra.items() if v}
 
 
@@ -221,7 +222,7 @@ class GenerationStats:
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
            "contradicts", "meta"), "json": ("not the JSON",), "duplicate": ("already in the bank",),
-           "off-fact": ("not about the line",)}
+           "off-fact": ("not about the line", "does not ask which")}
 
 
 def reason(problem: str) -> str:
@@ -256,11 +257,14 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
     stats.tried += 1
     started = time.perf_counter()
     first, schema = messages_for(chunk, kind), SCHEMAS[kind]
+    fallback: QuizItem | None = None
     if kind == "short":
-        from tutor.phrasing import short_lines, short_messages, short_schema
+        from tutor.phrasing import listed_short, short_lines, short_messages, short_schema
 
         if len(lines := short_lines(chunk)) >= 2:  # the key points are held to the note's own lines
             first, schema = short_messages(chunk, lines), short_schema(lines)
+            if (fallback := listed_short(chunk, lines)) is not None:
+                attempts = 1  # a short list: one try, then the notes' own wording (no slot lost, no repair rounds)
     messages = first
     try:
         for attempt in range(attempts):
@@ -283,6 +287,13 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
             messages = [*messages, {"role": "assistant", "content": reply[:600]},
                         {"role": "user", "content": f"That item is not usable: {problems[0]}. "
                                                     "Write a corrected item as JSON."}]
+        if fallback is not None:
+            if problems := check(fallback):
+                stats.reject(problems, chunk.section, fallback.question)
+                return None
+            stats.valid += 1
+            stats.fallback += 1
+            return fallback
         return None
     finally:
         stats.seconds += time.perf_counter() - started

@@ -30,6 +30,7 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
+from tutor.phrasing import LIST_ANSWER, list_card, list_lines, listed_short, short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -267,8 +268,20 @@ class QuizSession:
                 if not validator.problems(card):
                     self.stats.built += 1
                     return card
+        if kind == "card" and "fact" not in shapes and (entry_card := list_card(chunk)) is not None:
+            if not validator.problems(entry_card):  # an entry of a list: asked by its label, or as a cloze
+                self.stats.built += 1
+                return entry_card
+            return None
+        if kind == "short" and "list" not in shapes and (lines := list_lines(chunk)):
+            listed = listed_short(chunk, lines, LIST_ANSWER)  # a short list: name all its points
+            if listed is not None and not validator.problems(listed):
+                self.stats.built += 1
+                return listed
         if model is None or self.bank.has(chunk, kind, model.name):
             return None
+        if kind == "short" and (len(short_lines(chunk)) < 2 or list_lines(chunk)):
+            return None  # a short answer needs 2-3 of the passage's lines; a table or one line gets other kinds
         item = self._model_item(chunk, kind, model, validator, where)
         if item is None:
             self.bank.mark_failed(chunk, kind, model.name)

@@ -40,13 +40,20 @@ META_HEADING = re.compile(
     r"resources|links|useful links|see also|related(?: .*)?|acknowledg(?:e)?ments?|credits|licen[cs]e|"
     r"diagram ?\d*|figures?|images?|samples?|sample code|course summary|about(?: .*)?|repositories|attribution|"
     r"copyright|licen[cs]e texts?|changelog|provenance|files)$", re.IGNORECASE)
-# A line about the material rather than the subject: "this course", "the blog", "see also".
+# A line about the material rather than the subject: "this course", "the first course", "see also".
 ABOUT_MATERIAL = re.compile(
-    r"\b(?:this|the|next|previous|that|our|my) (?:course|specialization|specialisation|book|blog|video|lecture|"
-    r"tutorial|chapter|article|post|repo|repository|notebook|website|site|paper)s?\b|\bsee also\b|\bread more\b"
-    r"|\bet\.? ?al\.?,? ?\(?\d{4}"  # a reference to a paper: "Taigman et. al., 2014"
-    r"|\bcopyright\b|\blicen[cs]ed? under\b|\bmit licen[cs]e\b",
-    re.IGNORECASE)
+    r"\b(?:this|the|next|previous|that|our|my|following) (?:[\w-]+ ){0,2}(?:course|specialization|specialisation|"
+    r"book|blog|video|lecture|tutorial|chapter|article|post|repo|repository|notebook|website|site|paper)s?\b"
+    r"|\bsee also\b|\bread more\b|\b(?:taken|inspired|adapted|quoted) (?:from|by)\b|\bproceedings\b"
+    r"|(?-i:\b[A-Z][a-z]+(?: (?:and|&) [A-Z][a-z]+,? |,? et\.? ?al\.?,? ?|, )\(?(?:19|20)\d\d\b)"  # "Li, 2015"
+    r"|\bcopyright\b|\blicen[cs]ed? under\b|\bmit licen[cs]e\b", re.IGNORECASE)
+# A quoted learning objective, as a course's own summary gives them: "> - Be able to build ...".
+OBJECTIVE = re.compile(r"^\s*>\s*(?:[-*+]\s+)?(?:learn|understand|discover|explore|implement|master|be able to|"
+                       r"know how to|you will|you'll|after \d+ weeks)\b", re.IGNORECASE)
+# A line whose subject is an outside resource: it opens with a link to a web address ("[kaggle.com](kaggle.com) is").
+RESOURCE_FIRST = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?\[+[^\]]+\]\((?:https?://|www\.|[\w-]+(?:\.[\w-]+)*"
+                            r"\.(?!(?:md|markdown|txt|ipynb|pdf|html?|png|jpe?g|gif|svg)\b)[a-z]{2,6}/?\))",
+                            re.IGNORECASE)
 GROUP_NOUNS = {"steps": "step", "phases": "phase", "stages": "stage", "areas": "area", "approaches": "approach",
                "types": "type", "kinds": "kind", "patterns": "pattern", "methods": "method", "roles": "role",
                "techniques": "technique", "components": "component", "principles": "principle",
@@ -55,6 +62,7 @@ PROCESS = re.compile(r"\b(?:steps?|phases?|stages?|process|lifecycle|life cycle|
                      re.IGNORECASE)
 MIN_GROUP = 4  # a multiple-choice item has four options: the answer and three siblings
 MAX_NAME = 60  # characters: a longer heading makes a poor option
+RECURRING = 3  # a heading name under this many parents is a role the notes repeat, not a topic of its own
 
 
 @dataclass(frozen=True)
@@ -77,12 +85,18 @@ class Group:
     names: tuple[str, ...]
     members: tuple[tuple[Chunk, ...], ...]
     ordered: bool = False  # numbered steps of a process: "which comes after" is a fair question
+    template: bool = False  # most member names recur as headings elsewhere ("Pros", "Cons", "Usecase")
+    scopes: tuple[str, ...] = ()  # per member, all it says (a parallel section's whole parent); else its own text
 
     def index(self, chunk: Chunk) -> int:
         return next(i for i, m in enumerate(self.members) if any(c.content_hash == chunk.content_hash for c in m))
 
     def text(self, i: int) -> str:
         return "\n".join(f"{c.section}\n{c.text}" for c in self.members[i])
+
+    def scope(self, i: int) -> str:
+        """All member ``i`` says: a line found here would make it a right answer too."""
+        return self.scopes[i] if self.scopes else self.text(i)
 
 
 def clean_line(line: str) -> str:
@@ -111,6 +125,8 @@ def is_meta_line(line: str) -> bool:
     links = LINK.findall(line) + URL.findall(line)
     if links and len(word_families(text)) <= 4 + 2 * len(links):
         return True  # mostly links: an index or a reading list
+    if OBJECTIVE.match(line) or RESOURCE_FIRST.match(line):
+        return True
     return bool(ABOUT_MATERIAL.search(text)) or (bool(links) and bool(ABOUT_MATERIAL.search(line)))
 
 
@@ -203,8 +219,19 @@ def _noun(names: Sequence[str], parent: str) -> str:
     return end if end.isalpha() and len(end) > 2 else "section"
 
 
+def _subtree(chunks: Sequence[Chunk], source: str, parent: str) -> str:
+    """The text of every chunk of ``source`` under the heading path ``parent`` (the whole file for "")."""
+    return "\n".join(f"{c.section}\n{content(c)}" for c in chunks if c.source == source and (
+        not parent or c.section == parent or c.section.startswith(parent + " > ")))
+
+
 def groups(chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None) -> list[Group]:
-    """Every group of at least four sibling or parallel sections in the notes (meta sections left out)."""
+    """Every group of at least four sibling or parallel sections in the notes (meta sections left out).
+
+    A group of siblings whose names mostly recur under other parents (the "Usecase", "Pros", "Cons" of
+    every design-pattern file) is marked ``template``: its sections are roles a file is cut into, and a
+    line could often sit under several of them. Parallel sections are told apart by all their parent says.
+    """
     file_titles = file_titles or {}
     usable = [c for c in chunks if content(c).strip()]
     children: dict[tuple[str, str], dict[str, list[Chunk]]] = defaultdict(lambda: defaultdict(list))
@@ -221,15 +248,19 @@ def groups(chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None
             names = tuple(name_of(leaf) for leaf in members)
             ordered = all(NUMBERED.match(leaf) for leaf in members) and bool(PROCESS.search(parent))
             owner = name_of(parent.rpartition(" > ")[2]) if parent else file_titles.get(source, "")
-            out.append(Group(_noun(names, owner), owner, names, tuple(tuple(m) for m in members.values()), ordered))
+            template = 2 * sum(len(parallel.get(n.lower(), ())) >= RECURRING for n in names) >= len(names)
+            out.append(Group(_noun(names, owner), owner, names, tuple(tuple(m) for m in members.values()), ordered,
+                             template))
     for places in parallel.values():
         named: dict[str, tuple[Chunk, ...]] = {}
+        scopes: list[str] = []
         for (source, parent), found in places.items():
             name = name_of(parent.rpartition(" > ")[2]) if parent else file_titles.get(source, "")
             if name and name.lower() not in {n.lower() for n in named}:
                 named[name] = tuple(found)
+                scopes.append(_subtree(usable, source, parent))
         if len(named) >= MIN_GROUP:
-            out.append(Group(_noun(list(named), ""), "", tuple(named), tuple(named.values())))
+            out.append(Group(_noun(list(named), ""), "", tuple(named), tuple(named.values()), scopes=tuple(scopes)))
     return out
 
 

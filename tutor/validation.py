@@ -23,7 +23,7 @@ from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
 from tutor.siblings import clean_line, is_meta_line
-from tutor.text import keywords, overlap
+from tutor.text import keywords, overlap, terms
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
 SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, with an embedder
@@ -34,6 +34,7 @@ SAME_ENTRY = 0.75  # cosine from which two list entries say the same thing (Mini
 STATED_LINE = 0.6  # share of a key point's keywords in one line of the passage: the line states it
 STATED_MEANING = 0.7  # or: cosine of the point and one line, with an embedder
 ON_FACT = 0.3  # share of the fact's keywords a question phrased on it must keep (or cosine 0.5)
+PART_WORDS = frozenset("section part heading item list where under which".split())
 OPPOSITES = dict(p.split("/") for p in (
     "higher/lower lower/higher more/less less/more most/least least/most high/low low/high increase/decrease "
     "decrease/increase faster/slower slower/faster best/worst worst/best first/last last/first easy/hard "
@@ -50,16 +51,22 @@ def gives_away(answer: str, question: str) -> bool:
     return bool(a) and (f" {a} " in f" {q} " or overlap(answer, question) >= GIVEN_AWAY)
 
 
-def telltale(correct: str, others: list[str], question: str) -> set[str]:
-    """Words of the question that only the correct option has: matching them finds the answer.
+def telltale(correct: str, others: list[str], question: str, roots: bool = True) -> set[str]:
+    """Words of the question that only the correct option has: matching them finds the answer (with
+    ``roots``, also a word sharing only its root with the answer's: "serving" for "serve").
 
     >>> sorted(telltale("Data Understanding", ["Modeling", "Evaluation", "Deployment"], "Which step cleans data?"))
     ['data']
     >>> telltale("Modeling", ["Evaluation", "Deployment", "Iteration"], "Which step takes least time?")
     set()
+    >>> sorted(telltale("Train-then-serve pattern", ["Batch pattern", "Model-in-image pattern"], "Serving what?"))
+    ['serv']
     """
-    rest: set[str] = set().union(*(keywords(o) for o in others)) if others else set()
-    return (keywords(correct) - rest) & keywords(question)
+    found: set[str] = set()
+    for words in (keywords, terms) if roots else (keywords,):
+        rest: set[str] = set().union(*(words(o) for o in others)) if others else set()
+        found |= (words(correct) - rest) & words(question)
+    return found
 
 
 def point_given_away(point: str, question: str) -> bool:
@@ -69,9 +76,29 @@ def point_given_away(point: str, question: str) -> bool:
     True
     >>> point_given_away("Computationally expensive at scale", "What is the disadvantage of supervised learning?")
     False
+    >>> point_given_away("Serving patterns combined", "Which patterns does serving combine?")
+    True
     """
-    words = keywords(point)
-    return gives_away(point, question) or (len(words) >= 2 and overlap(point, question) >= POINT_GIVEN_AWAY)
+    if gives_away(point, question):
+        return True
+    for words in (keywords, terms):  # exact stems, then roots ("combined" for "combine")
+        mine = words(point)
+        share = overlap(point, question, words)
+        if (len(mine) >= 2 and share >= POINT_GIVEN_AWAY) or (len(mine) == 1 and share == 1.0):
+            return True
+    return False
+
+
+def asks_for_part(question: str, noun: str) -> bool:
+    """True when a question whose options name parts of the notes asks for one ("which pattern", "what section").
+
+    >>> asks_for_part("What section of the notes covers large datasets?", "section")
+    True
+    >>> asks_for_part("What is a common challenge when tuning hyperparameters?", "section")
+    False
+    """
+    words = set(normalise(question).split())
+    return bool(words & (PART_WORDS | {noun.lower(), noun.lower() + "s"}))
 
 
 def contradicted(point: str, line: str) -> bool:
@@ -133,7 +160,9 @@ class Validator:
         return out
 
     def _source(self, item: QuizItem) -> str:
-        return "\n".join(f"{c.section}\n{c.text}" for c in item.citations)
+        """The cited passages with where they sit: a note's title names a pattern whose "Pros" say a line."""
+        titles = [getattr(self.chunks.get(h), "title", "") for h in item.chunk_hashes]
+        return "\n".join(f"{t}\n{c.section}\n{c.text}" for t, c in zip(titles, item.citations))
 
     def _supported(self, text: str, item: QuizItem) -> bool:
         source = self._source(item)
@@ -185,7 +214,7 @@ class Validator:
             out.append(f"the wrong option {stated[0]!r} is also listed in the cited notes: two answers fit")
         if not self._supported(correct, item):
             out.append(f"the correct answer {correct!r} is not what the cited notes say")
-        words = telltale(correct, others, item.question)
+        words = telltale(correct, others, item.question, roots=item.kind == "mcq")  # a drill's table wording
         if gives_away(correct, item.question):
             out.append("the question gives away the correct answer")
         elif words:
@@ -195,6 +224,9 @@ class Validator:
         fact = item.extra.get("fact", "")
         if fact and not out and not self._about(item.question, fact):
             out.append(f"the question is not about the line of the notes its answer was chosen for: {fact!r}")
+        noun = item.extra.get("noun", "")
+        if noun and not out and not asks_for_part(item.question, noun):
+            out.append(f"the question does not ask which {noun} (its options are the notes' {noun}s)")
         return out
 
     def _not_problems(self, item: QuizItem, key: str, listed: list[str]) -> list[str]:
@@ -253,7 +285,7 @@ class Validator:
     def _point_problems(self, item: QuizItem) -> list[str]:
         if item.options or item.answer_index is not None:
             return [f"a {item.kind} item has no options"]
-        want = (2, 3) if item.kind == "short" else (1, 1)
+        want = ((2, 4) if item.extra.get("shape") == "list" else (2, 3)) if item.kind == "short" else (1, 1)
         if not want[0] <= len(item.key_points) <= want[1]:
             return [f"a {item.kind} item needs {want[0]}-{want[1]} key points, not {len(item.key_points)}"]
         out = []

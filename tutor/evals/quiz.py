@@ -171,8 +171,11 @@ def measure(data: Mapping[str, Any], corpus: Path) -> dict[str, Any]:
     from_notes = [i for i in choice if all(_from_notes(str(o), own) for k, o in enumerate(i["options"])
                                            if k != i["answer_index"])]
     stated = 0
+    from tutor.siblings import titles  # a key may be the note's title ("Batch pattern" for its "Pros")
+
+    named = titles(corpus, {c["source"] for i in items for c in i.get("citations", [])})
     for item in items:
-        passages = [f"{c['section']}\n{c['text']}" for c in item.get("citations", [])]
+        passages = [f"{named.get(c['source'], '')}\n{c['section']}\n{c['text']}" for c in item.get("citations", [])]
         if item.get("kind") in ("mcq", "contrast"):
             key = str(item["options"][item["answer_index"]])
             if (item.get("extra") or {}).get("shape") == "not":
