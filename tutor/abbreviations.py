@@ -62,7 +62,7 @@ def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
     words_used: set[str] = set()
     for chunk in chunks:
         for text in (chunk.section, chunk.text.replace("**", "")):
-            words_used.update(w.upper() for w in WORD.findall(text))
+            words_used.update(map(str.upper, WORD.findall(text)))
             for long, abbr in DEFINED.findall(text):
                 words = long.replace("-", " ").split()
                 for n in range(len(words), 1, -1):
