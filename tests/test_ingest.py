@@ -164,3 +164,53 @@ def test_add_notes_copies_outside_files_in_and_refuses_other_types(corpus: Path,
     store = MemoryStore()
     report = run(corpus, tmp_path / "index", HashEmbedder(), store, only=[corpus / "week2.md"])
     assert report.added == ["week2.md"]  # only what was named is synced
+
+
+def test_abbreviations_mined_per_file_equal_mining_every_chunk(tmp_path: Path) -> None:
+    """Kept per file and merged in the notes' order, the parts give exactly what one pass over every chunk
+    gives: first definitions, most frequent phrases (ties: first seen), initials used as words left out."""
+    import random
+
+    from tutor.abbreviations import mine_abbreviations, mine_by_file
+    from tutor.notes import chunk_document, read_note
+
+    folder = Path(__file__).parent.parent / "evals" / "corpus-dev"
+    files = sorted(folder.glob("*.md"))
+    assert len(files) >= 3
+    chunks = [c for p in files for c in chunk_document(read_note(p).document, p.name)]  # type: ignore[arg-type]
+    whole = mine_abbreviations(chunks)
+    assert len(whole) > 20
+    found, parts = mine_by_file(chunks, {})
+    assert found == whole and list(parts) == [p.name for p in files]
+    again, kept = mine_by_file(chunks, parts)
+    assert again == whole and all(kept[s] is parts[s] for s in parts)  # nothing mined twice
+    reordered = chunks[len(chunks) // 2:] + chunks[: len(chunks) // 2]  # a file now split in two runs
+    assert mine_by_file(reordered, parts)[0] == mine_abbreviations(reordered)
+    random.Random(7).shuffle(files)
+    shuffled = [c for p in files for c in chunk_document(read_note(p).document, p.name)]  # type: ignore[arg-type]
+    assert mine_by_file(shuffled, parts)[0] == mine_abbreviations(shuffled)
+
+
+def test_an_ingest_mines_only_the_changed_file_and_agrees_with_a_full_mining(corpus: Path, tmp_path: Path) -> None:
+    from tutor.abbreviations import MINED, load_mined, mine_abbreviations
+
+    (corpus / "extra.md").write_text("# Extra\n\nA Gradient Boosted Tree (GBT) is one. Gradient Boosted Tree again.\n")
+    index = tmp_path / "index"
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    first = load_catalog(index)
+    assert first is not None and first.abbreviations["GBT"] == "Gradient Boosted Tree"
+    kept = load_mined(first.folder)
+    assert set(kept) == {"extra.md", "ml-process-summary.md"}
+    (corpus / "extra.md").write_text("# Extra\n\nA Random Forest (RF) is one.\n")
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    second = load_catalog(index)
+    assert second is not None and second.folder is not None
+    assert second.abbreviations == mine_abbreviations(second.chunks.values())
+    assert "GBT" not in second.abbreviations and second.abbreviations["RF"] == "Random Forest"
+    now = load_mined(second.folder)
+    assert now["ml-process-summary.md"] == kept["ml-process-summary.md"] and now["extra.md"] != kept["extra.md"]
+    (second.folder / MINED).write_text("{not json")  # a damaged record: every file is mined again
+    (corpus / "extra.md").write_text("# Extra\n\nNothing to spell out.\n")
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    third = load_catalog(index)
+    assert third is not None and third.abbreviations == mine_abbreviations(third.chunks.values())

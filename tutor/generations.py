@@ -38,7 +38,7 @@ _NAME = re.compile(r"^g(\d{6})$")
 _LEGACY = ("catalog.json", "chroma", "vectors.npy", "vectors.ids")
 # Files a writer only ever replaces whole (written beside, then os.replace): a new generation starts with
 # hard links to the live one's, not copies. Chroma's database is changed in place, so it is copied.
-REPLACED_WHOLE = frozenset({"catalog.json", "vectors.npy", "vectors.ids"})
+REPLACED_WHOLE = frozenset({"catalog.json", "vectors.npy", "vectors.ids", "abbreviations.json"})
 
 
 class IndexBusy(TutorError):
