@@ -3,7 +3,7 @@
 Layout of the index folder::
 
     <index>/CURRENT              the name of the live generation, e.g. "g000007" (replaced atomically)
-    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids: one complete index
+    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids, abbreviations.json: one index
     <index>/g000008.building/    an ingest in progress, or one that was killed: readers never look here
     <index>/ingest.lock          held (lockf) by the one ingest running; the kernel frees it if it dies
 
