@@ -114,17 +114,22 @@ def bench_cli(work: Path, repeats: int) -> dict[str, float]:
 
 
 def search_times(retriever: Any) -> dict[str, float]:
-    """Warm search latency over the bench queries, 5 rounds: p50 and p95 in milliseconds."""
+    """Warm search latency over the bench queries, 5 rounds: p50 and p95 in milliseconds, wall clock and
+    this thread's CPU time (on a loaded machine the difference is time spent waiting for a core)."""
     for q in QUERIES:
         retriever.search(q)  # warm
-    times = []
+    times, cpu = [], []
     for _ in range(5):
         for q in QUERIES:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             retriever.search(q, k=5)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
     times.sort()
-    return {"p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95) - 1]}
+    cpu.sort()
+    return {"p50_ms": times[len(times) // 2], "p95_ms": times[int(len(times) * 0.95) - 1],
+            "cpu_p50_ms": cpu[len(cpu) // 2], "cpu_p95_ms": cpu[int(len(cpu) * 0.95) - 1],
+            "load_1min": os.getloadavg()[0]}
 
 
 def bench_retrieval(work: Path, factors: list[int]) -> dict[str, dict[str, float]]:

@@ -139,7 +139,8 @@ def print_scale(r: dict) -> None:  # type: ignore[type-arg]
         ("peak RSS of that ingest", f"{i['ours_peak_rss_mb']:.0f} MB (plain {i['plain_peak_rss_mb']:.0f} MB)"),
         ("re-ingest, one changed file", f"Markdown {one['markdown_s']:.1f} s"
                                         + (f", PDF {one['pdf_s']:.1f} s" if one["pdf_s"] is not None else "")),
-        ("warm search", f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms"),
+        ("warm search", f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms (CPU time p50 {s['cpu_p50_ms']:.1f} ms, "
+                        f"p95 {s['cpu_p95_ms']:.1f} ms; load {s['load_1min']:.1f})"),
         ("peak RSS of tutor ask (extractive)", f"{m['ask_peak_rss_mb']:.0f} MB vs {m['ask_peak_rss_1x_mb']:.0f} MB "
                                                 f"at 1x: +{growth:.0f} MB for {m['vectors_mb']:.0f} MB of vectors"),
     ]

@@ -157,3 +157,32 @@ def test_a_link_to_a_note_in_the_folder_is_not_indexed_twice(corpus: Path, tmp_p
     report = run(corpus, tmp_path / "index")
     assert report.added == ["ml-process-summary.md"]
     assert any("alias.md" in w and "indexed under its own name" in w for w in report.warnings)
+
+
+def test_a_new_generation_links_the_files_replaced_whole_and_copies_the_database(tmp_path: Path) -> None:
+    """Publishing costs the change, not the index: the catalog and vector snapshot start as hard links (a
+    writer replaces them whole, so the live generation keeps its own); Chroma's files, changed in place,
+    are copied."""
+    from tutor.catalog import catalog_path
+    from tutor.generations import new_generation
+
+    index = tmp_path / "index"
+    index.mkdir()
+    with new_generation(index) as first:
+        for name, data in (("catalog.json", "{}"), ("vectors.npy", "v1"), ("vectors.ids", "a")):
+            (first / name).write_text(data)
+        (first / "chroma").mkdir()
+        (first / "chroma" / "chroma.sqlite3").write_text("db1")
+    live = current(index)
+    assert live is not None
+    with new_generation(index) as draft:
+        assert (draft / "vectors.npy").samefile(live / "vectors.npy")
+        assert catalog_path(draft).samefile(catalog_path(live))
+        assert not (draft / "chroma" / "chroma.sqlite3").samefile(live / "chroma" / "chroma.sqlite3")
+        (draft / "chroma" / "chroma.sqlite3").write_text("db2")  # in place, as Chroma writes
+        tmp = draft / "vectors.tmp.npy"
+        tmp.write_text("v2")
+        os.replace(tmp, draft / "vectors.npy")  # whole, as LocalStore.commit writes
+    assert (live / "vectors.npy").read_text() == "v1" and (live / "chroma" / "chroma.sqlite3").read_text() == "db1"
+    assert (current(index) / "vectors.npy").read_text() == "v2"  # type: ignore[operator]
+    assert (live / "catalog.json").stat().st_nlink == 2  # shared by both generations, never written in place

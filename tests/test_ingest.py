@@ -38,6 +38,39 @@ def test_a_catalog_read_back_holds_each_string_once(corpus: Path, tmp_path: Path
     assert not hasattr(chunks[0], "__dict__")  # slots
 
 
+def test_a_catalog_is_a_chunk_per_line_and_reads_back_the_same(corpus: Path, tmp_path: Path) -> None:
+    """Written by the C encoder a row per line (fast at 30,000 chunks), read a row at a time, and equal to
+    the catalog written; a pretty-printed catalog of the same format (tutor before this change) still loads."""
+    import json
+
+    from tutor.catalog import catalog_from_json, catalog_path
+
+    run(corpus, tmp_path / "index", HashEmbedder(), MemoryStore())
+    catalog = load_catalog(tmp_path / "index")
+    assert catalog is not None and catalog.folder is not None
+    text = catalog_path(catalog.folder).read_text(encoding="utf-8")
+    lines = text.splitlines()
+    rows = [line for line in lines if line.startswith('  {"id": ')]
+    assert len(rows) == len(catalog.chunks) > 20
+    assert [json.loads(r.rstrip(","))["id"] for r in rows] == list(catalog.chunks)
+    again = catalog_from_json(catalog.to_json(), catalog.folder, "here")
+    assert again == catalog and list(again.chunks) == list(catalog.chunks)
+    assert again.abbreviations == catalog.abbreviations and again.abbreviations
+    pretty = json.dumps(json.loads(text), indent=1)  # the layout tutor wrote before
+    assert catalog_from_json(pretty, catalog.folder, "here") == catalog
+
+
+def test_a_chunk_whose_text_looks_like_the_catalog_layout_reads_back_whole(tmp_path: Path) -> None:
+    from tutor.catalog import Catalog, FileEntry, catalog_from_json
+    from tutor.records import Chunk
+
+    tricky = '\n ],\n "abbreviations": {}\n  {"id": "x"},\n "chunks": [\n'
+    chunk = Chunk("a.md:1", "a.md", "A", 1, 2, tricky, "h")
+    catalog = Catalog(embedder="e", files={"a.md": FileEntry("h", 1, 1, [chunk.id])}, chunks={chunk.id: chunk})
+    again = catalog_from_json(catalog.to_json(), tmp_path, "here")
+    assert again.chunks[chunk.id].text == tricky and again == catalog
+
+
 def test_unchanged_corpus_embeds_nothing(corpus: Path, tmp_path: Path) -> None:
     store, embedder = MemoryStore(), HashEmbedder()
     run(corpus, tmp_path / "index", embedder, store)
@@ -131,3 +164,53 @@ def test_add_notes_copies_outside_files_in_and_refuses_other_types(corpus: Path,
     store = MemoryStore()
     report = run(corpus, tmp_path / "index", HashEmbedder(), store, only=[corpus / "week2.md"])
     assert report.added == ["week2.md"]  # only what was named is synced
+
+
+def test_abbreviations_mined_per_file_equal_mining_every_chunk(tmp_path: Path) -> None:
+    """Kept per file and merged in the notes' order, the parts give exactly what one pass over every chunk
+    gives: first definitions, most frequent phrases (ties: first seen), initials used as words left out."""
+    import random
+
+    from tutor.abbreviations import mine_abbreviations, mine_by_file
+    from tutor.notes import chunk_document, read_note
+
+    folder = Path(__file__).parent.parent / "evals" / "corpus-dev"
+    files = sorted(folder.glob("*.md"))
+    assert len(files) >= 3
+    chunks = [c for p in files for c in chunk_document(read_note(p).document, p.name)]  # type: ignore[arg-type]
+    whole = mine_abbreviations(chunks)
+    assert len(whole) > 20
+    found, parts = mine_by_file(chunks, {})
+    assert found == whole and list(parts) == [p.name for p in files]
+    again, kept = mine_by_file(chunks, parts)
+    assert again == whole and all(kept[s] is parts[s] for s in parts)  # nothing mined twice
+    reordered = chunks[len(chunks) // 2:] + chunks[: len(chunks) // 2]  # a file now split in two runs
+    assert mine_by_file(reordered, parts)[0] == mine_abbreviations(reordered)
+    random.Random(7).shuffle(files)
+    shuffled = [c for p in files for c in chunk_document(read_note(p).document, p.name)]  # type: ignore[arg-type]
+    assert mine_by_file(shuffled, parts)[0] == mine_abbreviations(shuffled)
+
+
+def test_an_ingest_mines_only_the_changed_file_and_agrees_with_a_full_mining(corpus: Path, tmp_path: Path) -> None:
+    from tutor.abbreviations import MINED, load_mined, mine_abbreviations
+
+    (corpus / "extra.md").write_text("# Extra\n\nA Gradient Boosted Tree (GBT) is one. Gradient Boosted Tree again.\n")
+    index = tmp_path / "index"
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    first = load_catalog(index)
+    assert first is not None and first.abbreviations["GBT"] == "Gradient Boosted Tree"
+    kept = load_mined(first.folder)
+    assert set(kept) == {"extra.md", "ml-process-summary.md"}
+    (corpus / "extra.md").write_text("# Extra\n\nA Random Forest (RF) is one.\n")
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    second = load_catalog(index)
+    assert second is not None and second.folder is not None
+    assert second.abbreviations == mine_abbreviations(second.chunks.values())
+    assert "GBT" not in second.abbreviations and second.abbreviations["RF"] == "Random Forest"
+    now = load_mined(second.folder)
+    assert now["ml-process-summary.md"] == kept["ml-process-summary.md"] and now["extra.md"] != kept["extra.md"]
+    (second.folder / MINED).write_text("{not json")  # a damaged record: every file is mined again
+    (corpus / "extra.md").write_text("# Extra\n\nNothing to spell out.\n")
+    run(corpus, index, HashEmbedder(), MemoryStore())
+    third = load_catalog(index)
+    assert third is not None and third.abbreviations == mine_abbreviations(third.chunks.values())

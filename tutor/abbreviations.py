@@ -3,16 +3,22 @@
 "Machine Learning Engineer (MLE)" defines MLE, and capitalised phrases define their initials
 ("Data Scientist" -> DS); an acronym the notes never use is looked up as a phrase whose initials it is
 ("NMS" -> "non-max suppression"). Hyphenated terms also match written together ("crispdm" -> "CRISP-DM").
-Mined once per ingest (the catalog keeps them) and used by retrieval on every query. Limits: English
+Mined at ingest (the catalog keeps them; each file's evidence is kept beside it, ``abbreviations.json``,
+so a change mines the changed files only) and used by retrieval on every query. Limits: English
 capitalisation; initials of two to five letters for the phrase lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tutor.records import Chunk
 from tutor.text import STOPWORDS, WORD
@@ -57,12 +63,27 @@ def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
     >>> mine_abbreviations([c2])
     {}
     """
+    return merge_mined([mine_part(chunks)])
+
+
+@dataclass
+class Mined:
+    """What some chunks (one file's) contribute to the abbreviations: kept per file, so an ingest that
+    changes one file mines that file only (``merge_mined`` gives what mining every chunk would)."""
+
+    defined: dict[str, str] = field(default_factory=dict)  # "MLE" -> "Machine Learning Engineer", first seen
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # initials -> phrase -> count, first seen
+    words: list[str] = field(default_factory=list)  # words used that could be initials (2-4 letters), upper-cased
+
+
+def mine_part(chunks: Iterable[Chunk]) -> Mined:
+    """The abbreviation evidence of ``chunks``, in their order."""
     defined: dict[str, str] = {}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     words_used: set[str] = set()
     for chunk in chunks:
         for text in (chunk.section, chunk.text.replace("**", "")):
-            words_used.update(w.upper() for w in WORD.findall(text))
+            words_used.update(map(str.upper, WORD.findall(text)))
             for long, abbr in DEFINED.findall(text):
                 words = long.replace("-", " ").split()
                 for n in range(len(words), 1, -1):
@@ -71,10 +92,71 @@ def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:
                         break
             for phrase in PHRASE.findall(text):
                 counts[_initials(phrase.replace("-", " ").split())][phrase] += 1
-    # Initials that the notes use as a word of their own ("CI/CD") are not guessed at.
+    # PHRASE's initials are 2-4 ASCII capitals, so only such words can rule one out.
+    short = sorted(w for w in words_used if 2 <= len(w) <= 4 and w.isascii() and w.isalpha())
+    return Mined(defined, {a: dict(c) for a, c in counts.items()}, short)
+
+
+def merge_mined(parts: Iterable[Mined]) -> dict[str, str]:
+    """Abbreviation -> expansion from the parts in the notes' order: the first definition, else the most
+    frequent phrase with those initials (ties: the first seen); initials the notes use as a word of their
+    own ("CI/CD") are not guessed at."""
+    defined: dict[str, str] = {}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    words_used: set[str] = set()
+    for part in parts:
+        for abbr, long in part.defined.items():
+            defined.setdefault(abbr, long)
+        for abbr, phrases in part.counts.items():
+            counts[abbr].update(phrases)
+        words_used.update(part.words)
     found = {abbr: c.most_common(1)[0][0] for abbr, c in counts.items() if abbr not in words_used}
     found.update(defined)
     return dict(sorted(found.items()))
+
+
+def mine_by_file(chunks: Iterable[Chunk], cached: dict[str, tuple[str, Mined]]) -> tuple[dict[str, str],
+                                                                                     dict[str, tuple[str, Mined]]]:
+    """The abbreviations of ``chunks`` (in the index's order, each file's together), mining only the files
+    whose chunks are not those of ``cached`` (source -> (key, part), from the last ingest); also the parts
+    to keep for the next one. Same result as ``mine_abbreviations`` over every chunk."""
+    runs: list[tuple[str, list[Chunk]]] = []
+    for chunk in chunks:
+        if runs and runs[-1][0] == chunk.source:
+            runs[-1][1].append(chunk)
+        else:
+            runs.append((chunk.source, [chunk]))
+    if len({source for source, _ in runs}) < len(runs):  # a file's chunks apart: no per-file parts
+        return mine_abbreviations(c for _, part in runs for c in part), {}
+    parts: dict[str, tuple[str, Mined]] = {}
+    for source, part in runs:
+        key = hashlib.sha256("\n".join(c.content_hash for c in part).encode()).hexdigest()
+        old = cached.get(source)
+        parts[source] = old if old is not None and old[0] == key else (key, mine_part(part))
+    return merge_mined(mined for _, mined in parts.values()), parts
+
+
+MINED = "abbreviations.json"  # beside the catalog: each file's abbreviation evidence (tutor.abbreviations.Mined)
+
+
+def load_mined(folder: Path | None) -> dict[str, tuple[str, Mined]]:
+    """The per-file abbreviation parts an ingest kept in a generation; none when absent or unreadable (then
+    every file is mined again, as before they were kept)."""
+    if folder is None:
+        return {}
+    try:
+        data = json.loads((folder / MINED).read_text(encoding="utf-8"))
+        return {s: (v["key"], Mined(v["defined"], v["counts"], v["words"])) for s, v in data.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def save_mined(folder: Path, parts: dict[str, tuple[str, Mined]]) -> None:
+    """Write the per-file abbreviation parts into a generation folder, atomically."""
+    rows = ",\n".join(f"{json.dumps(s)}: {json.dumps({'key': key} | vars(m))}" for s, (key, m) in parts.items())
+    tmp = folder / (MINED + ".tmp")
+    tmp.write_text("{\n" + rows + "\n}" if rows else "{}", encoding="utf-8")
+    os.replace(tmp, folder / MINED)
 
 
 def hyphenated_terms(vocabulary: Iterable[str]) -> dict[str, str]:

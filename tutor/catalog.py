@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,21 @@ class Catalog:
     folder: Path | None = field(default=None, compare=False)  # the generation it was read from
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": self.version,
-                "embedder": self.embedder,
-                "files": {s: vars(e) for s, e in sorted(self.files.items())},
-                "chunks": [c.to_dict() for c in self.chunks.values()],
-                "abbreviations": self.abbreviations,
-            },
-            indent=1,
-        )
+        """The catalog as JSON: one line per file and per chunk (compact rows: Python's pretty printer took
+        1.6 s for 33,000 chunks, the C encoder a tenth of that, and the file still diffs line by line)."""
+        def rows(items: list[str]) -> str:
+            return "[\n" + ",\n".join(items) + "\n ]" if items else "[]"
+
+        files = ",\n".join(f"  {json.dumps(s)}: {json.dumps(vars(e))}" for s, e in sorted(self.files.items()))
+        return "\n".join([
+            "{",
+            f' "version": {json.dumps(self.version)},',
+            f' "embedder": {json.dumps(self.embedder)},',
+            ' "files": ' + ("{\n" + files + "\n }" if files else "{}") + ",",
+            ' "chunks": ' + rows([f"  {json.dumps(c.to_dict())}" for c in self.chunks.values()]) + ",",
+            f' "abbreviations": {json.dumps(self.abbreviations, indent=1)}',
+            "}",
+        ])
 
 
 def catalog_path(folder: Path) -> Path:
@@ -76,7 +82,8 @@ def load_catalog(index: Path) -> Catalog | None:
 def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
     """A catalog from its JSON text; ``where`` names the index in messages."""
     try:
-        data: dict[str, Any] = json.loads(text)
+        split = _split_rows(text)
+        data: dict[str, Any] = json.loads(split[0] if split else text)
         version = data.get("version")
         if isinstance(version, int) and version < CATALOG_VERSION:
             raise OldIndex(f"the index at {where} is from an older version of tutor (format {version})",
@@ -86,7 +93,7 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                 f"the index at {where} was built by another version of tutor (format {version})",
                 fix="run: tutor ingest --rebuild",
             )
-        chunks = _chunks(data["chunks"])
+        chunks = _chunks(map(json.loads, split[1]) if split else _emptied(data["chunks"]))
         same = {i: i for i in chunks}  # a file's chunk ids are the chunks' own strings, not copies
         return Catalog(
             embedder=data["embedder"],
@@ -101,14 +108,42 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                          fix="run: tutor ingest --rebuild") from None
 
 
-def _chunks(rows: list[dict[str, Any]]) -> dict[str, Chunk]:
-    """Chunks from their JSON rows, each row let go once read (the list is emptied); the strings many chunks
-    repeat (file name, title, heading path, lead) are held once."""
-    shared: dict[str, str] = {}
-    chunks: dict[str, Chunk] = {}
+ROWS_START, ROWS_END = '\n "chunks": [\n', '\n ],\n "abbreviations": '
+
+
+def _split_rows(text: str) -> tuple[str, Iterator[str]] | None:
+    """For a catalog written by ``to_json`` (a chunk per line): the JSON without its chunks, and the chunk
+    rows one at a time, so the rows are never all parsed at once (at 33,000 chunks, 20 MB less at peak).
+    None for any other layout (an older catalog, pretty-printed): it is parsed whole."""
+    start = text.find(ROWS_START)
+    end = text.find(ROWS_END, start)
+    if start < 0 or end < 0 or not text.startswith('  {"', start + len(ROWS_START)):
+        return None
+
+    def rows() -> Iterator[str]:
+        at = start + len(ROWS_START)
+        while at < end:  # a row is one line: JSON escapes the newlines inside its strings
+            stop = text.find("\n", at, end)
+            stop = end if stop < 0 else stop
+            yield text[at:stop].rstrip(",")
+            at = stop + 1
+
+    return text[:start] + '\n "chunks": []' + text[end + len("\n ]"):], rows()
+
+
+def _emptied(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The rows in order, each let go once read (the list is emptied)."""
     rows.reverse()
     while rows:
-        row = rows.pop()
+        yield rows.pop()
+
+
+def _chunks(rows: Iterable[dict[str, Any]]) -> dict[str, Chunk]:
+    """Chunks from their JSON rows, one at a time; the strings many chunks repeat (file name, title, heading
+    path, lead) are held once."""
+    shared: dict[str, str] = {}
+    chunks: dict[str, Chunk] = {}
+    for row in rows:
         for key in ("source", "title", "section", "lead"):
             if isinstance(row.get(key), str):
                 row[key] = shared.setdefault(row[key], row[key])

@@ -3,13 +3,14 @@
 Layout of the index folder::
 
     <index>/CURRENT              the name of the live generation, e.g. "g000007" (replaced atomically)
-    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids: one complete index
+    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids, abbreviations.json: one index
     <index>/g000008.building/    an ingest in progress, or one that was killed: readers never look here
     <index>/ingest.lock          held (lockf) by the one ingest running; the kernel frees it if it dies
 
 A reader resolves ``CURRENT`` once and reads that folder only, so it is never blocked by a writer
-and never sees half an ingest. A writer copies the live generation, changes the copy, and publishes
-it by replacing ``CURRENT``; a process killed at any point before that leaves the old index as it
+and never sees half an ingest. A writer copies the live generation (hard links for the files it only
+replaces whole: the catalog and the vector snapshot), changes the copy, and publishes it by replacing
+``CURRENT``; a process killed at any point before that leaves the old index as it
 was, and the next ingest removes what it left behind. The two generations before the live one are
 kept, for readers that resolved them a moment ago.
 """
@@ -35,6 +36,9 @@ KEEP_PREVIOUS = 2
 _NAME = re.compile(r"^g(\d{6})$")
 # Files of the index layout before generations (tutor 0.1): removed when the first generation is written.
 _LEGACY = ("catalog.json", "chroma", "vectors.npy", "vectors.ids")
+# Files a writer only ever replaces whole (written beside, then os.replace): a new generation starts with
+# hard links to the live one's, not copies. Chroma's database is changed in place, so it is copied.
+REPLACED_WHOLE = frozenset({"catalog.json", "vectors.npy", "vectors.ids", "abbreviations.json"})
 
 
 class IndexBusy(TutorError):
@@ -151,7 +155,7 @@ def new_generation(index: Path, copy_current: bool = True) -> Iterator[Path]:
     final = index / f"g{number:06d}"
     draft = index / (final.name + BUILDING)
     if copy_current and live is not None:
-        shutil.copytree(live, draft, symlinks=True)
+        shutil.copytree(live, draft, symlinks=True, copy_function=_link_or_copy)
     else:
         draft.mkdir(parents=True)
     try:
@@ -178,6 +182,18 @@ def adopt(index: Path, name: str, files: dict[str, str]) -> Path:
     _remove(index / name)
     _publish(index, draft, index / name)
     return index / name
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link for a file that is only ever replaced whole (its old generation keeps its own name for
+    it), a copy for anything else or where links are not allowed."""
+    if Path(source).name in REPLACED_WHOLE:
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    shutil.copy2(source, target)
 
 
 def _publish(index: Path, draft: Path, final: Path) -> None:

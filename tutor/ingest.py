@@ -123,7 +123,7 @@ def _ingest_locked(
     progress: bool | None,
     log: Callable[[str], None],
 ) -> IngestReport:
-    from tutor.abbreviations import mine_abbreviations
+    from tutor.abbreviations import load_mined, mine_by_file, save_mined
 
     try:
         catalog = None if rebuild else load_catalog(index)
@@ -189,8 +189,10 @@ def _ingest_locked(
         if fresh:
             store.reset()  # a new generation starts empty; this also clears a store shared across them
         _apply(catalog, store, todo, gone, embedder, progress, report)
-        catalog.abbreviations = mine_abbreviations(catalog.chunks.values())
+        # only the changed files are mined again: the others' parts were kept by the last ingest
+        catalog.abbreviations, mined = mine_by_file(catalog.chunks.values(), {} if fresh else load_mined(draft))
         store.commit()  # vectors first: a catalog never names chunks its store cannot find
+        save_mined(draft, mined)
         save_catalog(draft, catalog)
     catalog.folder = current(index)
     report.chunks = len(catalog.chunks)

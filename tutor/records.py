@@ -7,7 +7,7 @@ and serialises to the JSON contract with ``to_dict``; nothing here imports a hea
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -43,7 +43,8 @@ class Chunk:
         return f"{self.context}\n{plain(self.text)}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields by name (all plain values, so no deep copy: ``asdict`` took 1.9 s for 33,000 chunks)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
