@@ -329,8 +329,8 @@ def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, mo
     question = "How many key steps does the ML process have?"
     model.enqueue("placeholder")
     run(tutor, question)
-    prompt = model.received[-1][-1]["content"]
-    n = int(next(line for line in prompt.splitlines() if "Six Key Steps" in line)[1:2])
+    n = passage_number(tutor, model,
+                       "Machine Learning Development Lifecycle > Six Key Steps > 2. Data Understanding & Preparation")
     model.enqueue(f"The ML process has key steps for deploying models to production [{n}].")
     _, answer = run(tutor, question)
     assert answer.refused and any("asks for a number" in w for w in answer.warnings)

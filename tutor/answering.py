@@ -21,7 +21,7 @@ from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
-from tutor.lists import MAX_ITEMS, MIN_ITEMS, asks_for_list, completion, top_items
+from tutor.lists import asks_for_list, completion, list_items
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
@@ -256,7 +256,7 @@ def stream_answer(
         if not asks_for_list(asked):
             return check
         for i in retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
-            if i + 1 in check.cited and MIN_ITEMS <= len(top_items(hits[i].chunk.text)) <= MAX_ITEMS:
+            if i + 1 in check.cited and list_items(hits[i].chunk.text):
                 extra = completion(check.text, hits[i].chunk.text, i + 1)
                 if extra:
                     yield TextDelta(extra)

@@ -71,17 +71,24 @@ class Guard:
     def read(self, text: str) -> None:
         """Take in every sentence of ``text`` finished since the last call."""
         for end in SENTENCE_END.finditer(text, self.done):
-            sentence = text[self.done:end.end()]
-            norm = _norm(sentence)
-            if norm in LEAKED:
-                self.leaked += 1
-            elif self._loops(norm):
-                self.repeating = True
+            self._take(text[self.done:end.end()])
+            if self.repeating:
                 return
-            else:
-                self.kept += sentence
-                self.seen.append(norm)
             self.done = end.end()
+
+    def _take(self, sentence: str) -> bool:
+        """Keep one sentence, or drop it as a leak or a loop (which marks the draft ``repeating``);
+        whether it was kept."""
+        norm = _norm(sentence)
+        if norm in LEAKED:
+            self.leaked += 1
+            return False
+        if self._loops(norm):
+            self.repeating = True
+            return False
+        self.kept += sentence
+        self.seen.append(norm)
+        return True
 
     def _loops(self, norm: str) -> bool:
         """A sentence said right before, or twice already: the model is looping (notes may repeat a line
@@ -101,17 +108,9 @@ class Guard:
 
     def finish(self, text: str) -> str:
         """The whole kept text once the model has stopped (its last sentence may have no ending)."""
-        if self.repeating:
-            return self.kept.rstrip()
-        tail = text[self.done:]
-        norm = _norm(tail)
-        if norm in LEAKED:
-            self.leaked += 1
-            return self.kept.rstrip()
-        if self._loops(norm):
-            self.repeating = True
-            return self.kept.rstrip()
-        return self.kept + tail
+        if not self.repeating and self._take(text[self.done:]):
+            return self.kept
+        return self.kept.rstrip()
 
 
 def write(model: ChatModel, messages: list[Message], settings: Settings, started: float,

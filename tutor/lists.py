@@ -60,6 +60,16 @@ def top_items(text: str) -> list[str]:
     return [label for label in labels if label]
 
 
+def list_items(text: str) -> list[str]:
+    """The outermost items of ``text`` when they make a list worth completing (else none).
+
+    >>> list_items("- a b\\n- c d"), list_items("- a\\n- b\\n- c")
+    ([], ['a', 'b', 'c'])
+    """
+    items = top_items(text)
+    return items if MIN_ITEMS <= len(items) <= MAX_ITEMS else []
+
+
 def missing_items(answer: str, passage: str) -> list[str]:
     """The passage's list items that ``answer`` does not mention: none when the passage is not a list,
     or when the answer names none of its items (then it may be about another list).
@@ -69,9 +79,7 @@ def missing_items(answer: str, passage: str) -> list[str]:
     >>> missing_items("Use weight decay [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization")
     []
     """
-    items = top_items(passage)
-    if not MIN_ITEMS <= len(items) <= MAX_ITEMS:
-        return []
+    items = list_items(passage)
     left = [item for item in items if overlap(item, answer, word_families) < SAID]
     return left if len(left) < len(items) else []  # an answer that names none of them may mean another list
 
