@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from tutor.records import Chunk
 from tutor.siblings import Group, clean_line, content, entries, groups, name_of, similarity
-from tutor.text import overlap, terms, word_families
+from tutor.text import overlap, telltale_words, terms, word_families
 
 STATED = 0.5  # share of a line's keywords found in a section that makes the line true there too
 NOT_STATED = 0.55  # the key of a "not" item: less than this share of its keywords in the cited passage
@@ -66,11 +66,7 @@ def _place(key: str, others: Sequence[str], seed: str) -> tuple[tuple[str, ...],
 def _distinctive(answer: str, others: Sequence[str], fact: str) -> bool:
     """True when ``fact`` has a word only the answer has among the options (as families or as roots, so
     "serving" is caught for "Train-then-serve"): a question holding it gives the answer away."""
-    for words in (word_families, terms):
-        rest = set().union(*(words(o) for o in others)) if others else set()
-        if words(fact) & (words(answer) - rest):
-            return True
-    return False
+    return bool(telltale_words(answer, others, fact, (word_families, terms)))
 
 
 VAGUE_START = frozenset("he she we i it this that these those so also another suppose for here then but and or "

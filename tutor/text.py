@@ -21,7 +21,7 @@ Limits: English only, ASCII letters and digits; the stemmer only strips plurals 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
 STOPWORDS = frozenset(
@@ -123,6 +123,21 @@ def overlap(text: str, source: str, words: Callable[[str], set[str]] = keywords)
     """
     mine = words(text)
     return len(mine & words(source)) / len(mine) if mine else 0.0
+
+
+def telltale_words(correct: str, others: Sequence[str], text: str,
+                   notions: Sequence[Callable[[str], set[str]]] = (keywords,)) -> set[str]:
+    """Words of ``text`` that ``correct`` has and none of ``others`` has, by each word notion in turn:
+    a question holding one of them points at the correct option.
+
+    >>> sorted(telltale_words("Data Understanding", ["Modeling", "Evaluation"], "Which step cleans data?"))
+    ['data']
+    """
+    found: set[str] = set()
+    for words in notions:
+        rest: set[str] = set().union(*(words(o) for o in others)) if others else set()
+        found |= (words(correct) - rest) & words(text)
+    return found
 
 
 def split_sentences(text: str) -> list[str]:

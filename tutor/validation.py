@@ -23,7 +23,7 @@ from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
 from tutor.siblings import clean_line, is_meta_line
-from tutor.text import keywords, overlap, terms
+from tutor.text import keywords, overlap, telltale_words, terms
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
 SUPPORTED_MEANING = 0.6  # or: cosine similarity of the answer and the chunk, with an embedder
@@ -62,11 +62,7 @@ def telltale(correct: str, others: list[str], question: str, roots: bool = True)
     >>> sorted(telltale("Train-then-serve pattern", ["Batch pattern", "Model-in-image pattern"], "Serving what?"))
     ['serv']
     """
-    found: set[str] = set()
-    for words in (keywords, terms) if roots else (keywords,):
-        rest: set[str] = set().union(*(words(o) for o in others)) if others else set()
-        found |= (words(correct) - rest) & words(question)
-    return found
+    return telltale_words(correct, others, question, (keywords, terms) if roots else (keywords,))
 
 
 def point_given_away(point: str, question: str) -> bool:
