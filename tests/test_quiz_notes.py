@@ -9,7 +9,7 @@ from tests.fakes import ScriptedModel
 from tutor.choices import Planner, statement
 from tutor.chunking import chunk_text
 from tutor.phrasing import card_messages, listed_short, place, stem_messages
-from tutor.quiz import GenerationStats, build_planned, generate
+from tutor.quiz import GenerationStats, build, build_planned, generate
 from tutor.records import Chunk
 from tutor.siblings import groups, is_meta_line
 from tutor.validation import Validator, point_given_away, telltale
@@ -154,6 +154,7 @@ def test_a_line_asked_about_must_stand_alone() -> None:
     assert not statement("The other cells will represent the others")
     assert not statement("Output dA[l-1], dW[l], db[l]")  # a formula, not a fact in words
     assert not statement("LeNet-5")
+    assert not statement("Based on the last example, error analysis helps you decide what to fix first")
     assert statement("Dev and test sets have to come from the same distribution")
     assert statement("Light image size")
 
@@ -201,7 +202,9 @@ def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() 
     cloze = list_card(BY["3. Proof"])  # three plain entries: a model's front would ask for any of them
     assert cloze is not None and cloze.question == "“Proof”: complete the line from your notes: “Leave the dough …”"
     assert cloze.key_points == ("Leave the dough covered in a warm place",) and validator().problems(cloze) == []
-    assert list_card(BY["5. Cool"]) is None  # two entries: the model writes the front
+    two = list_card(BY["5. Cool"])  # was: two entries, so the model wrote a front that either entry answered
+    assert two is not None and two.generator == "notes" and two.question.startswith("“Cool”: complete the line")
+    assert two.key_points == ("Rest the loaf on a wire rack",) and validator().problems(two) == []
 
 
 def test_a_short_list_with_a_two_word_entry_is_still_named_whole() -> None:
@@ -212,3 +215,45 @@ def test_a_short_list_with_a_two_word_entry_is_still_named_whole() -> None:
     (chunk,) = [c for c in chunk_text(notes, "m.md") if c.section == "Matrix"]
     # was: "Rows: Users" is too short to ask about alone, so the model picked 2 of the 3 and missed the rows
     assert list_lines(chunk) == ["Rows: Users", "Columns: Items (videos, products)", "Values: Ratings given"]
+
+
+def test_a_card_front_that_any_line_of_its_section_answers_gives_way_to_a_cloze() -> None:
+    chunks = catalogue()
+    pros = next(c for c in chunks if c.source == "van.md" and c.section == "Pros")
+    check = Validator({c.content_hash: c for c in chunks}).problems
+    stats = GenerationStats()
+    vague = {"question": "What does the Van pattern allow, according to its Pros?"}  # both pros answer it
+    item = generate(pros, "card", ScriptedModel(json.dumps(vague)), check, stats)
+    assert item is not None and item.extra["phrasing"] == "template" and item.question.startswith("“Pros” of “Van")
+    assert stats.rejected == {"off-fact": 1} and "others fit it too" in stats.problems[0]
+    # a front that keeps a word only its line has asks for that line: kept as the model wrote it
+    anchored = {"question": "Under the Pros of the Van pattern, which customers does it suit?"}
+    item = generate(pros, "card", ScriptedModel(json.dumps(anchored)), check, GenerationStats())
+    assert item is not None and item.extra["phrasing"] == "model"
+    assert item.key_points == ("Reach customers far from town",)
+
+
+def test_a_question_that_points_at_a_statement_it_does_not_show_gives_way_to_the_template() -> None:
+    chunks = catalogue()
+    titles = {f"{name}.md": title for name, (title, *_) in PATTERNS.items()}
+    which = next(p for p in Planner(chunks, titles).plans(pros_of(chunks, "oven.md")) if p.shape == "which")
+    stats = GenerationStats()
+    garbled = {"question": "Which pattern in the Pros section does this statement about rerunning a burnt batch fit?"}
+    item = generate(which.chunks[0], "mcq", ScriptedModel(json.dumps(garbled)),
+                    Validator({c.content_hash: c for c in chunks}).problems, stats, plan=which)
+    assert item is not None and item.question == which.question and stats.rejected == {"off-fact": 1}
+
+
+def test_a_short_answer_on_part_of_a_longer_list_must_say_which_entries_it_asks_for() -> None:
+    from tests.conftest import NOTES
+
+    chunks = chunk_text(NOTES.read_text(), NOTES.name)
+    supervised = next(c for c in chunks if c.section.endswith("> Supervised Learning"))  # five labelled entries
+    check = Validator({c.content_hash: c for c in chunks}).problems
+    points = {"key_points": ["Higher accuracy", "Computationally expensive at scale"]}
+    named = build("short", {**points, "question": "What are the advantage and the disadvantage of supervised "
+                                                  "recommenders?"}, supervised, "t")
+    assert check(named) == []  # each point's own label is in the question
+    vague = build("short", {**points, "question": "What should you know about supervised recommenders?"},
+                  supervised, "t")
+    assert "the question does not say which 2 of the 5 entries" in check(vague)[0]  # any two entries answer it

@@ -73,7 +73,7 @@ VAGUE_START = frozenset("he she we i it this that these those so also another su
                         "if as in lets let's note now what why how example example: similar similarly hint "
                         "sometimes from".split())
 # A line that leans on what is around it in the note: "from the above", "the previous section", "the others".
-ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the example|as shown|shown (?:here|in))\b",
+ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the (?:\w+ )?example|as shown|shown (?:here|in))\b",
                        re.IGNORECASE)
 WORDLIKE = re.compile(r"^[(\"'“]?[A-Za-z][a-z]+(?:[-'][A-Za-z]+)*[)\"'”,.;:!?]*$")
 PROSE = 0.6  # share of a line's tokens that are plain words, for it to be asked about
@@ -105,9 +105,32 @@ def facts(chunk: Chunk) -> list[str]:
     """Lines of the chunk a question can ask about: its list entries, else its sentences."""
     found = [e.text for e in entries(chunk) if not e.intro]
     if not found:
-        text = " ".join(clean_line(line) for line in content(chunk).splitlines())
-        found = [s.strip() for s in text.replace("! ", ". ").replace("? ", ". ").split(". ")]
+        found = [s.strip() for unit in _units(content(chunk))
+                 for s in unit.replace("! ", ". ").replace("? ", ". ").split(". ")]
     return [f.rstrip(".") for f in found if statement(f)]
+
+
+def _units(text: str) -> list[str]:
+    r"""The passage's lines as plain text, a line joined to the one before only when it carries on its sentence
+    (lower case after no full stop); a lead-in line ("Ideas to try:") is left out.
+
+    >>> _units("Ideas to try:\nCollect more data.\nTrain longer\nwith Adam.")
+    ['Collect more data.', 'Train longer with Adam.']
+    """
+    units: list[str] = []
+    ended = True
+    for raw in text.splitlines():
+        line = clean_line(raw)
+        if not line:
+            continue
+        if not ended and line[0].islower() and units:
+            units[-1] += " " + line
+        else:
+            units.append(line)
+        ended = raw.rstrip().endswith((".", "!", "?", ":"))
+        if raw.rstrip().endswith(":"):
+            units.pop()
+    return units
 
 
 class Planner:

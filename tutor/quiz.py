@@ -222,7 +222,7 @@ class GenerationStats:
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
            "contradicts", "meta"), "json": ("not the JSON",), "duplicate": ("already in the bank",),
-           "off-fact": ("not about the line", "does not ask which")}
+           "off-fact": ("not about the line", "does not ask which", "borrows the worked example")}
 
 
 def reason(problem: str) -> str:

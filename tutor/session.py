@@ -30,7 +30,7 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.phrasing import LIST_ANSWER, list_card, list_lines, listed_short, short_lines
+from tutor.phrasing import LIST_ANSWER, list_card, list_entries, list_lines, listed_short, short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -235,6 +235,9 @@ class QuizSession:
             if made >= wanted:
                 return
             item = self._one(chunk, k, planner, model, validator, made)
+            if item is None and kind is None:  # a mixed session: the passage's item of another kind, from the notes
+                item = next((i for other in kinds if other != k
+                             if (i := self._one(chunk, other, planner, None, validator, made)) is not None), None)
             if item is None:
                 continue
             validator.accept(item)
@@ -280,8 +283,10 @@ class QuizSession:
                 return listed
         if model is None or self.bank.has(chunk, kind, model.name):
             return None
-        if kind == "short" and (len(short_lines(chunk)) < 2 or list_lines(chunk)):
-            return None  # a short answer needs 2-3 of the passage's lines; a table or one line gets other kinds
+        if kind == "short" and (len(short_lines(chunk)) < 2 or list_lines(chunk) or not list_entries(chunk)):
+            # a short answer needs 2-3 entries of a longer list; a paragraph's sentences answer no one question
+            # (the model's items there were kept by no hand check), and one line or a table gets other kinds
+            return None
         item = self._model_item(chunk, kind, model, validator, where)
         if item is None:
             self.bank.mark_failed(chunk, kind, model.name)
