@@ -87,12 +87,13 @@ def test_due_with_nothing_practised_says_so(cli) -> None:  # type: ignore[no-unt
 
 
 def test_a_malformed_model_reply_is_skipped_and_the_quiz_goes_on(cli) -> None:  # type: ignore[no-untyped-def]
-    # a short-answer item is written whole by the model: three broken replies and it is skipped
+    # a short-answer item is written whole by the model: two broken replies (a try and a repair) and it is skipped
     # (was: on "data understanding"; a list of 4 lines now gets "name its 4 points" with no model, so a longer one)
     cli.model.enqueue("{not json", "[1, 2]", '{"question": 3}', json.dumps(GOOD_SHORT))
     code, out, err = cli("quiz", "--json", "-n", "1", "--kind", "short", "--section", "> supervised learning")
     assert code == 1 and out == ""
     assert "warning: skipped a short answer question" in err and "not the JSON asked for" in err
+    assert len(cli.model.replies) == 2  # was: a third, blind try at a higher temperature
     assert err.rstrip().endswith("(fix: try another --section or --kind, or check the model with: tutor doctor)")
 
 

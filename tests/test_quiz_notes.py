@@ -257,3 +257,18 @@ def test_a_short_answer_on_part_of_a_longer_list_must_say_which_entries_it_asks_
     vague = build("short", {**points, "question": "What should you know about supervised recommenders?"},
                   supervised, "t")
     assert "the question does not say which 2 of the 5 entries" in check(vague)[0]  # any two entries answer it
+
+
+def test_a_heading_that_asks_a_question_over_one_statement_is_a_card_with_no_model() -> None:
+    from tutor.phrasing import list_card
+
+    notes = ("# Q\n\n## Interview answers\n\n### What makes a good baker?\nPatience with the dough, a hot oven and "
+             "early mornings.\n\n### Why rest the loaf?\nThe crumb sets while it cools. Slicing early makes it "
+             "gummy.\n")
+    chunks = chunk_text(notes, "q.md")
+    good, rest = (next(c for c in chunks if c.section.endswith(h)) for h in ("good baker?", "the loaf?"))
+    card = list_card(good)
+    assert card is not None and card.generator == "notes" and card.question == "What makes a good baker?"
+    assert card.key_points == ("Patience with the dough, a hot oven and early mornings",)
+    assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
+    assert list_card(rest) is None  # two statements: one of them would be half the answer

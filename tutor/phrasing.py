@@ -247,11 +247,13 @@ LIST_CARD = 2  # entries from which a card on one of them is built from the note
 
 
 def list_card(chunk: Chunk) -> QuizItem | None:
-    """A card on one entry of a list of 2 or more, built from the notes: a model's front for it tends to ask for
-    any entry ("What is a key risk?", "What does the pattern allow?"), so a labelled entry is asked by its label
-    and another is a cloze."""
+    """A card built from the notes: a heading that asks a question, over its one statement, is the card as it
+    stands; on one entry of a list of 2 or more a model's front tends to ask for any entry ("What is a key
+    risk?", "What does the pattern allow?"), so a labelled entry is asked by its label and another is a cloze."""
     listed = [e for e in entries(chunk) if not e.intro]
     fact = card_fact(chunk)
+    if fact is not None and leaf_of(chunk).endswith("?") and len(facts(chunk)) == 1:
+        return fact_card(chunk, fact, leaf_of(chunk), "notes", "template")
     entry = next((e for e in listed if e.text.rstrip(".") == fact), None)
     if len(listed) < LIST_CARD or fact is None or entry is None:
         return None

@@ -48,6 +48,7 @@ from tutor.siblings import definitions, titles
 from tutor.validation import Validator
 
 MIN_CHARS = 60  # a chunk with less text than this has too little to ask about
+REPAIRED = 2  # a whole item the model writes: a first try and one repair naming the problem, no blind third try
 
 
 def top(section: str) -> str:
@@ -296,7 +297,7 @@ class QuizSession:
                     plan: Plan | None = None) -> QuizItem | None:
         self.log(f"(writing a {KIND_NAMES[kind]} question on “{where}” with {model.name}...)")
         before = len(self.stats.problems)
-        item = generate(chunk, kind, model, validator.problems, self.stats, plan=plan)
+        item = generate(chunk, kind, model, validator.problems, self.stats, attempts=REPAIRED, plan=plan)
         if item is not None and item.extra.get("phrasing") == "template":
             problems = self.stats.problems[before:]
             self.log(f"(the model's question on “{where}” did not pass: {problems[0] if problems else 'no reply'}; "
