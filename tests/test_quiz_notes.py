@@ -272,3 +272,28 @@ def test_a_heading_that_asks_a_question_over_one_statement_is_a_card_with_no_mod
     assert card.key_points == ("Patience with the dough, a hot oven and early mornings",)
     assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
     assert list_card(rest) is None  # two statements: one of them would be half the answer
+
+
+def test_the_model_writes_no_short_answer_on_a_paragraph_or_an_unlabelled_long_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = ("# Bakery\n\n## Morning\nThe oven is lit at four. The first loaves go in at five. The shop opens at "
+             "seven.\n\n## Tools\n- A bench scraper cuts the dough\n- A proofing basket shapes the loaf\n"
+             "- A lame scores the crust\n- A peel slides loaves into the oven\n- A rack cools the bread\n")
+    chunks = chunk_text(notes, "b.md")
+    model = ScriptedModel()  # no reply queued: asking it fails the test
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        validator = Validator({c.content_hash: c for c in chunks})
+        for section in ("Morning", "Tools"):  # was: the model picked 2-3 sentences or entries and asked for them
+            chunk = next(c for c in chunks if c.section == section)
+            assert session._one(chunk, "short", Planner(chunks), model, validator, 0) is None
+    assert model.received == []

@@ -324,6 +324,12 @@ def list_entries(chunk: Chunk) -> list[Entry]:
     return [e for e in entries(chunk) if not e.intro]
 
 
+def labelled(listed: list[Entry]) -> bool:
+    """True when most entries of a list have their own label ("Advantage: …"), which a question can name them by."""
+    labels = {e.label.lower() for e in listed if e.label}
+    return len(labels) >= 3 and 2 * len(labels) > len(listed)
+
+
 def list_lines(chunk: Chunk) -> list[str]:
     """The entries of a list section that a "name its N points" short answer asks for all of (else []): every
     entry, short ones too ("Rows: Users", "Programming proficiency"), else the model would pick some of them."""

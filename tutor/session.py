@@ -30,7 +30,7 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.phrasing import LIST_ANSWER, list_card, list_entries, list_lines, listed_short, short_lines
+from tutor.phrasing import LIST_ANSWER, labelled, list_card, list_entries, list_lines, listed_short, short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -284,9 +284,10 @@ class QuizSession:
                 return listed
         if model is None or self.bank.has(chunk, kind, model.name):
             return None
-        if kind == "short" and (len(short_lines(chunk)) < 2 or list_lines(chunk) or not list_entries(chunk)):
-            # a short answer needs 2-3 entries of a longer list; a paragraph's sentences answer no one question
-            # (the model's items there were kept by no hand check), and one line or a table gets other kinds
+        if kind == "short" and (len(short_lines(chunk)) < 2 or list_lines(chunk) or not labelled(list_entries(chunk))):
+            # the model writes a short answer only on 2-3 entries of a longer list whose labels the question can name
+            # them by ("the advantage and the disadvantage"); a paragraph's sentences answer no one question, and
+            # on an unlabelled list its question fit the other entries too (no hand check kept either)
             return None
         item = self._model_item(chunk, kind, model, validator, where)
         if item is None:
