@@ -297,3 +297,48 @@ def test_the_model_writes_no_short_answer_on_a_paragraph_or_an_unlabelled_long_l
             chunk = next(c for c in chunks if c.section == section)
             assert session._one(chunk, "short", Planner(chunks), model, validator, 0) is None
     assert model.received == []
+
+
+def test_a_list_of_code_or_of_what_the_lecturer_said_is_not_named_whole() -> None:
+    from tutor.phrasing import list_lines
+
+    notes = ("# N\n\n## Scale\n- Calculate: `a_log = log(a)  # e.g. a = 0.0001 then a_log = -4`\n"
+             "- Calculate: `b_log = log(b)  # e.g. b = 1 then b_log = 0`\n\n"
+             "## Lecture\n- Mainly he is talking about logistic regression for a binary classifier\n"
+             "- He showed an example with cat pictures\n\n## Steps\n- Weigh the flour\n- Mix the dough by hand\n")
+    by = {c.section: c for c in chunk_text(notes, "n.md")}
+    assert list_lines(by["Scale"]) == [] and list_lines(by["Lecture"]) == []  # was: "Which 2 points …?" on them
+    assert list_lines(by["Steps"]) == ["Weigh the flour", "Mix the dough by hand"]
+
+
+def test_a_cloze_card_takes_an_entry_whose_first_words_open_no_other_entry() -> None:
+    from tutor.phrasing import list_card
+
+    notes = ("# N\n\n## Ideas\n- Collect more data\n- Collect more diverse training set\n"
+             "- Train the network for longer\n")
+    (chunk,) = [c for c in chunk_text(notes, "n.md") if c.section == "Ideas"]
+    card = list_card(chunk)  # was: "complete the line: “Collect …”", which both first entries complete
+    assert card is not None and card.key_points == ("Train the network for longer",)
+    assert card.question == "“Ideas” of “N”: complete the line from your notes: “Train the …”"
+
+
+def test_a_passage_with_no_line_that_stands_alone_gets_no_card_written_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = "# N\n\n## Interview\nBased on the last example, he said it takes a lot of time with no need at all.\n"
+    chunks = chunk_text(notes, "n.md")
+    model = ScriptedModel()  # nothing queued: a card written whole ("Who is …?") would ask it
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        (chunk,) = [c for c in chunks if c.section == "Interview"]
+        validator = Validator({c.content_hash: c for c in chunks})
+        assert session._one(chunk, "card", Planner(chunks), model, validator, 0) is None
+    assert model.received == []

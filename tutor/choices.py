@@ -85,9 +85,23 @@ def statement(text: str) -> bool:
     >>> statement("Most time-consuming step in ML projects"), statement("For example:"), statement("He said so")
     (True, False, False)
     """
+    return len(terms(text)) >= MIN_FACT_WORDS and stands_alone(text)
+
+
+SPEAKER = frozenset({"he", "she"})  # "Mainly he is talking about …": a line about a lecture, not the subject
+
+
+def stands_alone(text: str) -> bool:
+    """True for a line that makes sense alone, however short ("Rows: Users"): not a pointer, code or a lead-in.
+
+    >>> stands_alone("Rows: Users"), stands_alone("Mainly he is talking about regression")
+    (True, False)
+    >>> stands_alone("Calculate: `a_log = log(a)  # e.g. a = 0.0001 then a_log = -4`")
+    False
+    """
     words = text.split()
-    return (len(terms(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
-            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START
+    return (bool(words) and len(text) <= 220 and text.count("`") < 4 and not text.rstrip().endswith((":", ",", "?"))
+            and words[0].lower() not in VAGUE_START and not SPEAKER & {w.lower() for w in words[:2]}
             and not ELSEWHERE.search(text) and prose(text))
 
 

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from tutor.choices import Plan, facts
+from tutor.choices import Plan, facts, stands_alone
 from tutor.llm import ChatModel, Message
 from tutor.quiz import SYSTEM as ITEM_SYSTEM
-from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
+from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, normalise, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
 from tutor.siblings import Entry, entries, name_of
@@ -234,13 +234,29 @@ def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     """
     if leaf.endswith("?"):
         return leaf
+    named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
+    return f"{named}: complete the line from your notes: “{cloze_shown(fact)} …”"
+
+
+def cloze_shown(fact: str) -> str:
+    """The first words of ``fact`` a cloze shows: under half its keywords, and two words when that stays under."""
     words = fact.split()
     want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
     cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
     if len(words) >= CLOZE_TWO_WORDS and 2 * len(keywords(" ".join(words[:2]))) < len(keywords(fact)):
         cut = max(cut, 2)  # one word ("Data …") opens too many lines of the notes to recall this one
-    named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
-    return f"{named}: complete the line from your notes: “{' '.join(words[:cut])} …”"
+    return " ".join(words[:cut])
+
+
+def opens_another(fact: str, others: list[str]) -> bool:
+    """True when the words a cloze of ``fact`` shows also open another line: "Collect …" for "Collect more data"
+    beside "Collect more diverse training set" has two right endings.
+
+    >>> opens_another("Collect more data", ["Collect more diverse training set", "Try dropout"])
+    True
+    """
+    shown = normalise(cloze_shown(fact))
+    return any(normalise(o).startswith(shown) for o in others if normalise(o) != normalise(fact))
 
 
 LIST_CARD = 2  # entries from which a card on one of them is built from the notes (a model's front fits them all)
@@ -261,6 +277,12 @@ def list_card(chunk: Chunk) -> QuizItem | None:
         item = fact_card(chunk, fact, f"Under {place(chunk)}, what do your notes say of “{entry.label}”?", "notes",
                          "template")
         return replace(item, key_points=(clean(entry.value).rstrip("."),))
+    lines = [e.text.rstrip(".") for e in listed]
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    fact = next((f for f in facts(chunk) if f in lines and len(keywords(f) - named) >= 2
+                 and not opens_another(f, lines)), None)  # a cloze with one right ending
+    if fact is None:
+        return None
     return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
 
 
@@ -334,8 +356,9 @@ def list_lines(chunk: Chunk) -> list[str]:
     """The entries of a list section that a "name its N points" short answer asks for all of (else []): every
     entry, short ones too ("Rows: Users", "Programming proficiency"), else the model would pick some of them."""
     listed = [e for e in entries(chunk) if not e.intro]
-    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or len(e.text) > 220 for e in listed):
-        return []
+    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or not stands_alone(e.text)
+                                                  for e in listed):
+        return []  # an entry that is code, a formula or "he talked about …" makes no point to recall
     return [e.text.rstrip(".") for e in listed]
 
 

@@ -30,7 +30,16 @@ from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.phrasing import LIST_ANSWER, labelled, list_card, list_entries, list_lines, listed_short, short_lines
+from tutor.phrasing import (
+    LIST_ANSWER,
+    card_fact,
+    labelled,
+    list_card,
+    list_entries,
+    list_lines,
+    listed_short,
+    short_lines,
+)
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
@@ -289,6 +298,8 @@ class QuizSession:
             # them by ("the advantage and the disadvantage"); a paragraph's sentences answer no one question, and
             # on an unlabelled list its question fit the other entries too (no hand check kept either)
             return None
+        if kind == "card" and card_fact(chunk) is None:
+            return None  # no line that stands alone for its back: a card written whole has no key the notes state
         item = self._model_item(chunk, kind, model, validator, where)
         if item is None:
             self.bank.mark_failed(chunk, kind, model.name)
