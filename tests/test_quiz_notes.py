@@ -342,3 +342,28 @@ def test_a_passage_with_no_line_that_stands_alone_gets_no_card_written_whole(tmp
         validator = Validator({c.content_hash: c for c in chunks})
         assert session._one(chunk, "card", Planner(chunks), model, validator, 0) is None
     assert model.received == []
+
+
+def test_a_session_card_on_a_paragraph_is_a_line_to_complete_with_no_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = ("# Bakery\n\n## Morning\nThe oven is lit at four every morning. The first loaves go in at five. "
+             "The shop opens at seven.\n")
+    chunks = chunk_text(notes, "b.md")
+    model = ScriptedModel()  # nothing queued: the model's fronts asked for any line of the paragraph
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        (chunk,) = [c for c in chunks if c.section == "Morning"]
+        validator = Validator({c.content_hash: c for c in chunks})
+        card = session._one(chunk, "card", Planner(chunks), model, validator, 0)
+    assert model.received == [] and card is not None and card.generator == "notes"
+    assert card.question == "“Morning” of “Bakery”: complete the line from your notes: “The oven …”"
+    assert card.key_points == ("The oven is lit at four every morning",)

@@ -235,28 +235,41 @@ def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     if leaf.endswith("?"):
         return leaf
     named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
-    return f"{named}: complete the line from your notes: “{cloze_shown(fact)} …”"
+    return f"{named}: complete the line from your notes: “{cloze_shown(fact, keywords(f'{leaf} {owner}'))} …”"
 
 
-def cloze_shown(fact: str) -> str:
-    """The first words of ``fact`` a cloze shows: under half its keywords, and two words when that stays under."""
-    words = fact.split()
-    want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
-    cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
-    if len(words) >= CLOZE_TWO_WORDS and 2 * len(keywords(" ".join(words[:2]))) < len(keywords(fact)):
-        cut = max(cut, 2)  # one word ("Data …") opens too many lines of the notes to recall this one
-    return " ".join(words[:cut])
+def cloze_shown(fact: str, named: set[str] | frozenset[str] = frozenset()) -> str:
+    """The first words of ``fact`` a cloze shows: under half its keywords counting those the heading (``named``)
+    already gives, at least one of its own, and two words when that stays under; "" when no opening fits.
+
+    >>> cloze_shown("The oven is lit at four every morning", {"morning"}), cloze_shown("Collect data")
+    ('The oven', '')
+    """
+    words, kw = fact.split(), keywords(fact)
+    given = kw & set(named)
+    want = max(1, int(len(kw) * CLOZE_SHARE))
+    best = ""
+    for n in range(1, len(words)):
+        prefix = " ".join(words[:n])
+        own, shown = keywords(prefix) - set(named), keywords(prefix) | given
+        if 2 * len(shown) >= len(kw):
+            break  # half the line's words or more: the cloze would give it away
+        if own:
+            best = prefix
+            if len(shown) >= want and (n >= 2 or len(words) < CLOZE_TWO_WORDS):
+                break  # one word ("Data …") opens too many lines of the notes to recall this one
+    return best
 
 
-def opens_another(fact: str, others: list[str]) -> bool:
-    """True when the words a cloze of ``fact`` shows also open another line: "Collect …" for "Collect more data"
-    beside "Collect more diverse training set" has two right endings.
+def opens_another(fact: str, others: list[str], named: set[str] | frozenset[str] = frozenset()) -> bool:
+    """True when a cloze of ``fact`` has no opening to show, or its opening also opens another line: "Collect
+    more …" for "Collect more diverse data" beside "Collect more labelled data" has two right endings.
 
-    >>> opens_another("Collect more data", ["Collect more diverse training set", "Try dropout"])
+    >>> opens_another("Collect more diverse data", ["Collect more labelled data", "Try dropout"])
     True
     """
-    shown = normalise(cloze_shown(fact))
-    return any(normalise(o).startswith(shown) for o in others if normalise(o) != normalise(fact))
+    shown = normalise(cloze_shown(fact, named))
+    return not shown or any(normalise(o).startswith(shown) for o in others if normalise(o) != normalise(fact))
 
 
 LIST_CARD = 2  # entries from which a card on one of them is built from the notes (a model's front fits them all)
@@ -280,7 +293,18 @@ def list_card(chunk: Chunk) -> QuizItem | None:
     lines = [e.text.rstrip(".") for e in listed]
     named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
     fact = next((f for f in facts(chunk) if f in lines and len(keywords(f) - named) >= 2
-                 and not opens_another(f, lines)), None)  # a cloze with one right ending
+                 and not opens_another(f, lines, named)), None)  # a cloze with one right ending
+    if fact is None:
+        return None
+    return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
+
+
+def line_card(chunk: Chunk) -> QuizItem | None:
+    """A card on a line of a passage with no list, built from the notes: its first statement whose opening words
+    open no other line, as a line to complete (None when it has none)."""
+    lines = facts(chunk)
+    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
+    fact = next((f for f in lines if len(keywords(f) - named) >= 2 and not opens_another(f, lines, named)), None)
     if fact is None:
         return None
     return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
