@@ -367,3 +367,18 @@ def test_a_session_card_on_a_paragraph_is_a_line_to_complete_with_no_model(tmp_p
     assert model.received == [] and card is not None and card.generator == "notes"
     assert card.question == "“Morning” of “Bakery”: complete the line from your notes: “The oven …”"
     assert card.key_points == ("The oven is lit at four every morning",)
+
+
+def test_a_table_gives_a_card_on_a_cell_and_a_three_word_line_no_cloze() -> None:
+    from tests.conftest import NOTES
+    from tutor.phrasing import cloze_shown, line_card, table_card
+
+    chunks = chunk_text(NOTES.read_text(), NOTES.name)
+    table = next(c for c in chunks if c.section.endswith("Data Scientist vs. Machine Learning Engineer (MLE)"))
+    card = table_card(table)  # was: a cloze of the row, "complete the line: “| Primary Focus | Analysis …”"
+    assert card is not None and card.generator == "notes" and card.key_points == ("Analysis and experimentation",)
+    assert card.question == ("In “Data Scientist vs. Machine Learning Engineer (MLE)”, what is the primary focus of "
+                             "“Data Scientist”?")
+    assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
+    assert line_card(table) is None  # a table row is no line to complete
+    assert cloze_shown("Data structures and algorithms") == ""  # was: "Data …", too little to go on

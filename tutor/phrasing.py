@@ -235,7 +235,8 @@ def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
     if leaf.endswith("?"):
         return leaf
     named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
-    return f"{named}: complete the line from your notes: “{cloze_shown(fact, keywords(f'{leaf} {owner}'))} …”"
+    shown = cloze_shown(fact, keywords(f"{leaf} {owner}")) or fact.split()[0]
+    return f"{named}: complete the line from your notes: “{shown} …”"
 
 
 def cloze_shown(fact: str, named: set[str] | frozenset[str] = frozenset()) -> str:
@@ -258,7 +259,7 @@ def cloze_shown(fact: str, named: set[str] | frozenset[str] = frozenset()) -> st
             best = prefix
             if len(shown) >= want and (n >= 2 or len(words) < CLOZE_TWO_WORDS):
                 break  # one word ("Data …") opens too many lines of the notes to recall this one
-    return best
+    return best if len(best.split()) >= 2 else ""  # one word ("Data …") is too little to go on
 
 
 def opens_another(fact: str, others: list[str], named: set[str] | frozenset[str] = frozenset()) -> bool:
@@ -299,10 +300,28 @@ def list_card(chunk: Chunk) -> QuizItem | None:
     return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
 
 
+def table_card(chunk: Chunk) -> QuizItem | None:
+    """A card on the first cell of a comparison table, built from the notes: "In “Data Scientist vs. MLE”, what is
+    the primary focus of “Data Scientist”?" (None without a table whose header names its columns)."""
+    from tutor.contrast import _cells
+
+    rows = [line for line in chunk.text.splitlines() if line.lstrip().startswith("|")]
+    if len(rows) < 3 or not set(rows[1].replace("|", "").strip()) <= set("-: "):
+        return None
+    header = _cells(rows[0])
+    for row in rows[2:]:
+        cells = _cells(row)
+        if len(cells) == len(header) >= 3 and cells[0] and header[1] and len(keywords(cells[1])) >= 2:
+            question = f"In {place(chunk)}, what is the {cells[0].lower()} of “{header[1]}”?"
+            item = fact_card(chunk, clean(row), question, "notes", "template")
+            return replace(item, key_points=(clean(cells[1]).rstrip("."),))
+    return None
+
+
 def line_card(chunk: Chunk) -> QuizItem | None:
     """A card on a line of a passage with no list, built from the notes: its first statement whose opening words
-    open no other line, as a line to complete (None when it has none)."""
-    lines = facts(chunk)
+    open no other line, as a line to complete (None when it has none; a table row is no line to complete)."""
+    lines = [f for f in facts(chunk) if "|" not in f]
     named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
     fact = next((f for f in lines if len(keywords(f) - named) >= 2 and not opens_another(f, lines, named)), None)
     if fact is None:

@@ -39,6 +39,7 @@ from tutor.phrasing import (
     list_lines,
     listed_short,
     short_lines,
+    table_card,
 )
 from tutor.quiz import (
     KIND_NAMES,
@@ -284,7 +285,7 @@ class QuizSession:
         if kind == "card" and "fact" not in shapes:
             # built from the notes: a list entry by its label or as a cloze, a question heading, else a line to
             # complete (the model's fronts were kept on the first try for 0 of 2 dev slots and 3 of 6 test ones)
-            card = list_card(chunk) or line_card(chunk)
+            card = list_card(chunk) or table_card(chunk) or line_card(chunk)
             if card is not None and not validator.problems(card):
                 self.stats.built += 1
                 return card
