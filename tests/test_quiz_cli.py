@@ -142,4 +142,6 @@ def test_a_mixed_session_gives_contrast_drills_at_most_a_third_while_the_model_w
     code, out, err = cli("quiz", "--json", "-n", "3", "--section", "> supervised learning")
     assert code == 0, err
     kinds = [json.loads(line)["kind"] for line in out.splitlines()]
-    assert kinds.count("contrast") == 1 and {"mcq", "short"} <= set(kinds), (kinds, err)
+    # was {"mcq", "short"}: the list's labels are fields every approach repeats ("Advantage"), so it gets no
+    # "which one is" item now, and its multiple-choice slot is given to an item of another kind from the notes
+    assert kinds.count("contrast") == 1 and "short" in kinds and len(kinds) == 3, (kinds, err)

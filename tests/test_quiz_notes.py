@@ -382,3 +382,18 @@ def test_a_table_gives_a_card_on_a_cell_and_a_three_word_line_no_cloze() -> None
     assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
     assert line_card(table) is None  # a table row is no line to complete
     assert cloze_shown("Data structures and algorithms") == ""  # was: "Data …", too little to go on
+
+
+def test_a_list_of_fields_other_lists_repeat_gets_no_which_one_item_and_labels_are_not_phrased() -> None:
+    notes = ("# Ovens\n\n## Wood oven\n- **Fuel**: Oak logs\n- **Heat**: Very high and uneven\n"
+             "- **Taste**: Smoky crust\n- **Advantage**: Flavour\n\n## Gas oven\n- **Fuel**: Mains gas\n"
+             "- **Heat**: Even and steady\n- **Taste**: Plain crust\n- **Advantage**: Control\n\n## Bakers\n"
+             "- **Mixer**: Weighs and mixes the dough\n- **Shaper**: Folds and rolls each loaf\n"
+             "- **Oven hand**: Loads and watches the oven\n- **Seller**: Greets buyers at the counter\n")
+    chunks = chunk_text(notes, "o.md")
+    by = {c.section: c for c in chunks}
+    planner = Planner(chunks)
+    # was: "In “Wood oven”, which one is: “Oak logs”?" with Heat / Taste / Advantage as wrong options
+    assert [p for p in planner.plans(by["Wood oven"]) if p.shape == "label"] == []
+    (label,) = [p for p in planner.plans(by["Bakers"]) if p.shape == "label"]
+    assert not label.phrased_by_model  # its template wording is the item: the model's named the value in other words

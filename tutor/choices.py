@@ -51,7 +51,9 @@ class Plan:
 
     @property
     def phrased_by_model(self) -> bool:
-        return self.shape in ("which", "label")
+        """Only a "which" item: for a "label" item the model's question named the value in other words and no
+        longer fit its key ("Which is an algorithm used in software development?" for “Strong CS fundamentals”)."""
+        return self.shape == "which"
 
 
 def _slot(seed: str, n: int) -> int:
@@ -152,6 +154,13 @@ class Planner:
 
     def __init__(self, chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None) -> None:
         self.groups = groups(chunks, file_titles)
+        seen: dict[str, set[str]] = {}
+        for c in chunks:
+            for e in entries(c):
+                if e.label:
+                    seen.setdefault(e.label.lower(), set()).add(c.content_hash)
+        # a label that several lists repeat ("Advantage" under each approach) names a field, not one of a kind
+        self.fields = frozenset(label for label, where in seen.items() if len(where) > 1)
         self.of: dict[str, list[Group]] = {}
         for g in self.groups:
             for member in g.members:
@@ -196,6 +205,8 @@ class Planner:
         labelled = [e for e in entries(chunk) if e.label and e.value and len(e.label) <= 60]
         if len(labelled) < 4 or len({e.label.lower() for e in labelled}) < len(labelled):
             return None
+        if any(e.label.lower() in self.fields for e in labelled):
+            return None  # fields of a record ("Features", "Advantage"): not options of one kind (contrast drills)
         for entry in labelled:
             if len(word_families(entry.value)) < MIN_FACT_WORDS - 1:
                 continue
