@@ -285,10 +285,10 @@ class QuizSession:
         if kind == "card" and "fact" not in shapes:
             # built from the notes: a list entry by its label or as a cloze, a question heading, else a line to
             # complete (the model's fronts were kept on the first try for 0 of 2 dev slots and 3 of 6 test ones)
-            card = list_card(chunk) or table_card(chunk) or line_card(chunk)
-            if card is not None and not validator.problems(card):
+            built = list_card(chunk) or table_card(chunk) or line_card(chunk)
+            if built is not None and not validator.problems(built):
                 self.stats.built += 1
-                return card
+                return built
         if kind == "card":
             return None
         if kind == "short" and "list" not in shapes and (lines := list_lines(chunk)):
