@@ -8,7 +8,8 @@ import pytest
 
 from tests.fakes import ScriptedModel
 from tests.test_siblings import BY, validator
-from tutor.phrasing import card_fact, card_messages, cloze_front, leaf_of
+from tutor.cards import card_fact, cloze_front, leaf_of
+from tutor.phrasing import card_messages
 from tutor.quiz import GenerationStats, generate
 from tutor.replies import SCHEMAS, parse, validate
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 from tests.fakes import ScriptedModel
+from tutor.cards import place
 from tutor.choices import Planner, statement
 from tutor.chunking import chunk_text
-from tutor.phrasing import card_messages, listed_short, place, stem_messages
+from tutor.phrasing import card_messages, listed_short, stem_messages
 from tutor.quiz import GenerationStats, build, build_planned, generate
 from tutor.records import Chunk
 from tutor.siblings import groups, is_meta_line
@@ -192,7 +193,7 @@ def test_a_section_named_after_its_parent_gets_no_which_section_item() -> None:
 
 def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() -> None:
     from tests.test_siblings import BY, validator
-    from tutor.phrasing import list_card
+    from tutor.cards import list_card
 
     labelled = list_card(BY["Knife Cuts"])  # "- **Sourdough** - A bread leavened by ...", "- **Julienne**: ..."
     assert labelled is not None and labelled.generator == "notes"
@@ -260,7 +261,7 @@ def test_a_short_answer_on_part_of_a_longer_list_must_say_which_entries_it_asks_
 
 
 def test_a_heading_that_asks_a_question_over_one_statement_is_a_card_with_no_model() -> None:
-    from tutor.phrasing import list_card
+    from tutor.cards import list_card
 
     notes = ("# Q\n\n## Interview answers\n\n### What makes a good baker?\nPatience with the dough, a hot oven and "
              "early mornings.\n\n### Why rest the loaf?\nThe crumb sets while it cools. Slicing early makes it "
@@ -312,7 +313,7 @@ def test_a_list_of_code_or_of_what_the_lecturer_said_is_not_named_whole() -> Non
 
 
 def test_a_cloze_card_takes_an_entry_whose_first_words_open_no_other_entry() -> None:
-    from tutor.phrasing import list_card
+    from tutor.cards import list_card
 
     notes = ("# N\n\n## Ideas\n- Collect more data\n- Collect more diverse training set\n"
              "- Train the network for longer\n")
@@ -371,7 +372,7 @@ def test_a_session_card_on_a_paragraph_is_a_line_to_complete_with_no_model(tmp_p
 
 def test_a_table_gives_a_card_on_a_cell_and_a_three_word_line_no_cloze() -> None:
     from tests.conftest import NOTES
-    from tutor.phrasing import cloze_shown, line_card, table_card
+    from tutor.cards import cloze_shown, line_card, table_card
 
     chunks = chunk_text(NOTES.read_text(), NOTES.name)
     table = next(c for c in chunks if c.section.endswith("Data Scientist vs. Machine Learning Engineer (MLE)"))

@@ -248,7 +248,8 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
     """
     stats = stats if stats is not None else GenerationStats()
     if plan is not None or kind == "card":
-        from tutor.phrasing import card_fact, phrase, phrase_card  # phrasing builds on this module
+        from tutor.cards import card_fact  # cards and phrasing build on this module
+        from tutor.phrasing import phrase, phrase_card
 
         if plan is not None:
             return phrase(plan, model, check, stats)

@@ -26,21 +26,12 @@ from datetime import datetime
 
 from tutor import contrast
 from tutor.bank import Bank
+from tutor.cards import line_card, list_card, table_card
 from tutor.choices import Plan, Planner
 from tutor.errors import TutorError
 from tutor.grading import PASS, Grade, grade, hint
 from tutor.llm import ChatModel
-from tutor.phrasing import (
-    LIST_ANSWER,
-    labelled,
-    line_card,
-    list_card,
-    list_entries,
-    list_lines,
-    listed_short,
-    short_lines,
-    table_card,
-)
+from tutor.phrasing import LIST_ANSWER, labelled, list_entries, list_lines, listed_short, short_lines
 from tutor.quiz import (
     KIND_NAMES,
     KINDS,
