@@ -136,4 +136,6 @@ def test_without_a_model_which_items_are_exported_in_their_plans_own_wording(cli
     with (tmp_path / "deck.csv").open(newline="") as f:
         questions = [row["question"] for row in csv.DictReader(f)]
     assert any(q.startswith("Under which step of “Six Key Steps” do your notes say:") for q in questions)
-    assert any(q.startswith("In “Supervised Learning”, which one is:") for q in questions)
+    # was “Supervised Learning”, whose labels ("Features", "Advantage") are fields other lists repeat
+    assert any(q.startswith("In “MLE as \"Engineer First\"”, which one is:") for q in questions)
+    assert not any(q.startswith("In “Supervised Learning”, which one is:") for q in questions)

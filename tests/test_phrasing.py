@@ -8,7 +8,8 @@ import pytest
 
 from tests.fakes import ScriptedModel
 from tests.test_siblings import BY, validator
-from tutor.phrasing import card_fact, card_messages, cloze_front, leaf_of
+from tutor.cards import card_fact, cloze_front, leaf_of
+from tutor.phrasing import card_messages
 from tutor.quiz import GenerationStats, generate
 from tutor.replies import SCHEMAS, parse, validate
 
@@ -24,7 +25,9 @@ def test_a_card_takes_its_back_from_the_notes_and_the_model_writes_only_the_fron
     assert item is not None and item.key_points == (fact,) and item.question.startswith("In the Proof step")
     assert item.extra["phrasing"] == "model" and (stats.first_try, stats.phrased, stats.replies) == (1, 1, 1)
     asked = model.received[0][-1]["content"]
-    assert fact in asked and "“Proof”" in asked and '"dough"' in asked  # the line's own words are named as banned
+    assert fact in asked and "“Proof”" in asked and '"dough"' in asked
+    # under half of the line's own words may be kept (those no other line has), the rest are named as banned
+    assert 'asks about "Leave", "dough"' in asked and 'Do not use the words "covered", "warm", "place"' in asked
 
 
 def test_a_card_front_that_gives_the_line_away_becomes_a_cloze_of_it() -> None:

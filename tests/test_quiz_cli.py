@@ -87,12 +87,13 @@ def test_due_with_nothing_practised_says_so(cli) -> None:  # type: ignore[no-unt
 
 
 def test_a_malformed_model_reply_is_skipped_and_the_quiz_goes_on(cli) -> None:  # type: ignore[no-untyped-def]
-    # a short-answer item is written whole by the model: three broken replies and it is skipped
+    # a short-answer item is written whole by the model: two broken replies (a try and a repair) and it is skipped
     # (was: on "data understanding"; a list of 4 lines now gets "name its 4 points" with no model, so a longer one)
     cli.model.enqueue("{not json", "[1, 2]", '{"question": 3}', json.dumps(GOOD_SHORT))
     code, out, err = cli("quiz", "--json", "-n", "1", "--kind", "short", "--section", "> supervised learning")
     assert code == 1 and out == ""
     assert "warning: skipped a short answer question" in err and "not the JSON asked for" in err
+    assert len(cli.model.replies) == 2  # was: a third, blind try at a higher temperature
     assert err.rstrip().endswith("(fix: try another --section or --kind, or check the model with: tutor doctor)")
 
 
@@ -141,4 +142,6 @@ def test_a_mixed_session_gives_contrast_drills_at_most_a_third_while_the_model_w
     code, out, err = cli("quiz", "--json", "-n", "3", "--section", "> supervised learning")
     assert code == 0, err
     kinds = [json.loads(line)["kind"] for line in out.splitlines()]
-    assert kinds.count("contrast") == 1 and {"mcq", "short"} <= set(kinds), (kinds, err)
+    # was {"mcq", "short"}: the list's labels are fields every approach repeats ("Advantage"), so it gets no
+    # "which one is" item now, and its multiple-choice slot is given to an item of another kind from the notes
+    assert kinds.count("contrast") == 1 and "short" in kinds and len(kinds) == 3, (kinds, err)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from tests.fakes import ScriptedModel
+from tutor.cards import place
 from tutor.choices import Planner, statement
 from tutor.chunking import chunk_text
-from tutor.phrasing import card_messages, listed_short, place, stem_messages
-from tutor.quiz import GenerationStats, build_planned, generate
+from tutor.phrasing import card_messages, listed_short, stem_messages
+from tutor.quiz import GenerationStats, build, build_planned, generate
 from tutor.records import Chunk
 from tutor.siblings import groups, is_meta_line
 from tutor.validation import Validator, point_given_away, telltale
@@ -154,6 +155,7 @@ def test_a_line_asked_about_must_stand_alone() -> None:
     assert not statement("The other cells will represent the others")
     assert not statement("Output dA[l-1], dW[l], db[l]")  # a formula, not a fact in words
     assert not statement("LeNet-5")
+    assert not statement("Based on the last example, error analysis helps you decide what to fix first")
     assert statement("Dev and test sets have to come from the same distribution")
     assert statement("Light image size")
 
@@ -191,7 +193,7 @@ def test_a_section_named_after_its_parent_gets_no_which_section_item() -> None:
 
 def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() -> None:
     from tests.test_siblings import BY, validator
-    from tutor.phrasing import list_card
+    from tutor.cards import list_card
 
     labelled = list_card(BY["Knife Cuts"])  # "- **Sourdough** - A bread leavened by ...", "- **Julienne**: ..."
     assert labelled is not None and labelled.generator == "notes"
@@ -201,7 +203,9 @@ def test_a_card_on_a_list_entry_asks_by_its_label_or_as_a_cloze_with_no_model() 
     cloze = list_card(BY["3. Proof"])  # three plain entries: a model's front would ask for any of them
     assert cloze is not None and cloze.question == "“Proof”: complete the line from your notes: “Leave the dough …”"
     assert cloze.key_points == ("Leave the dough covered in a warm place",) and validator().problems(cloze) == []
-    assert list_card(BY["5. Cool"]) is None  # two entries: the model writes the front
+    two = list_card(BY["5. Cool"])  # was: two entries, so the model wrote a front that either entry answered
+    assert two is not None and two.generator == "notes" and two.question.startswith("“Cool”: complete the line")
+    assert two.key_points == ("Rest the loaf on a wire rack",) and validator().problems(two) == []
 
 
 def test_a_short_list_with_a_two_word_entry_is_still_named_whole() -> None:
@@ -212,3 +216,185 @@ def test_a_short_list_with_a_two_word_entry_is_still_named_whole() -> None:
     (chunk,) = [c for c in chunk_text(notes, "m.md") if c.section == "Matrix"]
     # was: "Rows: Users" is too short to ask about alone, so the model picked 2 of the 3 and missed the rows
     assert list_lines(chunk) == ["Rows: Users", "Columns: Items (videos, products)", "Values: Ratings given"]
+
+
+def test_a_card_front_that_any_line_of_its_section_answers_gives_way_to_a_cloze() -> None:
+    chunks = catalogue()
+    pros = next(c for c in chunks if c.source == "van.md" and c.section == "Pros")
+    check = Validator({c.content_hash: c for c in chunks}).problems
+    stats = GenerationStats()
+    vague = {"question": "What does the Van pattern allow, according to its Pros?"}  # both pros answer it
+    item = generate(pros, "card", ScriptedModel(json.dumps(vague)), check, stats)
+    assert item is not None and item.extra["phrasing"] == "template" and item.question.startswith("“Pros” of “Van")
+    assert stats.rejected == {"off-fact": 1} and "others fit it too" in stats.problems[0]
+    # a front that keeps a word only its line has asks for that line: kept as the model wrote it
+    anchored = {"question": "Under the Pros of the Van pattern, which customers does it suit?"}
+    item = generate(pros, "card", ScriptedModel(json.dumps(anchored)), check, GenerationStats())
+    assert item is not None and item.extra["phrasing"] == "model"
+    assert item.key_points == ("Reach customers far from town",)
+
+
+def test_a_question_that_points_at_a_statement_it_does_not_show_gives_way_to_the_template() -> None:
+    chunks = catalogue()
+    titles = {f"{name}.md": title for name, (title, *_) in PATTERNS.items()}
+    which = next(p for p in Planner(chunks, titles).plans(pros_of(chunks, "oven.md")) if p.shape == "which")
+    stats = GenerationStats()
+    garbled = {"question": "Which pattern in the Pros section does this statement about rerunning a burnt batch fit?"}
+    item = generate(which.chunks[0], "mcq", ScriptedModel(json.dumps(garbled)),
+                    Validator({c.content_hash: c for c in chunks}).problems, stats, plan=which)
+    assert item is not None and item.question == which.question and stats.rejected == {"off-fact": 1}
+
+
+def test_a_short_answer_on_part_of_a_longer_list_must_say_which_entries_it_asks_for() -> None:
+    from tests.conftest import NOTES
+
+    chunks = chunk_text(NOTES.read_text(), NOTES.name)
+    supervised = next(c for c in chunks if c.section.endswith("> Supervised Learning"))  # five labelled entries
+    check = Validator({c.content_hash: c for c in chunks}).problems
+    points = {"key_points": ["Higher accuracy", "Computationally expensive at scale"]}
+    named = build("short", {**points, "question": "What are the advantage and the disadvantage of supervised "
+                                                  "recommenders?"}, supervised, "t")
+    assert check(named) == []  # each point's own label is in the question
+    vague = build("short", {**points, "question": "What should you know about supervised recommenders?"},
+                  supervised, "t")
+    assert "the question does not say which 2 of the 5 entries" in check(vague)[0]  # any two entries answer it
+
+
+def test_a_heading_that_asks_a_question_over_one_statement_is_a_card_with_no_model() -> None:
+    from tutor.cards import list_card
+
+    notes = ("# Q\n\n## Interview answers\n\n### What makes a good baker?\nPatience with the dough, a hot oven and "
+             "early mornings.\n\n### Why rest the loaf?\nThe crumb sets while it cools. Slicing early makes it "
+             "gummy.\n")
+    chunks = chunk_text(notes, "q.md")
+    good, rest = (next(c for c in chunks if c.section.endswith(h)) for h in ("good baker?", "the loaf?"))
+    card = list_card(good)
+    assert card is not None and card.generator == "notes" and card.question == "What makes a good baker?"
+    assert card.key_points == ("Patience with the dough, a hot oven and early mornings",)
+    assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
+    assert list_card(rest) is None  # two statements: one of them would be half the answer
+
+
+def test_the_model_writes_no_short_answer_on_a_paragraph_or_an_unlabelled_long_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = ("# Bakery\n\n## Morning\nThe oven is lit at four. The first loaves go in at five. The shop opens at "
+             "seven.\n\n## Tools\n- A bench scraper cuts the dough\n- A proofing basket shapes the loaf\n"
+             "- A lame scores the crust\n- A peel slides loaves into the oven\n- A rack cools the bread\n")
+    chunks = chunk_text(notes, "b.md")
+    model = ScriptedModel()  # no reply queued: asking it fails the test
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        validator = Validator({c.content_hash: c for c in chunks})
+        for section in ("Morning", "Tools"):  # was: the model picked 2-3 sentences or entries and asked for them
+            chunk = next(c for c in chunks if c.section == section)
+            assert session._one(chunk, "short", Planner(chunks), model, validator, 0) is None
+    assert model.received == []
+
+
+def test_a_list_of_code_or_of_what_the_lecturer_said_is_not_named_whole() -> None:
+    from tutor.phrasing import list_lines
+
+    notes = ("# N\n\n## Scale\n- Calculate: `a_log = log(a)  # e.g. a = 0.0001 then a_log = -4`\n"
+             "- Calculate: `b_log = log(b)  # e.g. b = 1 then b_log = 0`\n\n"
+             "## Lecture\n- Mainly he is talking about logistic regression for a binary classifier\n"
+             "- He showed an example with cat pictures\n\n## Steps\n- Weigh the flour\n- Mix the dough by hand\n")
+    by = {c.section: c for c in chunk_text(notes, "n.md")}
+    assert list_lines(by["Scale"]) == [] and list_lines(by["Lecture"]) == []  # was: "Which 2 points …?" on them
+    assert list_lines(by["Steps"]) == ["Weigh the flour", "Mix the dough by hand"]
+
+
+def test_a_cloze_card_takes_an_entry_whose_first_words_open_no_other_entry() -> None:
+    from tutor.cards import list_card
+
+    notes = ("# N\n\n## Ideas\n- Collect more data\n- Collect more diverse training set\n"
+             "- Train the network for longer\n")
+    (chunk,) = [c for c in chunk_text(notes, "n.md") if c.section == "Ideas"]
+    card = list_card(chunk)  # was: "complete the line: “Collect …”", which both first entries complete
+    assert card is not None and card.key_points == ("Train the network for longer",)
+    assert card.question == "“Ideas” of “N”: complete the line from your notes: “Train the …”"
+
+
+def test_a_passage_with_no_line_that_stands_alone_gets_no_card_written_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = "# N\n\n## Interview\nBased on the last example, he said it takes a lot of time with no need at all.\n"
+    chunks = chunk_text(notes, "n.md")
+    model = ScriptedModel()  # nothing queued: a card written whole ("Who is …?") would ask it
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        (chunk,) = [c for c in chunks if c.section == "Interview"]
+        validator = Validator({c.content_hash: c for c in chunks})
+        assert session._one(chunk, "card", Planner(chunks), model, validator, 0) is None
+    assert model.received == []
+
+
+def test_a_session_card_on_a_paragraph_is_a_line_to_complete_with_no_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    notes = ("# Bakery\n\n## Morning\nThe oven is lit at four every morning. The first loaves go in at five. "
+             "The shop opens at seven.\n")
+    chunks = chunk_text(notes, "b.md")
+    model = ScriptedModel()  # nothing queued: the model's fronts asked for any line of the paragraph
+
+    class Notes:
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        (chunk,) = [c for c in chunks if c.section == "Morning"]
+        validator = Validator({c.content_hash: c for c in chunks})
+        card = session._one(chunk, "card", Planner(chunks), model, validator, 0)
+    assert model.received == [] and card is not None and card.generator == "notes"
+    assert card.question == "“Morning” of “Bakery”: complete the line from your notes: “The oven …”"
+    assert card.key_points == ("The oven is lit at four every morning",)
+
+
+def test_a_table_gives_a_card_on_a_cell_and_a_three_word_line_no_cloze() -> None:
+    from tests.conftest import NOTES
+    from tutor.cards import cloze_shown, line_card, table_card
+
+    chunks = chunk_text(NOTES.read_text(), NOTES.name)
+    table = next(c for c in chunks if c.section.endswith("Data Scientist vs. Machine Learning Engineer (MLE)"))
+    card = table_card(table)  # was: a cloze of the row, "complete the line: “| Primary Focus | Analysis …”"
+    assert card is not None and card.generator == "notes" and card.key_points == ("Analysis and experimentation",)
+    assert card.question == ("In “Data Scientist vs. Machine Learning Engineer (MLE)”, what is the primary focus of "
+                             "“Data Scientist”?")
+    assert Validator({c.content_hash: c for c in chunks}).problems(card) == []
+    assert line_card(table) is None  # a table row is no line to complete
+    assert cloze_shown("Data structures and algorithms") == ""  # was: "Data …", too little to go on
+
+
+def test_a_list_of_fields_other_lists_repeat_gets_no_which_one_item_and_labels_are_not_phrased() -> None:
+    notes = ("# Ovens\n\n## Wood oven\n- **Fuel**: Oak logs\n- **Heat**: Very high and uneven\n"
+             "- **Taste**: Smoky crust\n- **Advantage**: Flavour\n\n## Gas oven\n- **Fuel**: Mains gas\n"
+             "- **Heat**: Even and steady\n- **Taste**: Plain crust\n- **Advantage**: Control\n\n## Bakers\n"
+             "- **Mixer**: Weighs and mixes the dough\n- **Shaper**: Folds and rolls each loaf\n"
+             "- **Oven hand**: Loads and watches the oven\n- **Seller**: Greets buyers at the counter\n")
+    chunks = chunk_text(notes, "o.md")
+    by = {c.section: c for c in chunks}
+    planner = Planner(chunks)
+    # was: "In “Wood oven”, which one is: “Oak logs”?" with Heat / Taste / Advantage as wrong options
+    assert [p for p in planner.plans(by["Wood oven"]) if p.shape == "label"] == []
+    (label,) = [p for p in planner.plans(by["Bakers"]) if p.shape == "label"]
+    assert not label.phrased_by_model  # its template wording is the item: the model's named the value in other words

@@ -51,7 +51,9 @@ class Plan:
 
     @property
     def phrased_by_model(self) -> bool:
-        return self.shape in ("which", "label")
+        """Only a "which" item: for a "label" item the model's question named the value in other words and no
+        longer fit its key ("Which is an algorithm used in software development?" for “Strong CS fundamentals”)."""
+        return self.shape == "which"
 
 
 def _slot(seed: str, n: int) -> int:
@@ -73,7 +75,7 @@ VAGUE_START = frozenset("he she we i it this that these those so also another su
                         "if as in lets let's note now what why how example example: similar similarly hint "
                         "sometimes from".split())
 # A line that leans on what is around it in the note: "from the above", "the previous section", "the others".
-ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the example|as shown|shown (?:here|in))\b",
+ELSEWHERE = re.compile(r"\b(?:above|below|previous|the others?|the (?:\w+ )?example|as shown|shown (?:here|in))\b",
                        re.IGNORECASE)
 WORDLIKE = re.compile(r"^[(\"'“]?[A-Za-z][a-z]+(?:[-'][A-Za-z]+)*[)\"'”,.;:!?]*$")
 PROSE = 0.6  # share of a line's tokens that are plain words, for it to be asked about
@@ -85,9 +87,23 @@ def statement(text: str) -> bool:
     >>> statement("Most time-consuming step in ML projects"), statement("For example:"), statement("He said so")
     (True, False, False)
     """
+    return len(terms(text)) >= MIN_FACT_WORDS and stands_alone(text)
+
+
+SPEAKER = frozenset({"he", "she"})  # "Mainly he is talking about …": a line about a lecture, not the subject
+
+
+def stands_alone(text: str) -> bool:
+    """True for a line that makes sense alone, however short ("Rows: Users"): not a pointer, code or a lead-in.
+
+    >>> stands_alone("Rows: Users"), stands_alone("Mainly he is talking about regression")
+    (True, False)
+    >>> stands_alone("Calculate: `a_log = log(a)  # e.g. a = 0.0001 then a_log = -4`")
+    False
+    """
     words = text.split()
-    return (len(terms(text)) >= MIN_FACT_WORDS and len(text) <= 220 and text.count("`") < 4
-            and not text.rstrip().endswith((":", ",", "?")) and bool(words) and words[0].lower() not in VAGUE_START
+    return (bool(words) and len(text) <= 220 and text.count("`") < 4 and not text.rstrip().endswith((":", ",", "?"))
+            and words[0].lower() not in VAGUE_START and not SPEAKER & {w.lower() for w in words[:2]}
             and not ELSEWHERE.search(text) and prose(text))
 
 
@@ -105,9 +121,32 @@ def facts(chunk: Chunk) -> list[str]:
     """Lines of the chunk a question can ask about: its list entries, else its sentences."""
     found = [e.text for e in entries(chunk) if not e.intro]
     if not found:
-        text = " ".join(clean_line(line) for line in content(chunk).splitlines())
-        found = [s.strip() for s in text.replace("! ", ". ").replace("? ", ". ").split(". ")]
+        found = [s.strip() for unit in _units(content(chunk))
+                 for s in unit.replace("! ", ". ").replace("? ", ". ").split(". ")]
     return [f.rstrip(".") for f in found if statement(f)]
+
+
+def _units(text: str) -> list[str]:
+    r"""The passage's lines as plain text, a line joined to the one before only when it carries on its sentence
+    (lower case after no full stop); a lead-in line ("Ideas to try:") is left out.
+
+    >>> _units("Ideas to try:\nCollect more data.\nTrain longer\nwith Adam.")
+    ['Collect more data.', 'Train longer with Adam.']
+    """
+    units: list[str] = []
+    ended = True
+    for raw in text.splitlines():
+        line = clean_line(raw)
+        if not line:
+            continue
+        if not ended and line[0].islower() and units:
+            units[-1] += " " + line
+        else:
+            units.append(line)
+        ended = raw.rstrip().endswith((".", "!", "?", ":"))
+        if raw.rstrip().endswith(":"):
+            units.pop()
+    return units
 
 
 class Planner:
@@ -115,6 +154,13 @@ class Planner:
 
     def __init__(self, chunks: Sequence[Chunk], file_titles: Mapping[str, str] | None = None) -> None:
         self.groups = groups(chunks, file_titles)
+        seen: dict[str, set[str]] = {}
+        for c in chunks:
+            for e in entries(c):
+                if e.label:
+                    seen.setdefault(e.label.lower(), set()).add(c.content_hash)
+        # a label that several lists repeat ("Advantage" under each approach) names a field, not one of a kind
+        self.fields = frozenset(label for label, where in seen.items() if len(where) > 1)
         self.of: dict[str, list[Group]] = {}
         for g in self.groups:
             for member in g.members:
@@ -159,6 +205,8 @@ class Planner:
         labelled = [e for e in entries(chunk) if e.label and e.value and len(e.label) <= 60]
         if len(labelled) < 4 or len({e.label.lower() for e in labelled}) < len(labelled):
             return None
+        if any(e.label.lower() in self.fields for e in labelled):
+            return None  # fields of a record ("Features", "Advantage"): not options of one kind (contrast drills)
         for entry in labelled:
             if len(word_families(entry.value)) < MIN_FACT_WORDS - 1:
                 continue

@@ -24,13 +24,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from tutor.choices import Plan, facts
+from tutor.cards import cloze_front, fact_card, leaf_of, owner_of, place
+from tutor.choices import Plan, facts, stands_alone
 from tutor.llm import ChatModel, Message
 from tutor.quiz import SYSTEM as ITEM_SYSTEM
 from tutor.quiz import Check, GenerationStats, QuizItem, clean, from_plan, item_id, note_text
 from tutor.records import Chunk
 from tutor.replies import SCHEMAS, parse
-from tutor.siblings import entries, name_of
+from tutor.siblings import Entry, entries, name_of
 from tutor.text import keywords
 
 MAX_TOKENS = 80
@@ -58,6 +59,19 @@ def stem_messages(plan: Plan) -> list[Message]:
             {"role": "user", "content": ASK.format(fact=plan.fact, noun=noun, where=where)}]
 
 
+def stem_schema(plan: Plan) -> dict[str, Any]:
+    r"""The stem schema with the question held to asking for a part ("Which step …?", "In which pattern …?"): the
+    grammar enforces it, so a question about something else ("What is a common challenge …?") cannot be written.
+
+    >>> stem_schema(Plan("which", "Q", ("A", "B", "C", "D"), 0, (), noun="step"))["properties"]["question"]["pattern"]
+    '^(Which|In which|Under which|At which) steps? [^"\\\\\\n?]+\\?$'
+    """
+    noun = re.escape(plan.noun) + "s?" if plan.shape == "which" and plan.noun and " " not in plan.noun else ""
+    head = "(Which|In which|Under which|At which) " + (f"{noun} " if noun else "")
+    question = {"type": "string", "pattern": f'^{head}[^"\\\\\\n?]+\\?$'}
+    return {"type": "object", "properties": {"question": question}, "required": ["question"]}
+
+
 def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
     """The plan's item with the model's question when it passes ``check``, else with the template's."""
 
@@ -65,23 +79,46 @@ def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -
         item = from_plan(plan, question, generator)
         return replace(item, extra={**item.extra, "phrasing": phrasing})
 
-    return _phrased(stem_messages(plan), make, plan.question, plan.chunks[0].section, model, check, stats)
+    return _phrased(stem_messages(plan), make, plan.question, plan.chunks[0].section, model, check, stats,
+                    stem_schema(plan))
+
+
+# The worked examples' subject (bread): a small model carries it into questions on other notes ("the workflow of
+# the bread-making process"), so a question holding one of these words that its passage lacks is not used.
+EXAMPLE_TOPIC = keywords("bread breads dough loaf loaves bake baking baker oven flour yeast proof proofing knead")
+
+
+def borrowed(item: QuizItem) -> list[str]:
+    """The problem of a question that takes words from the worked example and not from its passage ([] if none).
+
+    >>> from tutor.records import Citation
+    >>> item = QuizItem("i", "mcq", "Which pattern manages the bread-making workflow?",
+    ...                 citations=(Citation(1, "n.md", "Pros", (1, 1), "Isolate workflow and failure"),))
+    >>> borrowed(item)
+    ['the question borrows the worked example (bread), which its passage does not mention']
+    """
+    passage = keywords(" ".join(f"{c.section} {c.text}" for c in item.citations))
+    words = sorted((EXAMPLE_TOPIC & keywords(item.question)) - passage)
+    return [f"the question borrows the worked example ({', '.join(words)}), which its passage does not mention"
+            ] if words else []
 
 
 def _phrased(messages: list[Message], make: Callable[[str, str, str], QuizItem], template: str, section: str,
-             model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
+             model: ChatModel, check: Check, stats: GenerationStats,
+             schema: dict[str, Any] | None = None) -> QuizItem | None:
     """One model call for the question; ``make(question, generator, phrasing)`` builds the item. A question
     that fails ``check`` (or no usable reply) gives way to ``template``; None when even that fails."""
     stats.tried += 1
     started = time.perf_counter()
     try:
-        reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS, temperature=0.0, schema=SCHEMAS["stem"]))
+        reply = "".join(model.stream(messages, max_tokens=MAX_TOKENS, temperature=0.0,
+                                     schema=schema or SCHEMAS["stem"]))
         stats.replies += 1
         question = ""
         try:
             question = parse("stem", reply).question  # type: ignore[attr-defined]
             item = make(question, model.name, "model")
-            problems = check(item)
+            problems = borrowed(item) or check(item)
         except ValueError as exc:  # JSONDecodeError is a ValueError
             problems = [f"the reply is not the JSON asked for ({exc})"]
         if not problems:
@@ -106,98 +143,44 @@ def _phrased(messages: list[Message], make: Callable[[str, str, str], QuizItem],
 
 CARD_SYSTEM = ("You write the front of a flashcard that tests a student on their own study notes. The back of the "
                "card is fixed and shown to you: one line of the notes. You write only the short question on the "
-               "front, so that this line answers it. Never put the line's own words in the question. "
-               "Reply with JSON only.")
+               "front, so that this line, and no other line of the note, answers it. Of the line's own words, use "
+               "only the ones you are told to keep. Reply with JSON only.")
 CARD_ASK = ('Back of the card (a line of the note under {place}): "{fact}".\nWrite the question on the front: '
-            "it names {place} and asks what the notes say about it, so that the line above is the answer. "
+            "it names {place} and asks about {shown}, so that the rest of the line is the answer. "
             "Do not use the words {banned}.")
 EXAMPLE_NOTE = ('Note (section "Bread > Steps > 3. Proof"):\n- Leave the dough covered in a warm place\n'
                 "- Wait until it doubles in size")
-EXAMPLE_CARD_ASK = CARD_ASK.format(place="“3. Proof”", fact="Wait until it doubles in size", banned='"doubles", "size"')
+EXAMPLE_CARD_ASK = CARD_ASK.format(place="“3. Proof”", fact="Wait until it doubles in size", shown='"wait"',
+                                   banned='"doubles", "size"')
 EXAMPLE_CARD_REPLY = '{"question": "In the Proof step, how long do you wait?"}'
-CLOZE_SHARE = 0.45  # share of the line's keywords the cloze front shows: under half, so it gives nothing away
 
 
-def leaf_of(chunk: Chunk) -> str:
-    """The chunk's own heading, without numbering or emphasis: what a card's question names."""
-    return name_of(chunk.section.rpartition(" > ")[2])
+def split_line(fact: str, named: set[str], others: list[str]) -> tuple[list[str], list[str]]:
+    """The words of ``fact`` a card's front may keep (under half of them, those no other line has first, so the
+    front asks for this line only) and the ones it must not use (the answer), each in line order.
 
-
-def owner_of(chunk: Chunk) -> str:
-    """The note's title for a top-level section ("" otherwise, or when the heading is the title): a question on
-    "Usecase" must say whose, when every design-pattern note has one.
-
-    >>> owner_of(Chunk("b.md:3", "b.md", "Usecase", 3, 5, "- x", "h", title="Batch pattern"))
-    'Batch pattern'
+    >>> split_line("Leave the dough covered in a warm place", {"proof"}, ["Wait until the dough doubles"])
+    (['Leave', 'covered'], ['dough', 'warm', 'place'])
     """
-    title = name_of(chunk.title) if chunk.title else ""
-    return title if " > " not in chunk.section and title.lower() != leaf_of(chunk).lower() else ""
-
-
-def place(chunk: Chunk) -> str:
-    """The chunk's heading as a question names it: “Proof”, or “Usecase” of “Batch pattern” (``owner_of``)."""
-    owner = owner_of(chunk)
-    return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
-
-
-def card_fact(chunk: Chunk) -> str | None:
-    """The line of the chunk a flashcard asks for: its first statement that does not merely repeat the heading."""
-    named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
-    return next((f for f in facts(chunk) if len(keywords(f) - named) >= 2), None)
+    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - named]
+    elsewhere = set().union(*(keywords(o) for o in others))
+    ranked = [w for w in own if keywords(w) - elsewhere] + [w for w in own if not keywords(w) - elsewhere]
+    keep = set(ranked[:(len(own) - 1) // 2])
+    return [w for w in own if w in keep], [w for w in own if w not in keep]
 
 
 def card_messages(chunk: Chunk, fact: str) -> list[Message]:
-    """Ask the model for the front of a card whose back is ``fact``."""
+    """Ask the model for the front of a card whose back is ``fact``: it keeps a few of the line's own words (so it
+    asks for this line, not any line of the section) and hides the rest."""
     named = keywords(f"{leaf_of(chunk)} {owner_of(chunk)}")
-    own = [w for w in dict.fromkeys(re.findall(r"[A-Za-z][\w-]+", fact)) if keywords(w) - named]
-    banned = ", ".join(f'"{w}"' for w in own[:8]) or f'"{fact}"'
+    shown, hidden = split_line(fact, named, [f for f in facts(chunk) if f != fact])
+    banned = ", ".join(f'"{w}"' for w in hidden[:8]) or f'"{fact}"'
+    about = ", ".join(f'"{w}"' for w in shown) or "what the notes say there"
     return [{"role": "system", "content": CARD_SYSTEM},
             {"role": "user", "content": f"{EXAMPLE_NOTE}\n\n{EXAMPLE_CARD_ASK}"},
             {"role": "assistant", "content": EXAMPLE_CARD_REPLY},
             {"role": "user", "content": f'Note (section "{chunk.section}"):\n{note_text(chunk)}\n\n'
-                                        + CARD_ASK.format(place=place(chunk), fact=fact, banned=banned)}]
-
-
-def fact_card(chunk: Chunk, fact: str, question: str, generator: str, phrasing: str) -> QuizItem:
-    """A flashcard citing ``chunk``: ``question`` on the front, the notes' ``fact`` on the back."""
-    question = clean(question)
-    hashes = (chunk.content_hash,)
-    return QuizItem(id=item_id("card", hashes, question), kind="card", question=question,
-                    key_points=(clean(fact).rstrip("."),), chunk_hashes=hashes, generator=generator,
-                    extra={"shape": "fact", "fact": fact, "phrasing": phrasing}).bind([chunk])
-
-
-def cloze_front(leaf: str, fact: str, owner: str = "") -> str:
-    """The fallback front of a card: the heading and the line's first words, to be completed from memory
-    (a heading that is itself a question is the front as it stands).
-
-    >>> cloze_front("Proof", "Wait until the dough doubles in size")
-    '“Proof”: complete the line from your notes: “Wait until …”'
-    >>> cloze_front("What makes a good loaf?", "Patience, and a hot oven")
-    'What makes a good loaf?'
-    """
-    if leaf.endswith("?"):
-        return leaf
-    words = fact.split()
-    want = max(1, int(len(keywords(fact)) * CLOZE_SHARE))
-    cut = next((n for n in range(1, len(words)) if len(keywords(" ".join(words[:n]))) >= want), 1)
-    named = f"“{leaf}”" + (f" of “{owner}”" if owner else "")
-    return f"{named}: complete the line from your notes: “{' '.join(words[:cut])} …”"
-
-
-def list_card(chunk: Chunk) -> QuizItem | None:
-    """A card on one entry of a list of 3 or more, built from the notes: a model's front for it tends to ask for
-    any entry ("What is a key risk?"), so a labelled entry is asked by its label and another is a cloze."""
-    listed = [e for e in entries(chunk) if not e.intro]
-    fact = card_fact(chunk)
-    entry = next((e for e in listed if e.text.rstrip(".") == fact), None)
-    if len(listed) < 3 or fact is None or entry is None:
-        return None
-    if entry.label and len(keywords(entry.value)) >= 2 and len({e.label.lower() for e in listed if e.label}) >= 3:
-        item = fact_card(chunk, fact, f"Under {place(chunk)}, what do your notes say of “{entry.label}”?", "notes",
-                         "template")
-        return replace(item, key_points=(clean(entry.value).rstrip("."),))
-    return fact_card(chunk, fact, cloze_front(leaf_of(chunk), fact, owner_of(chunk)), "notes", "template")
+                                        + CARD_ASK.format(place=place(chunk), fact=fact, shown=about, banned=banned)}]
 
 
 def phrase_card(chunk: Chunk, fact: str, model: ChatModel, check: Check, stats: GenerationStats) -> QuizItem | None:
@@ -255,12 +238,24 @@ def section_place(chunk: Chunk) -> str:
     return f"“{leaf_of(chunk)}”" + (f" of “{owner}”" if owner else "")
 
 
+def list_entries(chunk: Chunk) -> list[Entry]:
+    """The entries of the chunk's list that are not lead-ins: what list-based items take their keys from."""
+    return [e for e in entries(chunk) if not e.intro]
+
+
+def labelled(listed: list[Entry]) -> bool:
+    """True when most entries of a list have their own label ("Advantage: …"), which a question can name them by."""
+    labels = {e.label.lower() for e in listed if e.label}
+    return len(labels) >= 3 and 2 * len(labels) > len(listed)
+
+
 def list_lines(chunk: Chunk) -> list[str]:
     """The entries of a list section that a "name its N points" short answer asks for all of (else []): every
     entry, short ones too ("Rows: Users", "Programming proficiency"), else the model would pick some of them."""
     listed = [e for e in entries(chunk) if not e.intro]
-    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or len(e.text) > 220 for e in listed):
-        return []
+    if not 2 <= len(listed) <= LIST_ANSWER or any(len(keywords(e.text)) < 2 or not stands_alone(e.text)
+                                                  for e in listed):
+        return []  # an entry that is code, a formula or "he talked about …" makes no point to recall
     return [e.text.rstrip(".") for e in listed]
 
 

@@ -222,7 +222,7 @@ class GenerationStats:
 
 REASONS = {"giveaway": ("gives away", "restates", "points at"), "key": ("not what the cited notes say", "not stated",
            "contradicts", "meta"), "json": ("not the JSON",), "duplicate": ("already in the bank",),
-           "off-fact": ("not about the line", "does not ask which")}
+           "off-fact": ("not about the line", "does not ask which", "borrows the worked example")}
 
 
 def reason(problem: str) -> str:
@@ -248,7 +248,8 @@ def generate(chunk: Chunk, kind: str, model: ChatModel, check: Check, stats: Gen
     """
     stats = stats if stats is not None else GenerationStats()
     if plan is not None or kind == "card":
-        from tutor.phrasing import card_fact, phrase, phrase_card  # phrasing builds on this module
+        from tutor.cards import card_fact  # cards and phrasing build on this module
+        from tutor.phrasing import phrase, phrase_card
 
         if plan is not None:
             return phrase(plan, model, check, stats)

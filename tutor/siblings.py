@@ -156,14 +156,22 @@ def name_of(heading: str) -> str:
 
 
 def entries(chunk: Chunk) -> list[Entry]:
-    """The top-level items of the chunk's lists (the least indented), meta lines left out."""
+    """The top-level items of the chunk's lists (the least indented), meta lines left out; when every top-level
+    item only introduces a nested list ("You have many ideas to improve it:"), the nested items instead."""
     found = [(len(m.group(1).expandtabs(4)), m) for line in content(chunk).splitlines() if (m := ITEM.match(line))]
-    if not found:
-        return []
-    top = min(indent for indent, _ in found)
+    levels = sorted({indent for indent, _ in found})
+    out: list[Entry] = []
+    for level in levels[:2]:
+        out = _entries_at(found, level)
+        if not out or not all(e.intro for e in out) or len(levels) < 2:
+            return out
+    return out
+
+
+def _entries_at(found: list[tuple[int, re.Match[str]]], level: int) -> list[Entry]:
     out = []
     for indent, m in found:
-        if indent != top:
+        if indent != level:
             continue
         raw = TAG.sub(" ", URL.sub(" ", LINK.sub(r"\1", m.group(3)))).strip()
         text = clean_line(raw)

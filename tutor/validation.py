@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from tutor.choices import facts
 from tutor.embedding import Embedder
 from tutor.quiz import KINDS, QuizItem, normalise
 from tutor.records import Chunk
-from tutor.siblings import clean_line, is_meta_line
+from tutor.siblings import clean_line, entries, is_meta_line
 from tutor.text import keywords, overlap, telltale_words, terms
 
 SUPPORTED = 0.5  # share of an answer's keywords that must occur in the cited chunk
@@ -40,6 +41,11 @@ OPPOSITES = dict(p.split("/") for p in (
     "decrease/increase faster/slower slower/faster best/worst worst/best first/last last/first easy/hard "
     "hard/easy cheap/expensive expensive/cheap scalable/unscalable supervised/unsupervised "
     "unsupervised/supervised always/never never/always").split())
+# A question that points at a text it does not show ("does this statement belong to", "the line above").
+UNSEEN = re.compile(r"\b(?:this|that|the following|the above|the given|the quoted) (?:statement|line|sentence|quote|"
+                    r"fact|note|text|passage|excerpt)\b|\b(?:from|in) the (?:above|line|note)\b", re.IGNORECASE)
+UNSEEN_PROBLEM = "the question is not about the line it asks for: it refers to a statement the learner cannot see"
+LONG_LIST = 5  # entries from which a short answer on some of them must name each (a shorter list is named whole)
 DUPLICATE_MEANING = 0.92  # cosine similarity of two questions of one kind that makes them duplicates
 MAX_CHARS = 300
 LISTED = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")  # a bullet or numbered line (table cells are not)
@@ -95,6 +101,31 @@ def asks_for_part(question: str, noun: str) -> bool:
     """
     words = set(normalise(question).split())
     return bool(words & (PART_WORDS | {noun.lower(), noun.lower() + "s"}))
+
+
+def points_at_unseen(question: str) -> bool:
+    """True when the question refers to a text the learner is not shown ("which pattern does this statement fit?").
+
+    >>> points_at_unseen("Which pattern in Needs consideration does this statement belong to?")
+    True
+    >>> points_at_unseen("Which pattern has the statement that jobs may be rerun?")
+    False
+    """
+    return bool(UNSEEN.search(question))
+
+
+def unanchored(question: str, fact: str, named: str, others: Iterable[str]) -> bool:
+    """True when a card's front names nothing only its own line says: no word of the line beyond the headings
+    (``named``), or only words another line of the passage has too, so that line would answer it as well.
+
+    >>> lines = ["Reach customers far from town", "Loaves arrive sliced and bagged"]
+    >>> unanchored("What does the Van pattern allow?", lines[0], "Pros Van pattern", lines[1:])
+    True
+    >>> unanchored("Which customers can the Van pattern reach?", lines[0], "Pros Van pattern", lines[1:])
+    False
+    """
+    anchor = keywords(question) & (keywords(fact) - keywords(named))
+    return not anchor or any(anchor <= keywords(line) for line in others)
 
 
 def contradicted(point: str, line: str) -> bool:
@@ -218,6 +249,8 @@ class Validator:
         elif self._restates(item.question, [correct]):
             out.append("the question restates the correct answer in other words")
         fact = item.extra.get("fact", "")
+        if fact and not out and points_at_unseen(item.question):
+            out.append(UNSEEN_PROBLEM)
         if fact and not out and not self._about(item.question, fact):
             out.append(f"the question is not about the line of the notes its answer was chosen for: {fact!r}")
         noun = item.extra.get("noun", "")
@@ -299,7 +332,40 @@ class Validator:
                 out.append(f"the question gives away the key point {point!r}")
         if not out and self._restates(item.question, list(item.key_points)):
             out.append("the question restates its answer in other words")
+        if not out and item.kind == "card" and item.extra.get("phrasing") == "model":
+            out += self._front_problems(item)
+        if not out and item.kind == "short" and item.generator != "notes":
+            out += self._part_problems(item)
         return out
+
+    def _part_problems(self, item: QuizItem) -> list[str]:
+        """A short answer on some entries of a list of ``LONG_LIST`` or more must say which: a label or a word only
+        each has ("the advantage and the disadvantage"), else the rest of the list answers it too ("the key risks")."""
+        chunk = self.chunks.get(item.chunk_hashes[0])
+        listed = [e for e in entries(chunk) if not e.intro] if chunk is not None else []
+        if len(listed) <= max(len(item.key_points), LONG_LIST - 1):
+            return []  # in a short list, how a question asks ("and when do you stop?") tells its entries apart
+        named = f"{chunk.section} {chunk.title}" if chunk is not None else ""
+        for point in item.key_points:
+            entry = next((e for e in listed if normalise(point) in (normalise(e.text), normalise(e.value))), None)
+            others = [e.text for e in listed if e is not entry]
+            if entry is not None and unanchored(item.question, entry.text, named, others):
+                return [f"the question does not say which {len(item.key_points)} of the {len(listed)} entries it asks "
+                        f"for: the others fit it too (not about the line {point!r})"]
+        return []
+
+    def _front_problems(self, item: QuizItem) -> list[str]:
+        """A card front the model wrote on one line: it must show what it asks about and ask for that line only."""
+        fact = item.extra.get("fact", "")
+        if points_at_unseen(item.question):
+            return [UNSEEN_PROBLEM]
+        chunk = self.chunks.get(item.chunk_hashes[0])
+        if not fact or chunk is None:
+            return []
+        others = [x for x in facts(chunk) if normalise(x) != normalise(fact)]
+        if unanchored(item.question, fact, f"{chunk.section} {chunk.title}", others):
+            return [f"the question is not about the line of the notes its answer is: {fact!r} (others fit it too)"]
+        return []
 
     def _duplicate_problems(self, item: QuizItem) -> list[str]:
         same = self._seen.get(normalise(item.question))
