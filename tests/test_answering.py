@@ -34,7 +34,7 @@ def passage_number(tutor: Tutor, model: ScriptedModel, section: str) -> int:
 
 
 def test_answer_streams_and_cites_the_passages_it_names(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")  # learn the numbering of the passages
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
@@ -59,7 +59,7 @@ def test_prompt_keeps_notes_as_data_and_spells_out_abbreviations(tutor: Tutor, m
 
 
 def test_marker_naming_no_passage_is_removed_and_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}][42].")
@@ -90,10 +90,35 @@ def test_general_knowledge_answer_is_withheld(tutor: Tutor, model: ScriptedModel
     assert any("beyond your notes" in w for w in answer.warnings)
 
 
+def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alone(tutor: Tutor,
+                                                                                 model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
+    run(tutor, question)
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue("1",  # a bare guess: no claim, no citation
+                  f"Data scientists focus on analysis and experimentation [{n}].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    retry = model.received[-1][-1]["content"]
+    assert retry.count('section "') == 1 and f'section "{ROLES}"' in retry
+    assert any(isinstance(e, Notice) and "not backed by the passages it cites" in e.text for e in events)
+    assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert any("first answer was not backed" in w for w in answer.warnings)
+
+
+def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("Quantum annealing speeds up gradient boosting on sparse graphs [1].",
+                  "Elephants remember every forest they visited [1].")
+    _, answer = run(tutor, "What do Data Scientists and Machine Learning Engineers focus on?")
+    assert len(model.received) == 2 and answer.refused
+    assert any("beyond your notes" in w for w in answer.warnings)
+
+
 def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(tutor: Tutor,
                                                                                  model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. Quantum annealing speeds up "
@@ -105,7 +130,7 @@ def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(
 
 
 def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     wrong = 1 if n != 1 else 2
@@ -116,7 +141,7 @@ def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: Scripte
 
 
 def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. And then more text follows here.")
@@ -180,7 +205,7 @@ def test_an_answer_with_no_claim_and_no_citation_is_not_grounded() -> None:
 
 
 def test_instructions_planted_in_a_note_do_not_reach_the_user(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("HACKED")  # what a model that obeyed a planted note would write
+    model.enqueue("HACKED", "HACKED")  # what a model that obeyed a planted note would write, asked twice
     streamed, answer = run(tutor, "DS vs MLE?")
     assert answer.refused and "HACKED" not in answer.answer
 
@@ -196,7 +221,7 @@ def test_an_answer_of_markers_only_is_a_refusal(tutor: Tutor, model: ScriptedMod
 
 def test_the_answer_carries_what_it_was_written_from_and_each_step_runs_once(
         tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     calls: dict[str, int] = {}
@@ -231,7 +256,7 @@ def test_a_refusal_carries_its_hits_and_the_relevance_decision(tutor: Tutor, mod
 
 def test_a_stream_that_stops_at_the_token_limit_marks_the_answer_incomplete(tutor: Tutor,
                                                                              model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
@@ -293,7 +318,7 @@ def test_a_refused_question_is_asked_again_with_the_answering_passage_alone(tuto
 
 def test_an_answer_that_only_restates_the_question_is_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data Scientists and Machine Learning Engineers focus [{n}].",
@@ -314,7 +339,7 @@ def test_a_refusal_with_no_partly_answering_passage_is_not_asked_again(tutor: Tu
 
 
 def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
@@ -327,7 +352,7 @@ def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: T
 
 def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, model: ScriptedModel) -> None:
     question = "How many key steps does the ML process have?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model,
                        "Machine Learning Development Lifecycle > Six Key Steps > 2. Data Understanding & Preparation")

@@ -189,6 +189,14 @@ def test_status_notes_and_ingest_summaries() -> None:
 # --- tutor.render: the terminal ----------------------------------------------------------------------
 
 
+def test_a_notice_after_streamed_text_starts_what_follows_on_a_new_line() -> None:
+    c, out, err = console()
+    final = answer()
+    events = [TextDelta("1"), Notice("asking again"), TextDelta("DS analyse [1]."), final]
+    assert print_answer_stream(events, c) is final
+    assert out.getvalue() == "1\nDS analyse [1]." and err.getvalue() == "warning: asking again\n"
+
+
 def test_an_answer_streams_to_stdout_notices_to_stderr_then_its_footer() -> None:
     c, out, err = console()
     final = answer(removed_markers=(7,), unsupported=("A claim.",), warnings=("shortened",))

@@ -166,6 +166,8 @@ NO_MODEL = ("No language model is available, so these are the most relevant pass
             "(an extractive answer, not a written one):")
 ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the question); asked again with "
                "passage [{n}] alone, which holds much of the question's words, it answered from it")
+REWRITTEN = ("the model's first answer was not backed by the passages it cites; asked again with passage [{n}] "
+             "alone, which holds much of the question's words, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -266,23 +268,31 @@ def stream_answer(
 
     draft = Draft()
     yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
-    if draft.said_nothing or restates(draft.text, asked):
-        # A small model often says "not covered" (or only restates the question) with the answering
-        # passage among five. Asked again with the best partly answering passage alone (keeping its
-        # number), it usually answers from it.
+    check = check_citations(draft.text, passages)
+    warnings = list(draft.warnings)
+    kept = None if check.grounded else kept_part(check, passages)
+    if kept is not None and not retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+        kept = None  # backed sentences are kept only with evidence that a passage answers
+    no_answer = draft.said_nothing or restates(draft.text, asked)
+    if no_answer or (not check.grounded and kept is None):
+        # A small model often says "not covered" (or restates the question, or answers past the notes)
+        # with the answering passage among five. Asked again with the best partly answering passage alone
+        # (keeping its number), it usually answers from it.
         retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
             n = retry[0] + 1
-            yield Notice(f"asking again with passage [{n}] alone: it holds much of the question's words")
+            yield Notice(f"asking again with passage [{n}] alone: " + (
+                "it holds much of the question's words" if no_answer else
+                "the first answer was not backed by the passages it cites"))
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
-            check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded and \
+            again = check_citations(narrow.text, passages)
+            if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                     not lacks_number(narrow.text, asked):
-                check = yield from listed(check)
-                yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
-                             incomplete=narrow.incomplete)
+                again = yield from listed(again)
+                yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
+                                                     .format(n=n)], incomplete=narrow.incomplete)
                 return
     if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
@@ -298,8 +308,6 @@ def stream_answer(
             "the model said your notes don't cover this, but a passage holds most of the question's words: "
             "it is quoted instead"])
         return
-    check = check_citations(draft.text, passages)
-    warnings = list(draft.warnings)
     if lacks_number(draft.text, asked):
         yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
                                                   "the passages found do not state it"])
@@ -307,10 +315,7 @@ def stream_answer(
     if not check.grounded:
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
-        backed = backed_only(check)
-        kept = check_citations(backed, passages) if backed else None
-        if kept is not None and kept.grounded and kept.cited and \
-                retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+        if kept is not None:
             kept = yield from listed(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
@@ -322,6 +327,13 @@ def stream_answer(
         return
     check = yield from listed(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def kept_part(check: CitationCheck, passages: Sequence[str]) -> CitationCheck | None:
+    """An ungrounded answer's backed sentences, checked again, when they make a cited, grounded answer."""
+    backed = backed_only(check)
+    kept = check_citations(backed, passages) if backed else None
+    return kept if kept is not None and kept.grounded and kept.cited else None
 
 
 def backed_only(check: CitationCheck) -> str:

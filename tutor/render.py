@@ -87,11 +87,17 @@ def print_answer_stream(events: Iterable[AnswerEvent], console: Console) -> Answ
     """Print an answer's text as it is written (notices as warnings); returns the finished ``Answer``."""
     from tutor.records import Answer, Notice, TextDelta
 
+    midline = False
     for event in events:
         match event:
             case TextDelta(text=text):
                 console.print(text, end="")
+                if text:
+                    midline = not text.endswith("\n")
             case Notice(text=text):
+                if midline:  # what follows is written afresh: not glued to the text before it
+                    console.print("")
+                    midline = False
                 console.warn(text)
             case Answer():
                 return event
