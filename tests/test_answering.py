@@ -185,6 +185,13 @@ def test_control_characters_are_stripped_from_questions() -> None:
     assert clean_question("DS\x00 vs\x1b MLE?", 100) == "DS vs MLE?"
 
 
+def test_an_index_in_quoted_code_is_not_a_citation_marker() -> None:
+    passages = ["d3 = np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob", "unrelated"]
+    r = check_citations("The mask is `np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob` [1].", passages)
+    assert r.text == "The mask is `np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob` [1]."
+    assert r.cited == [1] and r.removed == [] and r.unsupported == []
+
+
 def test_check_citations_inherits_a_lead_in_marker_for_a_list() -> None:
     passages = ["1. What problem is the model solving? 2. What kind of data is needed?"]
     check = check_citations("The guiding questions are [1]:\n1. What problem is the model solving?\n"

@@ -26,7 +26,7 @@ from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
-from tutor.text import MARKER, claim_words, split_sentences
+from tutor.text import CITED, MARKER, claim_words, split_sentences
 
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
@@ -117,7 +117,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             at = cleaned.find(sentence, pos)
             out.append(cleaned[pos:at])
             pos = at + len(sentence)
-            own = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+            own = [int(n) for n in CITED.findall(sentence)]
             markers = own or inherited
             inherited = markers
             words = claim_words(sentence)
@@ -138,7 +138,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
                 # point it at the passage that has its words.
                 if own:
                     repointed.extend((n, best + 1) for n in own if n != best + 1)
-                    sentence = re.sub(r"(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
+                    sentence = re.sub(r"(?<![\w)])(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
                     sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
                 else:
                     repointed.append((0, best + 1))
@@ -149,7 +149,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             out.append(sentence)
     out.append(cleaned[pos:])
     cleaned = "".join(out)
-    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", cleaned)})
+    cited = sorted({int(n) for n in CITED.findall(cleaned)})
     return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
 
 
