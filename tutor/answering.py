@@ -166,8 +166,8 @@ NO_MODEL = ("No language model is available, so these are the most relevant pass
             "(an extractive answer, not a written one):")
 ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the question); asked again with "
                "passage [{n}] alone, which holds much of the question's words, it answered from it")
-REWRITTEN = ("the model's first answer was not backed by the passages it cites; asked again with passage [{n}] "
-             "alone, which holds much of the question's words, it answered from it")
+REWRITTEN = ("asked again with passage [{n}] alone, which holds much of the question's words, as {why}: the "
+             "model answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -274,7 +274,10 @@ def stream_answer(
     if kept is not None and not retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
         kept = None  # backed sentences are kept only with evidence that a passage answers
     no_answer = draft.said_nothing or restates(draft.text, asked)
-    if no_answer or (not check.grounded and kept is None):
+    why = ("it holds much of the question's words" if no_answer else
+           "the first answer gave no number" if lacks_number(draft.text, asked) else
+           "the first answer was not backed by the passages it cites" if not check.grounded and kept is None else "")
+    if why:
         # A small model often says "not covered" (or restates the question, or answers past the notes)
         # with the answering passage among five. Asked again with the best partly answering passage alone
         # (keeping its number), it usually answers from it.
@@ -282,9 +285,7 @@ def stream_answer(
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
             n = retry[0] + 1
-            yield Notice(f"asking again with passage [{n}] alone: " + (
-                "it holds much of the question's words" if no_answer else
-                "the first answer was not backed by the passages it cites"))
+            yield Notice(f"asking again with passage [{n}] alone: {why}")
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
             again = check_citations(narrow.text, passages)
@@ -292,7 +293,7 @@ def stream_answer(
                     not lacks_number(narrow.text, asked):
                 again = yield from listed(again)
                 yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
-                                                     .format(n=n)], incomplete=narrow.incomplete)
+                                                     .format(n=n, why=why)], incomplete=narrow.incomplete)
                 return
     if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
