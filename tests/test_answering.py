@@ -369,6 +369,17 @@ def test_a_number_question_answered_without_a_number_is_asked_again_with_the_ans
     assert not answer.refused and "six key steps" in answer.answer
 
 
+def test_a_bare_fragment_written_from_one_passage_is_cited_to_it(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "How many Key Steps does the Machine Learning Development Lifecycle have?"
+    model.enqueue("Elephants remember every forest they visited [1].", "Six.")
+    answer = final(tutor.ask(question))
+    retry = model.received[1][-1]["content"].split("Notes:\n\n", 1)[1]
+    n = int(re.match(r"\[(\d+)\]", retry).group(1))
+    assert not answer.refused and answer.answer == f"Six [{n}]." and [c.n for c in answer.citations] == [n]
+    model.enqueue("Elephants remember every forest they visited [1].", "Seven.")  # not the passage's: not cited
+    assert final(tutor.ask(question)).refused
+
+
 def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, model: ScriptedModel) -> None:
     question = "How many key steps does the ML process have?"
     model.enqueue("Yes [1].")  # a grounded throwaway: no second ask

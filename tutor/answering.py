@@ -26,7 +26,7 @@ from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
-from tutor.text import CITED, MARKER, claim_words, split_sentences
+from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
@@ -288,7 +288,7 @@ def stream_answer(
             yield Notice(f"asking again with passage [{n}] alone: {why}")
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
-            again = check_citations(narrow.text, passages)
+            again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
             if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                     not lacks_number(narrow.text, asked):
                 again = yield from listed(again)
@@ -328,6 +328,21 @@ def stream_answer(
         return
     check = yield from listed(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def cite_fragment(text: str, passage: str, n: int) -> str:
+    """A bare fragment written from passage ``[n]`` alone ("0", "Greedy search."), cited to it when every
+    word and number of it is the passage's: with one passage its source is certain; with five it is not.
+
+    >>> cite_fragment("0", "For prereleased model, you give `0` to `X`", 3), cite_fragment("0.5", "give 0", 3)
+    ('0 [3]', '0.5')
+    """
+    words = set(tokenize(MARKER.sub(" ", text)))
+    if CITED.search(text) or not words or len(claim_words(text)) >= 3 or not words <= set(tokenize(passage)):
+        return text
+    body = text.rstrip()
+    end = body[-1] if body[-1] in ".!?" else ""
+    return f"{body[: len(body) - len(end)]} [{n}]{end}"
 
 
 def kept_part(check: CitationCheck, passages: Sequence[str]) -> CitationCheck | None:
