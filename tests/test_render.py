@@ -209,6 +209,13 @@ def test_an_answer_streams_to_stdout_notices_to_stderr_then_its_footer() -> None
                               "was given\nwarning: no citation supports: 'A claim.'\nwarning: shortened\n")
 
 
+def test_a_withheld_draft_is_followed_by_the_refusal_on_its_own_line_and_the_reason() -> None:
+    c, out, err = console()
+    refused = answer(answer="Your notes don't cover this.", refused=True, citations=(), warnings=("withheld",))
+    print_answer_footer(print_answer_stream([TextDelta("1"), refused], c), c)
+    assert out.getvalue().startswith("1\nYour notes don't cover this.\n") and err.getvalue() == "warning: withheld\n"
+
+
 def test_a_refused_answer_in_the_terminal_lists_the_nearest_sections() -> None:
     c, out, _ = console()
     refused = answer(answer="Your notes don't cover this.", refused=True, citations=(), nearest=("A > B",))
