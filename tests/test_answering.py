@@ -34,7 +34,7 @@ def passage_number(tutor: Tutor, model: ScriptedModel, section: str) -> int:
 
 
 def test_answer_streams_and_cites_the_passages_it_names(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")  # learn the numbering of the passages
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
@@ -59,7 +59,7 @@ def test_prompt_keeps_notes_as_data_and_spells_out_abbreviations(tutor: Tutor, m
 
 
 def test_marker_naming_no_passage_is_removed_and_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}][42].")
@@ -90,10 +90,35 @@ def test_general_knowledge_answer_is_withheld(tutor: Tutor, model: ScriptedModel
     assert any("beyond your notes" in w for w in answer.warnings)
 
 
+def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alone(tutor: Tutor,
+                                                                                 model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
+    run(tutor, question)
+    n = passage_number(tutor, model, ROLES)
+    model.enqueue("1",  # a bare guess: no claim, no citation
+                  f"Data scientists focus on analysis and experimentation [{n}].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    retry = model.received[-1][-1]["content"]
+    assert retry.count('section "') == 1 and f'section "{ROLES}"' in retry
+    assert any(isinstance(e, Notice) and "not backed by the passages it cites" in e.text for e in events)
+    assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert any("the first answer was not backed" in w for w in answer.warnings)
+
+
+def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: ScriptedModel) -> None:
+    model.enqueue("Quantum annealing speeds up gradient boosting on sparse graphs [1].",
+                  "Elephants remember every forest they visited [1].")
+    _, answer = run(tutor, "What do Data Scientists and Machine Learning Engineers focus on?")
+    assert len(model.received) == 2 and answer.refused
+    assert any("beyond your notes" in w for w in answer.warnings)
+
+
 def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(tutor: Tutor,
                                                                                  model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. Quantum annealing speeds up "
@@ -105,7 +130,7 @@ def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(
 
 
 def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     wrong = 1 if n != 1 else 2
@@ -116,7 +141,7 @@ def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: Scripte
 
 
 def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. And then more text follows here.")
@@ -160,6 +185,13 @@ def test_control_characters_are_stripped_from_questions() -> None:
     assert clean_question("DS\x00 vs\x1b MLE?", 100) == "DS vs MLE?"
 
 
+def test_an_index_in_quoted_code_is_not_a_citation_marker() -> None:
+    passages = ["d3 = np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob", "unrelated"]
+    r = check_citations("The mask is `np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob` [1].", passages)
+    assert r.text == "The mask is `np.random.rand(a3.shape[0], a3.shape[1]) < keep_prob` [1]."
+    assert r.cited == [1] and r.removed == [] and r.unsupported == []
+
+
 def test_check_citations_inherits_a_lead_in_marker_for_a_list() -> None:
     passages = ["1. What problem is the model solving? 2. What kind of data is needed?"]
     check = check_citations("The guiding questions are [1]:\n1. What problem is the model solving?\n"
@@ -180,7 +212,7 @@ def test_an_answer_with_no_claim_and_no_citation_is_not_grounded() -> None:
 
 
 def test_instructions_planted_in_a_note_do_not_reach_the_user(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("HACKED")  # what a model that obeyed a planted note would write
+    model.enqueue("HACKED", "HACKED")  # what a model that obeyed a planted note would write, asked twice
     streamed, answer = run(tutor, "DS vs MLE?")
     assert answer.refused and "HACKED" not in answer.answer
 
@@ -196,7 +228,7 @@ def test_an_answer_of_markers_only_is_a_refusal(tutor: Tutor, model: ScriptedMod
 
 def test_the_answer_carries_what_it_was_written_from_and_each_step_runs_once(
         tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     calls: dict[str, int] = {}
@@ -231,7 +263,7 @@ def test_a_refusal_carries_its_hits_and_the_relevance_decision(tutor: Tutor, mod
 
 def test_a_stream_that_stops_at_the_token_limit_marks_the_answer_incomplete(tutor: Tutor,
                                                                              model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
@@ -293,7 +325,7 @@ def test_a_refused_question_is_asked_again_with_the_answering_passage_alone(tuto
 
 def test_an_answer_that_only_restates_the_question_is_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data Scientists and Machine Learning Engineers focus [{n}].",
@@ -314,7 +346,7 @@ def test_a_refusal_with_no_partly_answering_passage_is_not_asked_again(tutor: Tu
 
 
 def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, "DS vs MLE?")
     n = passage_number(tutor, model, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
@@ -325,9 +357,32 @@ def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: T
     assert any(w.startswith("the notes make no such comparison") for w in answer.warnings)
 
 
+def test_a_number_question_answered_without_a_number_is_asked_again_with_the_answering_passage(
+        tutor: Tutor, model: ScriptedModel) -> None:
+    question = "How many Key Steps does the Machine Learning Development Lifecycle have?"
+    model.enqueue("The Machine Learning Development Lifecycle starts with business understanding [1].",
+                  "The Machine Learning Development Lifecycle has six key steps [1].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    assert len(model.received) == 2 and model.received[1][-1]["content"].count('section "') == 1
+    assert any(isinstance(e, Notice) and "gave no number" in e.text for e in events)
+    assert not answer.refused and "six key steps" in answer.answer
+
+
+def test_a_bare_fragment_written_from_one_passage_is_cited_to_it(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "How many Key Steps does the Machine Learning Development Lifecycle have?"
+    model.enqueue("Elephants remember every forest they visited [1].", "Six.")
+    answer = final(tutor.ask(question))
+    retry = model.received[1][-1]["content"].split("Notes:\n\n", 1)[1]
+    n = int(re.match(r"\[(\d+)\]", retry).group(1))
+    assert not answer.refused and answer.answer == f"Six [{n}]." and [c.n for c in answer.citations] == [n]
+    model.enqueue("Elephants remember every forest they visited [1].", "Seven.")  # not the passage's: not cited
+    assert final(tutor.ask(question)).refused
+
+
 def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, model: ScriptedModel) -> None:
     question = "How many key steps does the ML process have?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     run(tutor, question)
     n = passage_number(tutor, model,
                        "Machine Learning Development Lifecycle > Six Key Steps > 2. Data Understanding & Preparation")

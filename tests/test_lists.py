@@ -45,7 +45,7 @@ def test_the_items_an_answer_names_are_not_added_again() -> None:
 def test_a_one_item_answer_to_a_list_question_gets_the_rest_of_the_list_cited(tutor: Tutor,
                                                                              model: ScriptedModel) -> None:
     question = "What are the six key steps of the ML process?"
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     placeholder = final(tutor.ask(question))
     steps = next(i for i, h in enumerate(placeholder.retrieval.hits) if len(top_items(h.chunk.text)) >= 3)
     n = steps + 1
@@ -60,7 +60,7 @@ def test_a_one_item_answer_to_a_list_question_gets_the_rest_of_the_list_cited(tu
 
 
 def test_a_question_for_one_fact_gets_no_list(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     found = final(tutor.ask("What is the goal of the deployment step?"))
     model.enqueue("It puts the model into production [1].")
     answer = final(tutor.ask("What is the goal of the deployment step?"))

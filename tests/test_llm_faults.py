@@ -116,7 +116,7 @@ def test_a_planted_note_is_retrieved_but_its_orders_never_reach_the_model(tutor:
                                                                           corpus: Path) -> None:
     (corpus / "planted.md").write_text(PLANTED)
     assert any(h.chunk.source == "planted.md" for h in tutor.search("DS vs MLE?"))  # the trap is in the prompt
-    model.enqueue("placeholder")
+    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     list(tutor.ask("DS vs MLE?"))
     system, *_, user = model.received[-1]
     assert system["content"] == ANSWER_SYSTEM  # the rules are untouched and come first

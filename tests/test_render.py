@@ -189,6 +189,14 @@ def test_status_notes_and_ingest_summaries() -> None:
 # --- tutor.render: the terminal ----------------------------------------------------------------------
 
 
+def test_a_notice_after_streamed_text_starts_what_follows_on_a_new_line() -> None:
+    c, out, err = console()
+    final = answer()
+    events = [TextDelta("1"), Notice("asking again"), TextDelta("DS analyse [1]."), final]
+    assert print_answer_stream(events, c) is final
+    assert out.getvalue() == "1\nDS analyse [1]." and err.getvalue() == "warning: asking again\n"
+
+
 def test_an_answer_streams_to_stdout_notices_to_stderr_then_its_footer() -> None:
     c, out, err = console()
     final = answer(removed_markers=(7,), unsupported=("A claim.",), warnings=("shortened",))
@@ -199,6 +207,13 @@ def test_an_answer_streams_to_stdout_notices_to_stderr_then_its_footer() -> None
     assert out.getvalue().endswith("(scripted:test · retrieval 35 ms · first token 2.6s · total 4.1s)\n")
     assert err.getvalue() == ("warning: model down\nwarning: removed the marker [7]: it names no passage the answer "
                               "was given\nwarning: no citation supports: 'A claim.'\nwarning: shortened\n")
+
+
+def test_a_withheld_draft_is_followed_by_the_refusal_on_its_own_line_and_the_reason() -> None:
+    c, out, err = console()
+    refused = answer(answer="Your notes don't cover this.", refused=True, citations=(), warnings=("withheld",))
+    print_answer_footer(print_answer_stream([TextDelta("1"), refused], c), c)
+    assert out.getvalue().startswith("1\nYour notes don't cover this.\n") and err.getvalue() == "warning: withheld\n"
 
 
 def test_a_refused_answer_in_the_terminal_lists_the_nearest_sections() -> None:

@@ -26,7 +26,7 @@ from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
-from tutor.text import MARKER, claim_words, split_sentences
+from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
@@ -117,7 +117,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             at = cleaned.find(sentence, pos)
             out.append(cleaned[pos:at])
             pos = at + len(sentence)
-            own = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
+            own = [int(n) for n in CITED.findall(sentence)]
             markers = own or inherited
             inherited = markers
             words = claim_words(sentence)
@@ -138,7 +138,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
                 # point it at the passage that has its words.
                 if own:
                     repointed.extend((n, best + 1) for n in own if n != best + 1)
-                    sentence = re.sub(r"(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
+                    sentence = re.sub(r"(?<![\w)])(?:\[\d+\])+", f"[{best + 1}]", sentence, count=1)
                     sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
                 else:
                     repointed.append((0, best + 1))
@@ -149,7 +149,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             out.append(sentence)
     out.append(cleaned[pos:])
     cleaned = "".join(out)
-    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", cleaned)})
+    cited = sorted({int(n) for n in CITED.findall(cleaned)})
     return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
 
 
@@ -166,6 +166,8 @@ NO_MODEL = ("No language model is available, so these are the most relevant pass
             "(an extractive answer, not a written one):")
 ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the question); asked again with "
                "passage [{n}] alone, which holds much of the question's words, it answered from it")
+REWRITTEN = ("asked again with passage [{n}] alone, which holds much of the question's words, as {why}: the "
+             "model answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -266,23 +268,32 @@ def stream_answer(
 
     draft = Draft()
     yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
-    if draft.said_nothing or restates(draft.text, asked):
-        # A small model often says "not covered" (or only restates the question) with the answering
-        # passage among five. Asked again with the best partly answering passage alone (keeping its
-        # number), it usually answers from it.
+    check = check_citations(draft.text, passages)
+    warnings = list(draft.warnings)
+    kept = None if check.grounded else kept_part(check, passages)
+    if kept is not None and not retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+        kept = None  # backed sentences are kept only with evidence that a passage answers
+    no_answer = draft.said_nothing or restates(draft.text, asked)
+    why = ("it holds much of the question's words" if no_answer else
+           "the first answer gave no number" if lacks_number(draft.text, asked) else
+           "the first answer was not backed by the passages it cites" if not check.grounded and kept is None else "")
+    if why:
+        # A small model often says "not covered" (or restates the question, or answers past the notes)
+        # with the answering passage among five. Asked again with the best partly answering passage alone
+        # (keeping its number), it usually answers from it.
         retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
         if retry:
             narrow = Draft(first_ms=draft.first_ms)
             n = retry[0] + 1
-            yield Notice(f"asking again with passage [{n}] alone: it holds much of the question's words")
+            yield Notice(f"asking again with passage [{n}] alone: {why}")
             yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
                                                      numbers=[n]), settings, started, narrow)
-            check = check_citations(narrow.text, passages)
-            if not narrow.said_nothing and not restates(narrow.text, asked) and check.grounded and \
+            again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
+            if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                     not lacks_number(narrow.text, asked):
-                check = yield from listed(check)
-                yield finish(check, draft.first_ms, [*narrow.warnings, ASKED_AGAIN.format(n=n)],
-                             incomplete=narrow.incomplete)
+                again = yield from listed(again)
+                yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
+                                                     .format(n=n, why=why)], incomplete=narrow.incomplete)
                 return
     if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
@@ -298,8 +309,6 @@ def stream_answer(
             "the model said your notes don't cover this, but a passage holds most of the question's words: "
             "it is quoted instead"])
         return
-    check = check_citations(draft.text, passages)
-    warnings = list(draft.warnings)
     if lacks_number(draft.text, asked):
         yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
                                                   "the passages found do not state it"])
@@ -307,10 +316,7 @@ def stream_answer(
     if not check.grounded:
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
-        backed = backed_only(check)
-        kept = check_citations(backed, passages) if backed else None
-        if kept is not None and kept.grounded and kept.cited and \
-                retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+        if kept is not None:
             kept = yield from listed(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
@@ -322,6 +328,28 @@ def stream_answer(
         return
     check = yield from listed(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def cite_fragment(text: str, passage: str, n: int) -> str:
+    """A bare fragment written from passage ``[n]`` alone ("0", "Greedy search."), cited to it when every
+    word and number of it is the passage's: with one passage its source is certain; with five it is not.
+
+    >>> cite_fragment("0", "For prereleased model, you give `0` to `X`", 3), cite_fragment("0.5", "give 0", 3)
+    ('0 [3]', '0.5')
+    """
+    words = set(tokenize(MARKER.sub(" ", text)))
+    if CITED.search(text) or not words or len(claim_words(text)) >= 3 or not words <= set(tokenize(passage)):
+        return text
+    body = text.rstrip()
+    end = body[-1] if body[-1] in ".!?" else ""
+    return f"{body[: len(body) - len(end)]} [{n}]{end}"
+
+
+def kept_part(check: CitationCheck, passages: Sequence[str]) -> CitationCheck | None:
+    """An ungrounded answer's backed sentences, checked again, when they make a cited, grounded answer."""
+    backed = backed_only(check)
+    kept = check_citations(backed, passages) if backed else None
+    return kept if kept is not None and kept.grounded and kept.cited else None
 
 
 def backed_only(check: CitationCheck) -> str:

@@ -109,7 +109,8 @@ def restates(text: str, question: str) -> bool:
 ASKS_NUMBER = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:value|number|percentage|size)\b", re.IGNORECASE)
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
-    r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero)\b", re.IGNORECASE)
+    r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero|"
+    r"least|most|majority|minority|bulk)\b", re.IGNORECASE)  # "takes the least time" answers "how much time"
 
 
 def lacks_number(text: str, question: str) -> bool:
@@ -125,6 +126,8 @@ def lacks_number(text: str, question: str) -> bool:
     False
     >>> lacks_number("Run web single with multiple replicas [1].", "How many replicas should web single run?")
     True
+    >>> lacks_number("Modeling takes the least time of the six steps [1].", "How much time does modeling take?")
+    False
     """
     given = {m.lower() for m in NUMBER.findall(MARKER.sub(" ", text))}
     return bool(ASKS_NUMBER.search(question)) and not given - {m.lower() for m in NUMBER.findall(question)}

@@ -87,13 +87,21 @@ def print_answer_stream(events: Iterable[AnswerEvent], console: Console) -> Answ
     """Print an answer's text as it is written (notices as warnings); returns the finished ``Answer``."""
     from tutor.records import Answer, Notice, TextDelta
 
+    midline = False
     for event in events:
         match event:
             case TextDelta(text=text):
                 console.print(text, end="")
+                if text:
+                    midline = not text.endswith("\n")
             case Notice(text=text):
+                if midline:  # what follows is written afresh: not glued to the text before it
+                    console.print("")
+                    midline = False
                 console.warn(text)
             case Answer():
+                if midline and event.refused:  # a withheld draft: the refusal goes on a line of its own
+                    console.print("")
                 return event
     raise AssertionError("an answer stream ends with its Answer")
 
@@ -102,6 +110,8 @@ def print_answer_footer(answer: Answer, console: Console) -> None:
     """What follows an answer's text: its warnings, the sources it cites, the backend and timings."""
     if answer.refused:
         console.print(answer.answer)
+        for warning in answer.warnings:  # why a written answer was withheld, as the web page says
+            console.warn(warning)
         if answer.nearest:
             console.print(console.style("Nearest sections of your notes:", "1"))
             for label in answer.nearest:

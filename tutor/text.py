@@ -29,8 +29,9 @@ STOPWORDS = frozenset(
     "their them then there these they this to was what when where which who why will with you your vs "
     "versus between difference differ compare".split()
 )
-# A citation marker in an answer: [1], [2, 3], [notes 1 and 2].
-MARKER = re.compile(r"\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
+# A citation marker in an answer: [1], [2, 3], [notes 1 and 2]; never an index glued to code (`shape[1]`).
+MARKER = re.compile(r"(?<![\w)])\[\s*(?:(?:notes?|sources?)\s*)?(\d+(?:\s*(?:,|;|and)\s*\d+)*)\s*\]", re.IGNORECASE)
+CITED = re.compile(r"(?<![\w)])\[(\d+)\]")  # a marker as the checked answer writes it: [1]
 
 
 def stem(word: str) -> str:

@@ -8,7 +8,6 @@ or the model is escaped for HTML; Markdown outputs are shown by Gradio's sanitis
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +17,14 @@ from tutor.quiz import KIND_NAMES, QuizItem
 from tutor.records import Answer, where
 from tutor.render import LETTERS, hit_signals, when
 from tutor.reviews import ItemState, ProgressReport
+from tutor.text import CITED
 
 if TYPE_CHECKING:
     from tutor.ingest import IngestReport
     from ui.core import NotesFolder
 
 NOT_COVERED_NOTICE = "Your notes don't cover this question, so the tutor will not answer it from general knowledge."
-MARKER = re.compile(r"\[(\d+)\]")
+MARKER = CITED  # the markers the answer cites, never an index glued to code
 SECTION_WIDTH = 40  # characters of a section name under the mastery chart
 CSS = """
 .notice { background: #fff4e5; border-left: 4px solid #f0a030; padding: 6px 10px; }
