@@ -17,6 +17,7 @@ from typing import Any
 from tutor.errors import TutorError
 from tutor.generations import current
 from tutor.records import Chunk
+from tutor.shelf import ChunkTable, Shelf, has_shelf
 
 CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
 
@@ -40,7 +41,8 @@ class FileEntry:
 class Catalog:
     embedder: str
     files: dict[str, FileEntry] = field(default_factory=dict)
-    chunks: dict[str, Chunk] = field(default_factory=dict)
+    # every chunk by id: a dict when read to be changed (ingest), the shelf's table when read to answer
+    chunks: dict[str, Chunk] | ChunkTable = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     version: int = CATALOG_VERSION
     folder: Path | None = field(default=None, compare=False)  # the generation it was read from
@@ -67,8 +69,9 @@ def catalog_path(folder: Path) -> Path:
     return folder / "catalog.json"
 
 
-def load_catalog(index: Path) -> Catalog | None:
-    """The live generation's catalog, or None when no index was built there yet."""
+def load_catalog(index: Path, lazy: bool = False) -> Catalog | None:
+    """The live generation's catalog, or None when no index was built there yet. ``lazy`` (a reader): its
+    chunks stay on the generation's shelf (``tutor.shelf``) and are read when asked for, where there is one."""
     folder = current(index)
     if folder is None:
         return None
@@ -76,7 +79,31 @@ def load_catalog(index: Path) -> Catalog | None:
     if not path.exists():
         raise TutorError(f"the index at {index} is damaged ({folder.name} has no catalog)",
                          fix="run: tutor ingest --rebuild")
+    if lazy and has_shelf(folder):
+        head = _without_rows(path)
+        if head is not None:
+            catalog = catalog_from_json(head, folder, str(index))
+            catalog.chunks = ChunkTable(Shelf(folder))
+            return catalog
     return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
+
+
+def _without_rows(path: Path) -> str | None:
+    """A catalog's JSON with no chunk rows, read a line at a time (the rows are skipped, never held);
+    None for a layout ``to_json`` does not write."""
+    kept: list[str] = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line == ROWS_START[1:]:
+                for row in lines:
+                    if row == ROWS_END[1:].partition("\n")[0] + "\n":
+                        break
+                else:
+                    return None
+                kept.append(' "chunks": [],\n')
+                continue
+            kept.append(line)
+    return "".join(kept) if any(line.startswith(' "chunks": [') for line in kept) else None
 
 
 def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:

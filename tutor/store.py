@@ -284,8 +284,8 @@ class LocalStore:
             else:
                 text = self.ids_path.read_text(encoding="utf-8") if self.ids_path.exists() else ""
                 ids = text.split("\n") if text else []
-                try:
-                    matrix = np.load(self.matrix_path)
+                try:  # mapped, not read: a page of it is resident once a search has read it (all, after one)
+                    matrix = np.load(self.matrix_path, mmap_mode="r")
                 except (OSError, ValueError):
                     matrix = None
                 if matrix is None or len(ids) != len(matrix):
