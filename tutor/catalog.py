@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from tutor.errors import TutorError
 from tutor.generations import current
 from tutor.records import Chunk
-from tutor.shelf import ChunkTable, Shelf, has_shelf
+from tutor.shelf import ChunkTable, Shelf, SourceIds, has_shelf
 
 CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
 
@@ -34,7 +34,7 @@ class FileEntry:
     hash: str
     size: int
     mtime_ns: int
-    chunk_ids: list[str]
+    chunk_ids: Sequence[str]  # a list, or for a catalog read lazily, the shelf's ids of the file
 
 
 @dataclass
@@ -83,7 +83,9 @@ def load_catalog(index: Path, lazy: bool = False) -> Catalog | None:
         head = _without_rows(path)
         if head is not None:
             catalog = catalog_from_json(head, folder, str(index))
-            catalog.chunks = ChunkTable(Shelf(folder))
+            catalog.chunks = table = ChunkTable(Shelf(folder))
+            for source, entry in catalog.files.items():
+                entry.chunk_ids = SourceIds(table.shelf, source)
             return catalog
     return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
 
@@ -94,6 +96,9 @@ def _without_rows(path: Path) -> str | None:
     kept: list[str] = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
+            cut = line.find(IDS) if line.startswith('  "') else -1
+            if cut >= 0:  # a file's row: its chunk ids are on the shelf (the key's quotes cannot be in a string)
+                line = line[:cut] + IDS + "]}" + ("," if line.rstrip().endswith(",") else "") + "\n"
             if line == ROWS_START[1:]:
                 for row in lines:
                     if row == ROWS_END[1:].partition("\n")[0] + "\n":
@@ -135,6 +140,7 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                          fix="run: tutor ingest --rebuild") from None
 
 
+IDS = ', "chunk_ids": ['  # how a file's row in to_json names its chunks, last
 ROWS_START, ROWS_END = '\n "chunks": [\n', '\n ],\n "abbreviations": '
 
 

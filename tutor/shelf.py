@@ -59,7 +59,7 @@ def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
         db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
                        ((n, c.id, c.source, c.section, json.dumps(c.to_dict())) for n, c in enumerate(chunks)))
         db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?)",
-                       ((term, bm25.idf[term], *(a.tobytes() for a in bm25.postings(term)))
+                       ((term, bm25.idf[term], *(a.tobytes() for a in bm25.postings(term) or ()))
                         for term in bm25.terms))
         db.executemany("INSERT INTO meta VALUES (?, ?)",
                        [("lengths", bm25.lengths.astype("int32").tobytes()), ("avg", repr(bm25.avg))])
@@ -207,3 +207,27 @@ class ShelfTerms(Mapping[str, float]):
 
     def meta(self, key: str) -> Any:
         return self.shelf.rows("SELECT value FROM meta WHERE key = ?", (key,))[0][0]
+
+
+class SourceIds(Sequence[str]):
+    """The ids of one file's chunks on a shelf, in order (a reader's catalog does not hold them)."""
+
+    def __init__(self, shelf: Shelf, source: str) -> None:
+        self.shelf = shelf
+        self.source = source
+
+    def _ids(self) -> list[str]:
+        return [i for (i,) in self.shelf.rows("SELECT id FROM chunks WHERE source = ? ORDER BY n", (self.source,))]
+
+    @overload
+    def __getitem__(self, n: int) -> str: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[str]: ...
+    def __getitem__(self, n: int | slice) -> str | list[str]:
+        return self._ids()[n]
+
+    def __len__(self) -> int:
+        return len(self._ids())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented

@@ -28,15 +28,15 @@ def widen(hits: Sequence[Hit], chunks: Sequence[Chunk] | ChunkTable, budget: int
     room = budget - sum(len(h.chunk.text) + HEADER_CHARS for h in hits)
     if room <= 0:
         return list(hits)
-    if isinstance(chunks, ChunkTable):
-        section = chunks.section
-    else:
-        family: dict[tuple[str, str], list[Chunk]] = defaultdict(list)
+    family: dict[tuple[str, str], list[Chunk]] = defaultdict(list)
+    if not isinstance(chunks, ChunkTable):
         for chunk in chunks:
             family[(chunk.source, chunk.section)].append(chunk)
 
-        def section(c: Chunk) -> list[Chunk]:
-            return family.get((c.source, c.section), [])
+    def section(c: Chunk) -> list[Chunk]:
+        if isinstance(chunks, ChunkTable):
+            return chunks.section(c)
+        return family.get((c.source, c.section), [])
     taken = {h.chunk.id for h in hits}
     out = []
     for hit in hits:
