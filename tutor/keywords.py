@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from tutor.shelf import ShelfTerms
 
 
+def hyphenated_terms(vocabulary: Iterable[str]) -> dict[str, str]:
+    """Each hyphenated term of the vocabulary by its letters written together ("crispdm" -> "crisp-dm")."""
+    return {w.replace("-", ""): w for w in vocabulary if "-" in w}
+
+
 class BM25:
     """Okapi BM25 over a fixed list of documents.
 
@@ -45,10 +50,6 @@ class BM25:
         self.starts = np.concatenate([[0], np.cumsum(df)])
         self.lengths = np.frombuffer(lengths, dtype=np.int32).copy()
         self.idf = {t: math.log(1 + (self.n - int(df[c]) + 0.5) / (int(df[c]) + 0.5)) for t, c in self.terms.items()}
-
-    def hyphenated(self) -> Iterable[str]:
-        """The terms with a hyphen in them ("crisp-dm")."""
-        return [t for t in self.terms if "-" in t]
 
     def postings(self, term: str) -> tuple[Any, Any] | None:
         """(documents, term counts) of one term, or None when no document has it."""
@@ -106,9 +107,6 @@ class StoredBM25(BM25):
         self.lengths = np.frombuffer(terms.meta("lengths"), dtype=np.int32)
         self.n = len(self.lengths)
         self.avg = float(terms.meta("avg"))
-
-    def hyphenated(self) -> Iterable[str]:
-        return self.shelf_terms.hyphenated()
 
     def postings(self, term: str) -> tuple[Any, Any] | None:
         import numpy as np

@@ -17,7 +17,7 @@ from tutor.abbreviations import expand_query, hyphenated_terms, spelled_out
 from tutor.embedding import Embedder
 from tutor.keywords import BM25, StoredBM25
 from tutor.records import Chunk, Hit, Retrieval
-from tutor.shelf import ChunkRows, ChunkTable, ShelfTerms
+from tutor.shelf import ChunkRows, ChunkTable, ShelfHyphens, ShelfTerms
 from tutor.store import VectorStore
 from tutor.text import plain_words, tokenize
 
@@ -84,16 +84,17 @@ class Retriever:
         if isinstance(chunks, ChunkTable):  # an index on disk: chunks and keyword postings read when needed
             self.chunks, self.by_id = chunks.rows, chunks
             self.bm25 = StoredBM25(ShelfTerms(chunks.shelf))
+            self._hyphenated: Mapping[str, str] = ShelfHyphens(chunks.shelf)
         else:
             self.chunks = list(chunks)
             self.by_id = {c.id: c for c in self.chunks}
             self.bm25 = BM25(tokenize(c.embed_text()) for c in self.chunks)
+            self._hyphenated = hyphenated_terms(self.bm25.terms)
         self.store = store
         self.embedder = embedder
         self.abbreviations = abbreviations or {}
         self.fusion = fusion
         self.vocabulary = self.bm25.terms.keys()
-        self._hyphenated = hyphenated_terms(self.bm25.hyphenated())
         self._spelled: dict[str, str | None] = {}
 
     def keyword_coverage(self, query: str) -> float:

@@ -31,6 +31,7 @@ CREATE TABLE chunks (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT
 CREATE INDEX chunks_section ON chunks (source, section);
 CREATE TABLE terms (term TEXT PRIMARY KEY, idf REAL NOT NULL, docs BLOB NOT NULL, counts BLOB NOT NULL)
     WITHOUT ROWID;
+CREATE TABLE hyphens (joined TEXT PRIMARY KEY, term TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
@@ -46,7 +47,7 @@ def has_shelf(folder: Path) -> bool:
 
 def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
     """Write ``chunks`` (row n is ``chunks[n]``) and their BM25 keyword index into ``folder``, atomically."""
-    from tutor.keywords import BM25
+    from tutor.keywords import BM25, hyphenated_terms
     from tutor.text import tokenize
 
     bm25 = BM25(tokenize(c.embed_text()) for c in chunks)
@@ -61,6 +62,7 @@ def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
         db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?)",
                        ((term, bm25.idf[term], *(a.tobytes() for a in bm25.postings(term) or ()))
                         for term in bm25.terms))
+        db.executemany("INSERT INTO hyphens VALUES (?, ?)", hyphenated_terms(bm25.terms).items())
         db.executemany("INSERT INTO meta VALUES (?, ?)",
                        [("lengths", bm25.lengths.astype("int32").tobytes()), ("avg", repr(bm25.avg))])
         db.commit()
@@ -196,10 +198,6 @@ class ShelfTerms(Mapping[str, float]):
     def __len__(self) -> int:
         return int(self.shelf.rows("SELECT count(*) FROM terms")[0][0])
 
-    def hyphenated(self) -> list[str]:
-        """The terms with a hyphen in them."""
-        return [t for (t,) in self.shelf.rows("SELECT term FROM terms WHERE instr(term, '-') > 0")]
-
     def postings(self, term: str) -> tuple[bytes, bytes] | None:
         """A term's document numbers and counts (int32 bytes), or None when no chunk has it."""
         found = self.shelf.rows("SELECT docs, counts FROM terms WHERE term = ?", (term,))
@@ -231,3 +229,23 @@ class SourceIds(Sequence[str]):
 
     def __eq__(self, other: object) -> bool:
         return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+
+class ShelfHyphens(Mapping[str, str]):
+    """Each hyphenated term of a shelf's vocabulary by its letters written together ("crispdm" -> "crisp-dm"),
+    as ``hyphenated_terms`` made it at ingest."""
+
+    def __init__(self, shelf: Shelf) -> None:
+        self.shelf = shelf
+
+    def __getitem__(self, joined: str) -> str:
+        found = self.shelf.rows("SELECT term FROM hyphens WHERE joined = ?", (joined,))
+        if not found:
+            raise KeyError(joined)
+        return str(found[0][0])
+
+    def __iter__(self) -> Iterator[str]:
+        return (j for (j,) in self.shelf.rows("SELECT joined FROM hyphens"))
+
+    def __len__(self) -> int:
+        return int(self.shelf.rows("SELECT count(*) FROM hyphens")[0][0])
