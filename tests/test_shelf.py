@@ -96,3 +96,17 @@ def test_a_damaged_shelf_is_one_line_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(TutorError) as caught:
         Shelf(tmp_path)
     assert "chunks.sqlite" in caught.value.message and "tutor ingest --rebuild" in (caught.value.fix or "")
+
+
+def test_a_new_shelf_reuses_the_old_ones_tokens_and_scores_as_if_made_afresh(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    chunks = chunk_text(NOTES.read_text(), "ml-process-summary.md")
+    save_shelf(tmp_path, chunks)
+    changed = [*chunks[:3], replace(chunks[3], text="whales sing", content_hash="f" * 16), *chunks[5:]]
+    table = shelved(tmp_path, changed)  # written over the first: its unchanged chunks' tokens are reused
+    stored, fresh = StoredBM25(ShelfTerms(table.shelf)), BM25(tokenize(c.embed_text()) for c in changed)
+    assert list(table.values()) == changed and stored.n == fresh.n and stored.avg == fresh.avg
+    for query in map(tokenize, [*QUERIES, "whales"]):
+        assert stored.top(query, 10) == fresh.top(query, 10)
+    assert stored.top(tokenize("whales"), 1)[0][0] == 3
