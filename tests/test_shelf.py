@@ -35,7 +35,10 @@ def test_chunks_are_read_back_by_id_by_row_and_in_order(tmp_path: Path) -> None:
     assert len(table) == len(table.rows) == len(chunks)
     assert list(table.values()) == chunks and list(table) == [c.id for c in chunks]
     assert table[chunks[3].id] == chunks[3] and table.rows[3] == chunks[3] and table.rows[-1] == chunks[-1]
-    assert table.rows.id_at(5) == chunks[5].id and chunks[5].id in table
+    assert table.rows.ids_at([5, 2]) == [chunks[5].id, chunks[2].id] and chunks[5].id in table
+    assert table.present([chunks[1].id, "nowhere.md:1"]) == {chunks[1].id} and table.present([]) == set()
+    assert table.many([chunks[4].id, "nowhere.md:1"]) == {chunks[4].id: chunks[4]}
+    assert list(table.rows.texts(batch=7)) == [c.text for c in chunks]
     assert "nowhere.md:1" not in table and table.get("nowhere.md:1") is None
     with pytest.raises(IndexError):
         table.rows[len(chunks)]

@@ -146,19 +146,24 @@ class Retriever:
             if word in known or word.lower() in self.vocabulary:
                 continue
             if word not in self._spelled:
-                self._spelled[word] = spelled_out(word, (c.text for c in self.chunks))
+                self._spelled[word] = spelled_out(word, self.chunks.texts() if isinstance(self.chunks, ChunkRows)
+                                                 else (c.text for c in self.chunks))
             if self._spelled[word]:
                 known[word] = self._spelled[word]  # type: ignore[assignment]
         return expand_query(query, known, self.vocabulary, self._hyphenated)
 
     def dense_ranking(self, vector: Any, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by cosine to ``vector``, best first."""
-        return [(i, s) for i, s in self.store.query(vector, depth) if i in self.by_id]
+        ranking = self.store.query(vector, depth)
+        known = self.by_id.present([i for i, _ in ranking]) if isinstance(self.by_id, ChunkTable) else self.by_id
+        return [(i, s) for i, s in ranking if i in known]
 
     def keyword_ranking(self, query: str, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by BM25 score for ``query``, best first (only chunks sharing a keyword)."""
-        id_at = self.chunks.id_at if isinstance(self.chunks, ChunkRows) else (lambda i: self.chunks[i].id)
-        return [(id_at(i), score) for i, score in self.bm25.top(tokenize(query), depth)]
+        top = self.bm25.top(tokenize(query), depth)
+        rows = [i for i, _ in top]
+        ids = self.chunks.ids_at(rows) if isinstance(self.chunks, ChunkRows) else [self.chunks[i].id for i in rows]
+        return [(i, score) for i, (_, score) in zip(ids, top)]
 
     def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
@@ -211,4 +216,5 @@ class Retriever:
             for rank, (chunk_id, _) in enumerate(ranking):
                 fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
         best = sorted(fused.items(), key=lambda x: -x[1])[:k]
-        return [Hit(self.by_id[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]
+        chunks = self.by_id.many([i for i, _ in best]) if isinstance(self.by_id, ChunkTable) else self.by_id
+        return [Hit(chunks[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]

@@ -25,6 +25,7 @@ from tutor.errors import TutorError
 from tutor.records import Chunk
 
 SHELF = "chunks.sqlite"
+CACHE_KB = 256
 SCHEMA = """
 CREATE TABLE chunks (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, section TEXT NOT NULL,
                      hash TEXT NOT NULL, tokens TEXT NOT NULL, row TEXT NOT NULL);
@@ -97,6 +98,8 @@ class Shelf:
         self.path = shelf_path(folder)
         try:
             self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            # a small page cache (default 2 MB): a question reads a few rows, which the OS keeps cached anyway
+            self._db.execute(f"PRAGMA cache_size = -{CACHE_KB}")
             self._count = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         except sqlite3.Error as exc:
             raise self._damaged(exc) from None
@@ -124,6 +127,11 @@ class Shelf:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """The placeholders of an ``IN (...)`` list of ``values``."""
+    return ", ".join("?" * len(values))
 
 
 def _chunk(row: str) -> Chunk:
@@ -156,6 +164,19 @@ class ChunkTable(Mapping[str, Chunk]):
         """Every chunk in row order, read a batch at a time."""
         return self.rows
 
+    def present(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the shelf has (one query)."""
+        if not ids:
+            return set()
+        return {i for (i,) in self.shelf.rows(f"SELECT id FROM chunks WHERE id IN ({_marks(ids)})", ids)}
+
+    def many(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        """The chunks of ``ids`` that the shelf has, by id (one query)."""
+        if not ids:
+            return {}
+        return {c.id: c for c in map(_chunk, (row for (row,) in self.shelf.rows(
+            f"SELECT row FROM chunks WHERE id IN ({_marks(ids)})", ids)))}
+
     def section(self, chunk: Chunk) -> list[Chunk]:
         """The pieces of ``chunk``'s section (same file, same heading path), in row order."""
         return [_chunk(row) for (row,) in self.shelf.rows(
@@ -181,9 +202,19 @@ class ChunkRows(Sequence[Chunk]):
             raise IndexError(n)
         return _chunk(found[0][0])
 
-    def id_at(self, n: int) -> str:
-        """The id of the chunk in row ``n`` (without reading the chunk)."""
-        return str(self.shelf.rows("SELECT id FROM chunks WHERE n = ?", (n,))[0][0])
+    def ids_at(self, rows: Sequence[int]) -> list[str]:
+        """The ids of the chunks in ``rows``, in that order (one query, without reading the chunks)."""
+        if not rows:
+            return []
+        found = dict(self.shelf.rows(f"SELECT n, id FROM chunks WHERE n IN ({_marks(rows)})", [int(n) for n in rows]))
+        return [found[n] for n in rows]
+
+    def texts(self, batch: int = 1000) -> Iterator[str]:
+        """Every chunk's text in row order, a batch at a time (the acronym lookup reads them all)."""
+        for start in range(0, len(self), batch):
+            yield from (t for (t,) in self.shelf.rows(
+                "SELECT json_extract(row, '$.text') FROM chunks WHERE n >= ? AND n < ? ORDER BY n",
+                (start, start + batch)))
 
     def __iter__(self) -> Iterator[Chunk]:
         return self.shelf.scan()
@@ -219,8 +250,9 @@ class ShelfTerms(Mapping[str, float]):
 
     def postings(self, term: str) -> tuple[bytes, bytes] | None:
         """A term's document numbers and counts (int32 bytes), or None when no chunk has it."""
-        found = self.shelf.rows("SELECT docs, counts FROM terms WHERE term = ?", (term,))
-        return (found[0][0], found[0][1]) if found else None
+        found = self.shelf.rows("SELECT idf, docs, counts FROM terms WHERE term = ?", (term,))
+        self._idf[term] = float(found[0][0]) if found else None
+        return (found[0][1], found[0][2]) if found else None
 
     def meta(self, key: str) -> Any:
         return self.shelf.rows("SELECT value FROM meta WHERE key = ?", (key,))[0][0]
