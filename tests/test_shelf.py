@@ -10,7 +10,7 @@ from tests.conftest import NOTES
 from tests.fakes import HashEmbedder, MemoryStore
 from tests.test_widening import pieces
 from tutor.abbreviations import hyphenated_terms, mine_abbreviations
-from tutor.catalog import load_catalog
+from tutor.catalog import load_catalog, save_catalog
 from tutor.chunking import chunk_text
 from tutor.errors import TutorError
 from tutor.keywords import BM25, StoredBM25
@@ -89,6 +89,11 @@ def test_a_reader_gets_the_shelf_and_a_generation_without_one_is_read_whole(tuto
     assert list(lazy.chunks.values()) == list(whole.chunks.values()) and lazy.files == whole.files
     assert lazy.abbreviations == whole.abbreviations
     assert lazy.folder is not None
+    assert lazy.shelf and lazy.shelf == whole.shelf == lazy.chunks.shelf.stamp
+    whole.shelf = ""  # the catalog as an older tutor rewrites it (no stamp), beside the shelf it did not write
+    save_catalog(lazy.folder, whole)
+    stale = load_catalog(settings.index, lazy=True)
+    assert stale is not None and isinstance(stale.chunks, dict) and stale.chunks == whole.chunks
     (lazy.folder / "chunks.sqlite").unlink()  # an index from before shelves: still read, whole
     older = load_catalog(settings.index, lazy=True)
     assert older is not None and isinstance(older.chunks, dict) and older.chunks == whole.chunks

@@ -45,6 +45,7 @@ class Catalog:
     chunks: dict[str, Chunk] | ChunkTable = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     version: int = CATALOG_VERSION
+    shelf: str = ""  # the stamp of the generation's shelf written with this catalog ("": none; tutor.shelf)
     folder: Path | None = field(default=None, compare=False)  # the generation it was read from
 
     def to_json(self) -> str:
@@ -58,6 +59,7 @@ class Catalog:
             "{",
             f' "version": {json.dumps(self.version)},',
             f' "embedder": {json.dumps(self.embedder)},',
+            f' "shelf": {json.dumps(self.shelf)},',
             ' "files": ' + ("{\n" + files + "\n }" if files else "{}") + ",",
             ' "chunks": ' + rows([f"  {json.dumps(c.to_dict())}" for c in self.chunks.values()]) + ",",
             f' "abbreviations": {json.dumps(self.abbreviations, indent=1)}',
@@ -81,12 +83,16 @@ def load_catalog(index: Path, lazy: bool = False) -> Catalog | None:
                          fix="run: tutor ingest --rebuild")
     if lazy and has_shelf(folder):
         head = _without_rows(path)
-        if head is not None:
-            catalog = catalog_from_json(head, folder, str(index))
-            catalog.chunks = table = ChunkTable(Shelf(folder))
+        catalog = catalog_from_json(head, folder, str(index)) if head is not None else None
+        shelf = Shelf(folder) if catalog is not None and catalog.shelf else None
+        # the shelf written with this catalog only: an older tutor rewrites the catalog and leaves a stale shelf
+        if catalog is not None and shelf is not None and shelf.stamp == catalog.shelf:
+            catalog.chunks = ChunkTable(shelf)
             for source, entry in catalog.files.items():
-                entry.chunk_ids = SourceIds(table.shelf, source)
+                entry.chunk_ids = SourceIds(shelf, source)
             return catalog
+        if shelf is not None:
+            shelf.close()
     return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
 
 
@@ -133,6 +139,7 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                    for s, e in data["files"].items()},
             chunks=chunks,
             abbreviations=data.get("abbreviations", {}),
+            shelf=data.get("shelf", ""),
             folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:

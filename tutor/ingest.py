@@ -194,7 +194,7 @@ def _ingest_locked(
         catalog.abbreviations, mined = mine_by_file(catalog.chunks.values(), {} if fresh else load_mined(draft))
         store.commit()  # vectors first: a catalog never names chunks its store cannot find
         save_mined(draft, mined)
-        save_shelf(draft, list(catalog.chunks.values()))
+        catalog.shelf = save_shelf(draft, list(catalog.chunks.values()))
         save_catalog(draft, catalog)
     catalog.folder = current(index)
     report.chunks = len(catalog.chunks)

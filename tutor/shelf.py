@@ -46,8 +46,11 @@ def has_shelf(folder: Path) -> bool:
     return shelf_path(folder).is_file()
 
 
-def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
-    """Write ``chunks`` (row n is ``chunks[n]``) and their BM25 keyword index into ``folder``, atomically."""
+def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> str:
+    """Write ``chunks`` (row n is ``chunks[n]``) and their BM25 keyword index into ``folder``, atomically;
+    returns the new shelf's stamp, for the catalog written with it to name."""
+    import uuid
+
     from tutor.keywords import BM25, hyphenated_terms
     from tutor.text import tokenize
 
@@ -58,6 +61,7 @@ def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
     bm25 = BM25(t.split(" ") if t else [] for t in tokens)
     tmp = path.with_suffix(".sqlite.tmp")
     tmp.unlink(missing_ok=True)
+    stamp = uuid.uuid4().hex
     db = sqlite3.connect(tmp)
     try:
         db.executescript(SCHEMA)
@@ -69,11 +73,13 @@ def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> None:
                         for term in bm25.terms))
         db.executemany("INSERT INTO hyphens VALUES (?, ?)", hyphenated_terms(bm25.terms).items())
         db.executemany("INSERT INTO meta VALUES (?, ?)",
-                       [("lengths", bm25.lengths.astype("int32").tobytes()), ("avg", repr(bm25.avg))])
+                       [("lengths", bm25.lengths.astype("int32").tobytes()), ("avg", repr(bm25.avg)),
+                        ("stamp", stamp)])
         db.commit()
     finally:
         db.close()
     os.replace(tmp, path)
+    return stamp
 
 
 def _tokens_by_hash(path: Path) -> dict[str, str]:
@@ -101,6 +107,8 @@ class Shelf:
             # a small page cache (default 2 MB): a question reads a few rows, which the OS keeps cached anyway
             self._db.execute(f"PRAGMA cache_size = -{CACHE_KB}")
             self._count = int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+            self.stamp = str(found[0]) if found else ""  # which catalog it was written with
         except sqlite3.Error as exc:
             raise self._damaged(exc) from None
         self._lock = threading.Lock()
