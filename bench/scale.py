@@ -26,21 +26,23 @@ PROBE = ("import json, resource, subprocess, sys, time; t = time.perf_counter();
 
 # What `tutor ask` does (settings from the environment, the index refreshed, one answer), in this process, then
 # its memory as the kernel counts it while the index is still open (smaps_rollup, kB): RSS and the file-backed
-# part of it (the mapped vectors, libraries), PSS, USS (pages no other process shares), and the peak RSS.
-ASK_MEMORY = ("import json, resource, sys; from tutor.config import load_settings; from tutor.pipeline import Tutor; "
+# part of it (the mapped vectors, libraries), PSS, USS (pages no other process shares). Not its peak: a child keeps
+# the high-water mark of the process it was forked from (this one), so ``measured`` (a small parent) gives that.
+# The vector pages this process maps are shared with any other process mapping the same file (this bench's own
+# search above does): PSS then counts a share of them, USS none.
+ASK_MEMORY = ("import json, sys; from tutor.config import load_settings; from tutor.pipeline import Tutor; "
               "t = Tutor(load_settings({}), progress=False); events = list(t.ask(sys.argv[1])); "
               "m = {k: int(v.split()[0]) for k, v in (l.split(':', 1) for l in open('/proc/self/smaps_rollup') "
               "if ':' in l and l.split(':', 1)[1].strip().endswith('kB'))}; "
               "s = {k: int(v.split()[0]) for k, v in (l.split(':', 1) for l in open('/proc/self/status')) "
               "if k in ('RssAnon', 'RssFile')}; "
               "print(json.dumps({'rss': m['Rss'], 'file': s['RssFile'], 'pss': m['Pss'], "
-              "'uss': m['Private_Clean'] + m['Private_Dirty'], "
-              "'peak_rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+              "'uss': m['Private_Clean'] + m['Private_Dirty']}))")
 
 
 def ask_memory(question: str, env: dict[str, str]) -> dict[str, float]:
     """Memory of a process that answered ``question`` as ``tutor ask`` does, its index still open (RSS, its
-    file-backed part, PSS, USS), and its peak RSS, in MB."""
+    file-backed part, PSS, USS), in MB."""
     out = subprocess.run([PY, "-c", ASK_MEMORY, question], env=env, check=True, capture_output=True, text=True).stdout
     return {k: v / 1024 for k, v in json.loads(out.strip().splitlines()[-1]).items()}
 

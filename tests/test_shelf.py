@@ -118,3 +118,17 @@ def test_a_new_shelf_reuses_the_old_ones_tokens_and_scores_as_if_made_afresh(tmp
     for query in map(tokenize, [*QUERIES, "whales"]):
         assert stored.top(query, 10) == fresh.top(query, 10)
     assert stored.top(tokenize("whales"), 1)[0][0] == 3
+
+
+def test_a_damaged_shelf_in_the_live_index_stops_questions_and_doctor_with_the_fix(tutor, settings) -> None:  # type: ignore[no-untyped-def]
+    from tutor.doctor import check_index
+    from tutor.generations import current
+
+    tutor.ingest()
+    folder = current(settings.index)
+    assert folder is not None
+    (folder / "chunks.sqlite").write_bytes(b"damaged" * 1000)
+    for check in (lambda: check_index(settings), lambda: load_catalog(settings.index, lazy=True)):
+        with pytest.raises(TutorError) as caught:
+            check()
+        assert "is damaged" in caught.value.message and caught.value.fix == "run: tutor ingest --rebuild"

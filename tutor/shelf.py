@@ -84,7 +84,8 @@ def save_shelf(folder: Path, chunks: Sequence[Chunk]) -> str:
 
 def _tokens_by_hash(path: Path) -> dict[str, str]:
     """The keyword tokens (space-separated) of each chunk on an existing shelf by content hash, which fixes
-    them (tokenizing is most of a shelf's cost: 2 s of 2.5 at 33,000 chunks); none when there is no shelf."""
+    them: tokenizing is most of a shelf's cost (a shelf of 33,490 chunks took 1.4 s of CPU, 0.7 s with the
+    tokens reused); none when there is no shelf."""
     if not path.is_file():
         return {}
     try:
