@@ -24,6 +24,29 @@ PROBE = ("import json, resource, subprocess, sys, time; t = time.perf_counter();
          "print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
 
 
+# What `tutor ask` does (settings from the environment, the index refreshed, one answer), in this process, then
+# its memory as the kernel counts it while the index is still open (smaps_rollup, kB): RSS and the file-backed
+# part of it (the mapped vectors, libraries), PSS, USS (pages no other process shares). Not its peak: a child keeps
+# the high-water mark of the process it was forked from (this one), so ``measured`` (a small parent) gives that.
+# The vector pages this process maps are shared with any other process mapping the same file (this bench's own
+# search above does): PSS then counts a share of them, USS none.
+ASK_MEMORY = ("import json, sys; from tutor.config import load_settings; from tutor.pipeline import Tutor; "
+              "t = Tutor(load_settings({}), progress=False); events = list(t.ask(sys.argv[1])); "
+              "m = {k: int(v.split()[0]) for k, v in (l.split(':', 1) for l in open('/proc/self/smaps_rollup') "
+              "if ':' in l and l.split(':', 1)[1].strip().endswith('kB'))}; "
+              "s = {k: int(v.split()[0]) for k, v in (l.split(':', 1) for l in open('/proc/self/status')) "
+              "if k in ('RssAnon', 'RssFile')}; "
+              "print(json.dumps({'rss': m['Rss'], 'file': s['RssFile'], 'pss': m['Pss'], "
+              "'uss': m['Private_Clean'] + m['Private_Dirty']}))")
+
+
+def ask_memory(question: str, env: dict[str, str]) -> dict[str, float]:
+    """Memory of a process that answered ``question`` as ``tutor ask`` does, its index still open (RSS, its
+    file-backed part, PSS, USS), in MB."""
+    out = subprocess.run([PY, "-c", ASK_MEMORY, question], env=env, check=True, capture_output=True, text=True).stdout
+    return {k: v / 1024 for k, v in json.loads(out.strip().splitlines()[-1]).items()}
+
+
 def measured(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of a command in a fresh process."""
     out = subprocess.run([PY, "-c", PROBE, *cmd], env=env, check=True, capture_output=True, text=True).stdout
@@ -122,7 +145,8 @@ def bench_scale(work: Path, factor: int) -> dict[str, object]:
     env_one = {**env, "TUTOR_CORPUS": str(one / "corpus"), "TUTOR_INDEX": str(one / "index")}
     subprocess.run(tutor_cmd("ingest", "-q"), env=env_one, check=True, capture_output=True)
     result["memory"] = {"ask_peak_rss_mb": measured(ask, env)[1], "ask_peak_rss_1x_mb": measured(ask, env_one)[1],
-                        "vectors_mb": chunks * 384 * 4 / 2**20}
+                        "vectors_mb": chunks * 384 * 4 / 2**20,
+                        "ask_held": ask_memory(ask[-1], env), "ask_held_1x": ask_memory(ask[-1], env_one)}
     return result
 
 
@@ -142,8 +166,15 @@ def print_scale(r: dict) -> None:  # type: ignore[type-arg]
         ("warm search", f"p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms (CPU time p50 {s['cpu_p50_ms']:.1f} ms, "
                         f"p95 {s['cpu_p95_ms']:.1f} ms; load {s['load_1min']:.1f})"),
         ("peak RSS of tutor ask (extractive)", f"{m['ask_peak_rss_mb']:.0f} MB vs {m['ask_peak_rss_1x_mb']:.0f} MB "
-                                                f"at 1x: +{growth:.0f} MB for {m['vectors_mb']:.0f} MB of vectors"),
+                                                f"at 1x: +{growth:.0f} MB for {m['vectors_mb']:.0f} MB of vectors "
+                                                f"= {growth / m['vectors_mb']:.2f}x"),
     ]
+    if "ask_held" in m:
+        held, one = m["ask_held"], m["ask_held_1x"]
+        parts = [f"{name} +{held[key] - one[key]:.0f} MB" for name, key in
+                 (("RSS", "rss"), ("file-backed RSS", "file"), ("PSS", "pss"), ("USS", "uss"))]
+        rows.append(("held after answering, growth over 1x",
+                     ", ".join(parts) + f" = {(held['rss'] - one['rss']) / m['vectors_mb']:.2f}x the vectors (RSS)"))
     width = max(len(a) for a, _ in rows)
     for a, b in rows:
         print(f"{a:<{width}}  {b}")

@@ -15,11 +15,12 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutor.keywords import hyphenated_terms
 from tutor.records import Chunk
 from tutor.text import STOPWORDS, WORD
 
@@ -159,13 +160,8 @@ def save_mined(folder: Path, parts: dict[str, tuple[str, Mined]]) -> None:
     os.replace(tmp, folder / MINED)
 
 
-def hyphenated_terms(vocabulary: Iterable[str]) -> dict[str, str]:
-    """Each hyphenated term of the vocabulary by its letters written together ("crispdm" -> "crisp-dm")."""
-    return {w.replace("-", ""): w for w in vocabulary if "-" in w}
-
-
 def expand_query(query: str, abbreviations: dict[str, str], vocabulary: AbstractSet[str] | None = None,
-                 hyphenated: dict[str, str] | None = None) -> str:
+                 hyphenated: Mapping[str, str] | None = None) -> str:
     """The query with known abbreviations spelled out after it (and "crispdm" as "CRISP-DM").
 
     ``hyphenated`` (``hyphenated_terms(vocabulary)``) may be passed in, made once, so a query's cost does

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from tutor.errors import TutorError
 from tutor.generations import current
 from tutor.records import Chunk
+from tutor.shelf import ChunkTable, Shelf, SourceIds, has_shelf
 
 CATALOG_VERSION = 3  # 2: the index is a series of generations (tutor.generations); 3: chunks carry title and lead
 
@@ -33,16 +34,18 @@ class FileEntry:
     hash: str
     size: int
     mtime_ns: int
-    chunk_ids: list[str]
+    chunk_ids: Sequence[str]  # a list, or for a catalog read lazily, the shelf's ids of the file
 
 
 @dataclass
 class Catalog:
     embedder: str
     files: dict[str, FileEntry] = field(default_factory=dict)
-    chunks: dict[str, Chunk] = field(default_factory=dict)
+    # every chunk by id: a dict when read to be changed (ingest), the shelf's table when read to answer
+    chunks: dict[str, Chunk] | ChunkTable = field(default_factory=dict)
     abbreviations: dict[str, str] = field(default_factory=dict)
     version: int = CATALOG_VERSION
+    shelf: str = ""  # the stamp of the generation's shelf written with this catalog ("": none; tutor.shelf)
     folder: Path | None = field(default=None, compare=False)  # the generation it was read from
 
     def to_json(self) -> str:
@@ -56,6 +59,7 @@ class Catalog:
             "{",
             f' "version": {json.dumps(self.version)},',
             f' "embedder": {json.dumps(self.embedder)},',
+            f' "shelf": {json.dumps(self.shelf)},',
             ' "files": ' + ("{\n" + files + "\n }" if files else "{}") + ",",
             ' "chunks": ' + rows([f"  {json.dumps(c.to_dict())}" for c in self.chunks.values()]) + ",",
             f' "abbreviations": {json.dumps(self.abbreviations, indent=1)}',
@@ -67,8 +71,9 @@ def catalog_path(folder: Path) -> Path:
     return folder / "catalog.json"
 
 
-def load_catalog(index: Path) -> Catalog | None:
-    """The live generation's catalog, or None when no index was built there yet."""
+def load_catalog(index: Path, lazy: bool = False) -> Catalog | None:
+    """The live generation's catalog, or None when no index was built there yet. ``lazy`` (a reader): its
+    chunks stay on the generation's shelf (``tutor.shelf``) and are read when asked for, where there is one."""
     folder = current(index)
     if folder is None:
         return None
@@ -76,7 +81,40 @@ def load_catalog(index: Path) -> Catalog | None:
     if not path.exists():
         raise TutorError(f"the index at {index} is damaged ({folder.name} has no catalog)",
                          fix="run: tutor ingest --rebuild")
+    if lazy and has_shelf(folder):
+        head = _without_rows(path)
+        catalog = catalog_from_json(head, folder, str(index)) if head is not None else None
+        shelf = Shelf(folder) if catalog is not None and catalog.shelf else None
+        # the shelf written with this catalog only: an older tutor rewrites the catalog and leaves a stale shelf
+        if catalog is not None and shelf is not None and shelf.stamp == catalog.shelf:
+            catalog.chunks = ChunkTable(shelf)
+            for source, entry in catalog.files.items():
+                entry.chunk_ids = SourceIds(shelf, source)
+            return catalog
+        if shelf is not None:
+            shelf.close()
     return catalog_from_json(path.read_text(encoding="utf-8"), folder, str(index))
+
+
+def _without_rows(path: Path) -> str | None:
+    """A catalog's JSON with no chunk rows, read a line at a time (the rows are skipped, never held);
+    None for a layout ``to_json`` does not write."""
+    kept: list[str] = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            cut = line.find(IDS) if line.startswith('  "') else -1
+            if cut >= 0:  # a file's row: its chunk ids are on the shelf (the key's quotes cannot be in a string)
+                line = line[:cut] + IDS + "]}" + ("," if line.rstrip().endswith(",") else "") + "\n"
+            if line == ROWS_START[1:]:
+                for row in lines:
+                    if row == ROWS_END[1:].partition("\n")[0] + "\n":
+                        break
+                else:
+                    return None
+                kept.append(' "chunks": [],\n')
+                continue
+            kept.append(line)
+    return "".join(kept) if any(line.startswith(' "chunks": [') for line in kept) else None
 
 
 def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
@@ -101,6 +139,7 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                    for s, e in data["files"].items()},
             chunks=chunks,
             abbreviations=data.get("abbreviations", {}),
+            shelf=data.get("shelf", ""),
             folder=folder,
         )
     except (ValueError, KeyError, TypeError) as exc:
@@ -108,6 +147,7 @@ def catalog_from_json(text: str, folder: Path, where: str) -> Catalog:
                          fix="run: tutor ingest --rebuild") from None
 
 
+IDS = ', "chunk_ids": ['  # how a file's row in to_json names its chunks, last
 ROWS_START, ROWS_END = '\n "chunks": [\n', '\n ],\n "abbreviations": '
 
 

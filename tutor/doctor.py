@@ -46,7 +46,7 @@ def check_index(settings: Settings) -> str:
                              f"{len(catalog.chunks)} chunks in its catalog", fix="run: tutor ingest --rebuild")
         return (f"{len(catalog.chunks)} chunks from {len(catalog.files)} file(s) on the Chroma server "
                 f"{settings.chroma_url} ({settings.chroma_collection}, generation {catalog.folder.name})")
-    catalog = load_catalog(settings.index)
+    catalog = load_catalog(settings.index, lazy=True)  # as a question reads it: a damaged shelf fails here
     if catalog is None:
         raise TutorError(f"no index at {settings.index} yet", fix="run: tutor ingest (or just ask: it builds it)")
     stale = stale_sources(settings.corpus, catalog) if settings.corpus.is_dir() else []

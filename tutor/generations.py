@@ -3,7 +3,7 @@
 Layout of the index folder::
 
     <index>/CURRENT              the name of the live generation, e.g. "g000007" (replaced atomically)
-    <index>/g000007/             catalog.json, chroma/, vectors.npy, vectors.ids, abbreviations.json: one index
+    <index>/g000007/             catalog.json, chunks.sqlite, chroma/, vectors.npy, vectors.ids, abbreviations.json
     <index>/g000008.building/    an ingest in progress, or one that was killed: readers never look here
     <index>/ingest.lock          held (lockf) by the one ingest running; the kernel frees it if it dies
 
@@ -38,7 +38,7 @@ _NAME = re.compile(r"^g(\d{6})$")
 _LEGACY = ("catalog.json", "chroma", "vectors.npy", "vectors.ids")
 # Files a writer only ever replaces whole (written beside, then os.replace): a new generation starts with
 # hard links to the live one's, not copies. Chroma's database is changed in place, so it is copied.
-REPLACED_WHOLE = frozenset({"catalog.json", "vectors.npy", "vectors.ids", "abbreviations.json"})
+REPLACED_WHOLE = frozenset({"catalog.json", "vectors.npy", "vectors.ids", "abbreviations.json", "chunks.sqlite"})
 
 
 class IndexBusy(TutorError):

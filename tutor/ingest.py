@@ -26,6 +26,7 @@ from tutor.errors import TutorError
 from tutor.generations import current, ingest_lock, new_generation
 from tutor.notes import chunk_document, note_files, read_bytes, read_note, source_name
 from tutor.records import Chunk
+from tutor.shelf import save_shelf
 from tutor.store import VectorStore
 
 if TYPE_CHECKING:
@@ -193,6 +194,7 @@ def _ingest_locked(
         catalog.abbreviations, mined = mine_by_file(catalog.chunks.values(), {} if fresh else load_mined(draft))
         store.commit()  # vectors first: a catalog never names chunks its store cannot find
         save_mined(draft, mined)
+        catalog.shelf = save_shelf(draft, list(catalog.chunks.values()))
         save_catalog(draft, catalog)
     catalog.folder = current(index)
     report.chunks = len(catalog.chunks)
@@ -212,6 +214,8 @@ def _apply(
 
     Vectors stay float32 rows from the embedder (or the store) to the store's one upsert."""
     import numpy as np
+
+    assert isinstance(catalog.chunks, dict), "an ingest reads its catalog whole (load_catalog without lazy)"
 
     old_ids = [i for source, *_ in todo if source in catalog.files for i in catalog.files[source].chunk_ids]
     old_by_hash = {catalog.chunks[i].content_hash: i for i in old_ids if i in catalog.chunks}

@@ -23,6 +23,7 @@ from tutor.ingest import IngestReport, ingest, stale_sources
 from tutor.llm import ChatModel, LLMError, open_model
 from tutor.records import AnswerEvent, Hit
 from tutor.retrieval import Retriever
+from tutor.shelf import ChunkTable
 from tutor.store import VectorStore
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ class Tutor:
         """The live catalog as it is now (local, or published on the Chroma server); None if none yet."""
         server = self.server()
         if server is None:
-            return load_catalog(self.settings.index)
+            return load_catalog(self.settings.index, lazy=True)
         live = server.live()
         if live is None:
             raise TutorError(f"the Chroma server at {self.settings.chroma_url} has no index named "
@@ -235,7 +236,7 @@ class Tutor:
         check_notes_folder(self.settings.corpus)
         old_format = False
         try:
-            catalog = load_catalog(self.settings.index)
+            catalog = load_catalog(self.settings.index, lazy=True)
             stale = stale_sources(self.settings.corpus, catalog)
         except OldIndex:  # nothing to answer from until it is rebuilt (ingest says why)
             catalog, stale, old_format = None, [], True
@@ -273,8 +274,8 @@ class Tutor:
         """Search over the live index as it is (``ensure_index`` builds or refreshes it)."""
         if self._retriever is None:
             catalog = self.catalog
-            self._retriever = Retriever(list(catalog.chunks.values()), self.store, self.embedder,
-                                        catalog.abbreviations)
+            chunks = catalog.chunks if isinstance(catalog.chunks, ChunkTable) else list(catalog.chunks.values())
+            self._retriever = Retriever(chunks, self.store, self.embedder, catalog.abbreviations)
         return self._retriever
 
     def open_index(self) -> Retriever:

@@ -7,91 +7,19 @@ best passage into the top.
 
 from __future__ import annotations
 
-import math
 import re
-from array import array
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tutor.abbreviations import expand_query, hyphenated_terms, spelled_out
 from tutor.embedding import Embedder
+from tutor.keywords import BM25, StoredBM25
 from tutor.records import Chunk, Hit, Retrieval
+from tutor.shelf import ChunkRows, ChunkTable, ShelfHyphens, ShelfTerms
 from tutor.store import VectorStore
 from tutor.text import plain_words, tokenize
-
-
-class BM25:
-    """Okapi BM25 over a fixed list of documents.
-
-    The postings are held as compressed sparse columns (one numpy array of document numbers and one of
-    term counts, sliced per term): about 8 bytes a posting, where a dict of lists of tuples took ~60.
-    Documents are read one at a time (a generator does), so their token lists are never all held at once.
-    """
-
-    def __init__(self, documents: Iterable[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
-        import numpy as np
-
-        self.k1, self.b = k1, b
-        self.terms: dict[str, int] = {}  # term -> its column
-        columns, docs, counts, lengths = array("i"), array("i"), array("i"), array("i")
-        for i, doc in enumerate(documents):
-            lengths.append(len(doc))
-            for term, tf in Counter(doc).items():
-                columns.append(self.terms.setdefault(term, len(self.terms)))
-                docs.append(i)
-                counts.append(tf)
-        self.n = len(lengths)
-        self.avg = (sum(lengths) / self.n) if self.n else 0.0
-        order = np.argsort(np.frombuffer(columns, dtype=np.int32), kind="stable")  # by term, then document
-        self.docs = np.frombuffer(docs, dtype=np.int32)[order]
-        self.counts = np.frombuffer(counts, dtype=np.int32)[order]
-        df = np.bincount(np.frombuffer(columns, dtype=np.int32), minlength=len(self.terms))
-        self.starts = np.concatenate([[0], np.cumsum(df)])
-        self.lengths = np.frombuffer(lengths, dtype=np.int32).copy()
-        self.idf = {t: math.log(1 + (self.n - int(df[c]) + 0.5) / (int(df[c]) + 0.5)) for t, c in self.terms.items()}
-
-    def _postings(self, term: str) -> tuple[Any, Any] | None:
-        """(documents, term counts) of one term, or None when no document has it."""
-        column = self.terms.get(term)
-        if column is None:
-            return None
-        start, end = self.starts[column], self.starts[column + 1]
-        return self.docs[start:end], self.counts[start:end]
-
-    def _score(self, query: Sequence[str]) -> tuple[Any, Any]:
-        """(scores of all documents, the matching documents in the order first met), term by term."""
-        import numpy as np
-
-        scores = np.zeros(self.n)
-        met = []
-        for term in set(query):
-            found = self._postings(term)
-            if found is None:
-                continue
-            docs, tf = found
-            norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[docs] / self.avg)
-            scores[docs] += self.idf[term] * tf * (self.k1 + 1) / norm
-            met.append(docs)
-        if not met:
-            return scores, np.zeros(0, dtype=np.int32)
-        every = np.concatenate(met)
-        matched, first = np.unique(every, return_index=True)
-        return scores, matched[np.argsort(first, kind="stable")]
-
-    def scores(self, query: Sequence[str]) -> dict[int, float]:
-        """BM25 score of each document sharing a term with ``query``."""
-        scores, matched = self._score(query)
-        return {int(i): float(scores[i]) for i in matched}
-
-    def top(self, query: Sequence[str], depth: int) -> list[tuple[int, float]]:
-        """The ``depth`` best documents for ``query``, best first (ties: the document met first)."""
-        import numpy as np
-
-        scores, matched = self._score(query)
-        best = matched[np.argsort(-scores[matched], kind="stable")[:depth]]
-        return [(int(i), float(scores[i])) for i in best]
 
 
 @dataclass(frozen=True)
@@ -144,21 +72,29 @@ class Retriever:
 
     def __init__(
         self,
-        chunks: Sequence[Chunk],
+        chunks: Sequence[Chunk] | ChunkTable,
         store: VectorStore,
         embedder: Embedder,
         abbreviations: dict[str, str] | None = None,
         fusion: Fusion = Fusion(),
     ) -> None:
-        self.chunks = list(chunks)
-        self.by_id = {c.id: c for c in self.chunks}
+        self.chunks: Sequence[Chunk]
+        self.by_id: Mapping[str, Chunk]
+        self.bm25: BM25
+        if isinstance(chunks, ChunkTable):  # an index on disk: chunks and keyword postings read when needed
+            self.chunks, self.by_id = chunks.rows, chunks
+            self.bm25 = StoredBM25(ShelfTerms(chunks.shelf))
+            self._hyphenated: Mapping[str, str] = ShelfHyphens(chunks.shelf)
+        else:
+            self.chunks = list(chunks)
+            self.by_id = {c.id: c for c in self.chunks}
+            self.bm25 = BM25(tokenize(c.embed_text()) for c in self.chunks)
+            self._hyphenated = hyphenated_terms(self.bm25.terms)
         self.store = store
         self.embedder = embedder
         self.abbreviations = abbreviations or {}
         self.fusion = fusion
-        self.bm25 = BM25(tokenize(c.embed_text()) for c in self.chunks)
         self.vocabulary = self.bm25.terms.keys()
-        self._hyphenated = hyphenated_terms(self.vocabulary)
         self._spelled: dict[str, str | None] = {}
 
     def keyword_coverage(self, query: str) -> float:
@@ -194,7 +130,8 @@ class Retriever:
 
         from tutor.widening import widen
 
-        return replace(found, hits=tuple(widen(found.hits, self.chunks, budget)))
+        every = self.by_id if isinstance(self.by_id, ChunkTable) else self.chunks  # a table reads just the sections
+        return replace(found, hits=tuple(widen(found.hits, every, budget)))
 
     def spelled(self) -> dict[str, str]:
         """Every abbreviation known so far: mined from the notes, and acronyms looked up for queries."""
@@ -209,18 +146,24 @@ class Retriever:
             if word in known or word.lower() in self.vocabulary:
                 continue
             if word not in self._spelled:
-                self._spelled[word] = spelled_out(word, (c.text for c in self.chunks))
+                self._spelled[word] = spelled_out(word, self.chunks.texts() if isinstance(self.chunks, ChunkRows)
+                                                 else (c.text for c in self.chunks))
             if self._spelled[word]:
                 known[word] = self._spelled[word]  # type: ignore[assignment]
         return expand_query(query, known, self.vocabulary, self._hyphenated)
 
     def dense_ranking(self, vector: Any, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by cosine to ``vector``, best first."""
-        return [(i, s) for i, s in self.store.query(vector, depth) if i in self.by_id]
+        ranking = self.store.query(vector, depth)
+        known = self.by_id.present([i for i, _ in ranking]) if isinstance(self.by_id, ChunkTable) else self.by_id
+        return [(i, s) for i, s in ranking if i in known]
 
     def keyword_ranking(self, query: str, depth: int) -> list[tuple[str, float]]:
         """Chunk ids by BM25 score for ``query``, best first (only chunks sharing a keyword)."""
-        return [(self.chunks[i].id, score) for i, score in self.bm25.top(tokenize(query), depth)]
+        top = self.bm25.top(tokenize(query), depth)
+        rows = [i for i, _ in top]
+        ids = self.chunks.ids_at(rows) if isinstance(self.chunks, ChunkRows) else [self.chunks[i].id for i in rows]
+        return [(i, score) for i, (_, score) in zip(ids, top)]
 
     def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
@@ -273,4 +216,5 @@ class Retriever:
             for rank, (chunk_id, _) in enumerate(ranking):
                 fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
         best = sorted(fused.items(), key=lambda x: -x[1])[:k]
-        return [Hit(self.by_id[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]
+        chunks = self.by_id.many([i for i, _ in best]) if isinstance(self.by_id, ChunkTable) else self.by_id
+        return [Hit(chunks[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]

@@ -16,23 +16,31 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tutor.records import Chunk, Hit
+from tutor.shelf import ChunkTable
 
 HEADER_CHARS = 80  # what format_notes puts before each passage: "[n] (file, section "...")"
 MAX_GAP = 2  # blank lines between two pieces of one section; more means lines were left out
 
 
-def widen(hits: Sequence[Hit], chunks: Sequence[Chunk], budget: int) -> list[Hit]:
-    """``hits`` with each chunk grown into its section's neighbouring pieces while the total fits ``budget``."""
+def widen(hits: Sequence[Hit], chunks: Sequence[Chunk] | ChunkTable, budget: int) -> list[Hit]:
+    """``hits`` with each chunk grown into its section's neighbouring pieces while the total fits ``budget``.
+    ``chunks``: every chunk, or an index's table on disk (which reads only the hits' sections)."""
     room = budget - sum(len(h.chunk.text) + HEADER_CHARS for h in hits)
     if room <= 0:
         return list(hits)
     family: dict[tuple[str, str], list[Chunk]] = defaultdict(list)
-    for chunk in chunks:
-        family[(chunk.source, chunk.section)].append(chunk)
+    if not isinstance(chunks, ChunkTable):
+        for chunk in chunks:
+            family[(chunk.source, chunk.section)].append(chunk)
+
+    def section(c: Chunk) -> list[Chunk]:
+        if isinstance(chunks, ChunkTable):
+            return chunks.section(c)
+        return family.get((c.source, c.section), [])
     taken = {h.chunk.id for h in hits}
     out = []
     for hit in hits:
-        pieces = sorted(family.get((hit.chunk.source, hit.chunk.section), []), key=lambda c: c.start)
+        pieces = sorted(section(hit.chunk), key=lambda c: c.start)
         at = next((i for i, c in enumerate(pieces) if c.id == hit.chunk.id), None)
         if at is None or len(pieces) < 2:
             out.append(hit)
