@@ -38,7 +38,8 @@ MAX_TOKENS = 80
 SYSTEM = ("You turn one line of a student's study notes into a quiz question. The student must answer with the "
           "name of the part of the notes the line comes from; you are not told that name, so never guess it or "
           "name any part. Reply with JSON only.")
-ASK = 'Line of the notes: "{fact}".\nWrite one short question, in plain words, that asks which {noun} {where}says this.'
+ASK = ('Line of the notes: "{fact}".\nWrite one short question that asks which {noun} {where}says this, keeping '
+       "the line's own words for what it says.")
 
 # One worked example on a topic far from any study notes teaches the shape better than rules alone.
 EXAMPLE_ASK = ASK.format(fact="Wait until it doubles in size", noun="step", where="of “Bread Steps” ")
