@@ -96,3 +96,16 @@ def test_a_short_answer_is_held_to_the_note_lines_by_the_schema() -> None:
     (schema,) = model.schemas
     assert schema["properties"]["key_points"]["items"]["enum"] == lines  # the grammar allows only these
     assert all(f"- {line}" in model.received[0][-1]["content"] for line in lines)
+
+
+def test_a_which_step_stem_is_not_shown_the_bread_steps_example() -> None:
+    from tutor.choices import Plan
+    from tutor.phrasing import stem_messages
+
+    def example(noun: str) -> str:
+        plan = Plan("which", "Q", ("A", "B", "C", "D"), 0, (), noun=noun, fact="Deploy the model")
+        return stem_messages(plan)[2]["content"]
+
+    assert "frog" in example("step") and "bread" in example("pattern")
+    assert "Deploy the model" in stem_messages(Plan("which", "Q", ("A", "B", "C", "D"), 0, (), noun="step",
+                                                    fact="Deploy the model"))[-1]["content"]

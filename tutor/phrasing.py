@@ -38,11 +38,28 @@ MAX_TOKENS = 80
 SYSTEM = ("You turn one line of a student's study notes into a quiz question. The student must answer with the "
           "name of the part of the notes the line comes from; you are not told that name, so never guess it or "
           "name any part. Reply with JSON only.")
-ASK = 'Line of the notes: "{fact}".\nWrite one short question, in plain words, that asks which {noun} {where}says this.'
+ASK = ('Line of the notes: "{fact}".\nWrite one short question that asks which {noun} {where}says this, keeping '
+       "the line's own words for what it says.")
 
-# One worked example on a topic far from any study notes teaches the shape better than rules alone.
-EXAMPLE_ASK = ASK.format(fact="Wait until it doubles in size", noun="step", where="of “Bread Steps” ")
-EXAMPLE_REPLY = '{"question": "At which step of making bread do you wait for the dough to double in size?"}'
+# One worked example on a topic far from any study notes teaches the shape better than rules alone. When the
+# plan asks for the example's own noun ("which step"), a small model copies the example ("At which step of making
+# bread do you put the model into production?"), so that plan gets the second example, whose noun differs.
+EXAMPLES = (
+    (ASK.format(fact="Wait until it doubles in size", noun="step", where="of “Bread Steps” "),
+     '{"question": "At which step of making bread do you wait for the dough to double in size?"}', "step"),
+    (ASK.format(fact="Legs grow and the tail shrinks", noun="stage", where="of “Frog Life Cycle” "),
+     '{"question": "At which stage of a frog\'s life do the legs grow and the tail shrink?"}', "stage"),
+)
+
+
+def example_for(noun: str) -> tuple[str, str]:
+    """The worked example (ask, reply) whose noun is not ``noun``.
+
+    >>> example_for("pattern")[1][:30], example_for("steps")[1][:30]
+    ('{"question": "At which step of', '{"question": "At which stage o')
+    """
+    ask, reply, _ = next(e for e in EXAMPLES if not re.fullmatch(rf"{e[2]}s?", noun.lower()))
+    return ask, reply
 
 
 def stem_messages(plan: Plan) -> list[Message]:
@@ -53,9 +70,10 @@ def stem_messages(plan: Plan) -> list[Message]:
     if plan.shape == "label":
         parent, noun = name_of(plan.chunks[0].section.rpartition(" > ")[2]), "item of the list"
     where = f"of “{parent}” " if parent else f"(under its “{plan.heading}”) " if plan.heading else ""
+    ask, reply = example_for(noun)
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": EXAMPLE_ASK},
-            {"role": "assistant", "content": EXAMPLE_REPLY},
+            {"role": "user", "content": ask},
+            {"role": "assistant", "content": reply},
             {"role": "user", "content": ASK.format(fact=plan.fact, noun=noun, where=where)}]
 
 
@@ -83,9 +101,10 @@ def phrase(plan: Plan, model: ChatModel, check: Check, stats: GenerationStats) -
                     stem_schema(plan))
 
 
-# The worked examples' subject (bread): a small model carries it into questions on other notes ("the workflow of
+# The worked examples' subjects (bread, frogs): a small model carries it into questions on other notes ("the workflow of
 # the bread-making process"), so a question holding one of these words that its passage lacks is not used.
-EXAMPLE_TOPIC = keywords("bread breads dough loaf loaves bake baking baker oven flour yeast proof proofing knead")
+EXAMPLE_TOPIC = keywords("bread breads dough loaf loaves bake baking baker oven flour yeast proof proofing knead "
+                         "frog frogs tadpole tadpoles")
 
 
 def borrowed(item: QuizItem) -> list[str]:
