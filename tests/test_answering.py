@@ -24,8 +24,11 @@ def run(tutor: Tutor, question: str, history=()) -> tuple[str, Answer]:  # type:
     return "".join(x.text for x in items[:-1] if isinstance(x, TextDelta)), items[-1]
 
 
-def passage_number(tutor: Tutor, model: ScriptedModel, section: str) -> int:
-    """The [n] the prompt gave the passage of ``section`` (from what the model was sent)."""
+def passage_number(tutor: Tutor, model: ScriptedModel, question: str, section: str) -> int:
+    """The [n] the prompt for ``question`` gives the passage of ``section``, learnt by asking it once with a
+    grounded throwaway reply (one that asks nothing again)."""
+    model.enqueue("Yes [1].")
+    run(tutor, question)
     prompt = model.received[-1][-1]["content"]
     for line in prompt.splitlines():
         if f'section "{section}"' in line:
@@ -34,9 +37,7 @@ def passage_number(tutor: Tutor, model: ScriptedModel, section: str) -> int:
 
 
 def test_answer_streams_and_cites_the_passages_it_names(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")  # learn the numbering of the passages
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
                   f"Machine learning engineers focus on building production systems [{n}].")
     streamed, answer = run(tutor, "DS vs MLE?")
@@ -59,9 +60,7 @@ def test_prompt_keeps_notes_as_data_and_spells_out_abbreviations(tutor: Tutor, m
 
 
 def test_marker_naming_no_passage_is_removed_and_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}][42].")
     _, answer = run(tutor, "DS vs MLE?")
     assert "[42]" not in answer.answer and answer.removed_markers == (42,)
@@ -93,9 +92,7 @@ def test_general_knowledge_answer_is_withheld(tutor: Tutor, model: ScriptedModel
 def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alone(tutor: Tutor,
                                                                                  model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, question)
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, question, ROLES)
     model.enqueue("1",  # a bare guess: no claim, no citation
                   f"Data scientists focus on analysis and experimentation [{n}].")
     events = list(tutor.ask(question))
@@ -118,9 +115,7 @@ def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: Scripte
 def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(tutor: Tutor,
                                                                                  model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, question)
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, question, ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. Quantum annealing speeds up "
                   f"gradient boosting on sparse graphs [{n}]. Elephants remember every forest they visited [{n}].")
     _, answer = run(tutor, question)
@@ -130,9 +125,7 @@ def test_backed_sentences_are_kept_when_a_passage_answers_and_the_rest_left_out(
 
 
 def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     wrong = 1 if n != 1 else 2
     model.enqueue(f"Data scientists do statistical analysis, visualization and hypothesis testing [{wrong}].")
     _, answer = run(tutor, "DS vs MLE?")
@@ -141,9 +134,7 @@ def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: Scripte
 
 
 def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. And then more text follows here.")
     model.fail_after = 9
     streamed, answer = run(tutor, "DS vs MLE?")
@@ -228,9 +219,7 @@ def test_an_answer_of_markers_only_is_a_refusal(tutor: Tutor, model: ScriptedMod
 
 def test_the_answer_carries_what_it_was_written_from_and_each_step_runs_once(
         tutor: Tutor, model: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     calls: dict[str, int] = {}
 
     def counted(name: str, function):  # type: ignore[no-untyped-def]
@@ -263,9 +252,7 @@ def test_a_refusal_carries_its_hits_and_the_relevance_decision(tutor: Tutor, mod
 
 def test_a_stream_that_stops_at_the_token_limit_marks_the_answer_incomplete(tutor: Tutor,
                                                                              model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
     model.finish_reason = "length"
     _, answer = run(tutor, "DS vs MLE?")
@@ -325,9 +312,7 @@ def test_a_refused_question_is_asked_again_with_the_answering_passage_alone(tuto
 
 def test_an_answer_that_only_restates_the_question_is_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
     question = "What do Data Scientists and Machine Learning Engineers focus on?"
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, question)
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, question, ROLES)
     model.enqueue(f"Data Scientists and Machine Learning Engineers focus [{n}].",
                   f"Data scientists focus on analysis and experimentation [{n}].")
     _, answer = run(tutor, question)
@@ -346,9 +331,7 @@ def test_a_refusal_with_no_partly_answering_passage_is_not_asked_again(tutor: Tu
 
 
 def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: Tutor, model: ScriptedModel) -> None:
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, "DS vs MLE?")
-    n = passage_number(tutor, model, ROLES)
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
                   f"Data scientists focus on analysis far better than engineers [{n}].")
     _, answer = run(tutor, "DS vs MLE?")
@@ -382,9 +365,7 @@ def test_a_bare_fragment_written_from_one_passage_is_cited_to_it(tutor: Tutor, m
 
 def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, model: ScriptedModel) -> None:
     question = "How many key steps does the ML process have?"
-    model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
-    run(tutor, question)
-    n = passage_number(tutor, model,
+    n = passage_number(tutor, model, question,
                        "Machine Learning Development Lifecycle > Six Key Steps > 2. Data Understanding & Preparation")
     model.enqueue(f"The ML process has key steps for deploying models to production [{n}].")
     _, answer = run(tutor, question)
