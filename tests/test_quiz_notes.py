@@ -4,13 +4,16 @@ cannot stand alone, giveaways by word roots, and short answers and cards that sa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from tests.fakes import ScriptedModel
 from tutor.cards import place
 from tutor.choices import Planner, statement
 from tutor.chunking import chunk_text
 from tutor.phrasing import card_messages, listed_short, stem_messages
-from tutor.quiz import GenerationStats, build, build_planned, generate
+from tutor.quiz import GenerationStats, QuizItem, build, build_planned, generate
 from tutor.records import Chunk
 from tutor.siblings import groups, is_meta_line
 from tutor.validation import Validator, point_given_away, telltale
@@ -31,6 +34,24 @@ PATTERNS = {
              ["Members leave when the recipe bores them"]),
 }
 
+
+@contextmanager
+def quiz_session(tmp_path: Path, chunks: list[Chunk], model: ScriptedModel) -> Iterator[Callable[..., QuizItem | None]]:
+    """A quiz session over ``chunks`` (fresh bank and progress) whose model is ``model``; yields what it makes
+    of one chunk as one kind of item."""
+    from tutor.bank import Bank
+    from tutor.reviews import Reviews
+    from tutor.session import QuizSession
+
+    class Notes:  # the session's view of a tutor: the chunks' model, no embedder, a silent log
+        embedder = None
+        log = staticmethod(lambda message: None)
+
+    Notes.model = model  # type: ignore[attr-defined]
+    with Reviews(tmp_path / "p.sqlite3") as reviews:
+        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
+        validator = Validator({c.content_hash: c for c in chunks})
+        yield lambda chunk, kind: session._one(chunk, kind, Planner(chunks), model, validator, 0)
 
 def pattern_note(title: str, usecase: list[str], pros: list[str], cons: list[str]) -> str:
     bullets = "\n".join
@@ -106,25 +127,14 @@ def test_a_short_list_falls_back_to_its_own_lines_after_one_failed_try() -> None
 
 
 def test_one_line_gets_no_short_answer_and_a_short_list_is_named_whole_in_a_session(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tutor.bank import Bank
-    from tutor.reviews import Reviews
-    from tutor.session import QuizSession
-
     chunks = catalogue()
     cons = next(c for c in chunks if c.source == "oven.md" and c.section == "Cons")
-
-    class Notes:  # the session's view of a tutor: the chunks, a model that must not be asked
-        model = ScriptedModel()
-        embedder = None
-        log = staticmethod(lambda message: None)
-
-    with Reviews(tmp_path / "p.sqlite3") as reviews:
-        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
-        validator = Validator({c.content_hash: c for c in chunks})
-        assert session._one(cons, "short", Planner(chunks), Notes.model, validator, 0) is None
+    model = ScriptedModel()  # a model that must not be asked
+    with quiz_session(tmp_path, chunks, model) as one:
+        assert one(cons, "short") is None
         # a list of 2-4 lines: "name all its points", built from the notes (was: the model picked some of them)
-        listed = session._one(pros_of(chunks, "oven.md"), "short", Planner(chunks), Notes.model, validator, 0)
-    assert Notes.model.received == []
+        listed = one(pros_of(chunks, "oven.md"), "short")
+    assert model.received == []
     assert listed is not None and listed.generator == "notes" and listed.extra["shape"] == "list"
     assert listed.question == "Which 2 points do your notes make under “Pros” of “Oven pattern”?"
     assert listed.key_points == ("You can rerun a batch that burnt", "The fire burns only while it is needed")
@@ -276,27 +286,15 @@ def test_a_heading_that_asks_a_question_over_one_statement_is_a_card_with_no_mod
 
 
 def test_the_model_writes_no_short_answer_on_a_paragraph_or_an_unlabelled_long_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tutor.bank import Bank
-    from tutor.reviews import Reviews
-    from tutor.session import QuizSession
-
     notes = ("# Bakery\n\n## Morning\nThe oven is lit at four. The first loaves go in at five. The shop opens at "
              "seven.\n\n## Tools\n- A bench scraper cuts the dough\n- A proofing basket shapes the loaf\n"
              "- A lame scores the crust\n- A peel slides loaves into the oven\n- A rack cools the bread\n")
     chunks = chunk_text(notes, "b.md")
     model = ScriptedModel()  # no reply queued: asking it fails the test
-
-    class Notes:
-        embedder = None
-        log = staticmethod(lambda message: None)
-
-    Notes.model = model  # type: ignore[attr-defined]
-    with Reviews(tmp_path / "p.sqlite3") as reviews:
-        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
-        validator = Validator({c.content_hash: c for c in chunks})
+    with quiz_session(tmp_path, chunks, model) as one:
         for section in ("Morning", "Tools"):  # was: the model picked 2-3 sentences or entries and asked for them
             chunk = next(c for c in chunks if c.section == section)
-            assert session._one(chunk, "short", Planner(chunks), model, validator, 0) is None
+            assert one(chunk, "short") is None
     assert model.received == []
 
 
@@ -324,47 +322,23 @@ def test_a_cloze_card_takes_an_entry_whose_first_words_open_no_other_entry() -> 
 
 
 def test_a_passage_with_no_line_that_stands_alone_gets_no_card_written_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tutor.bank import Bank
-    from tutor.reviews import Reviews
-    from tutor.session import QuizSession
-
     notes = "# N\n\n## Interview\nBased on the last example, he said it takes a lot of time with no need at all.\n"
     chunks = chunk_text(notes, "n.md")
     model = ScriptedModel()  # nothing queued: a card written whole ("Who is …?") would ask it
-
-    class Notes:
-        embedder = None
-        log = staticmethod(lambda message: None)
-
-    Notes.model = model  # type: ignore[attr-defined]
-    with Reviews(tmp_path / "p.sqlite3") as reviews:
-        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
-        (chunk,) = [c for c in chunks if c.section == "Interview"]
-        validator = Validator({c.content_hash: c for c in chunks})
-        assert session._one(chunk, "card", Planner(chunks), model, validator, 0) is None
+    (chunk,) = [c for c in chunks if c.section == "Interview"]
+    with quiz_session(tmp_path, chunks, model) as one:
+        assert one(chunk, "card") is None
     assert model.received == []
 
 
 def test_a_session_card_on_a_paragraph_is_a_line_to_complete_with_no_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tutor.bank import Bank
-    from tutor.reviews import Reviews
-    from tutor.session import QuizSession
-
     notes = ("# Bakery\n\n## Morning\nThe oven is lit at four every morning. The first loaves go in at five. "
              "The shop opens at seven.\n")
     chunks = chunk_text(notes, "b.md")
     model = ScriptedModel()  # nothing queued: the model's fronts asked for any line of the paragraph
-
-    class Notes:
-        embedder = None
-        log = staticmethod(lambda message: None)
-
-    Notes.model = model  # type: ignore[attr-defined]
-    with Reviews(tmp_path / "p.sqlite3") as reviews:
-        session = QuizSession(Notes(), reviews, Bank(tmp_path / "bank.json"))
-        (chunk,) = [c for c in chunks if c.section == "Morning"]
-        validator = Validator({c.content_hash: c for c in chunks})
-        card = session._one(chunk, "card", Planner(chunks), model, validator, 0)
+    (chunk,) = [c for c in chunks if c.section == "Morning"]
+    with quiz_session(tmp_path, chunks, model) as one:
+        card = one(chunk, "card")
     assert model.received == [] and card is not None and card.generator == "notes"
     assert card.question == "“Morning” of “Bakery”: complete the line from your notes: “The oven …”"
     assert card.key_points == ("The oven is lit at four every morning",)
