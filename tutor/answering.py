@@ -28,6 +28,7 @@ from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta,
 from tutor.retrieval import Retriever
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
+MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -121,7 +122,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             markers = own or inherited
             inherited = markers
             words = claim_words(sentence)
-            if len(words) < 3 or sentence.rstrip().endswith(":"):
+            if len(words) < MIN_CLAIM_WORDS or sentence.rstrip().endswith(":"):
                 out.append(sentence)
                 continue  # a lead-in or a fragment is not a claim of its own
             claims += 1
@@ -253,11 +254,17 @@ def stream_answer(
 
     asked = standalone if history else question
 
+    draft = Draft()
+    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
+    check = check_citations(draft.text, passages)
+    warnings = list(draft.warnings)
+    partly = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)  # hold half the question's words
+
     def listed(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
         """The items a list question's answering list (a cited passage) has that the answer left out, added."""
         if not asks_for_list(asked):
             return check
-        for i in retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
+        for i in partly:
             if i + 1 in check.cited and list_items(hits[i].chunk.text):
                 extra = completion(check.text, hits[i].chunk.text, i + 1)
                 if extra:
@@ -266,35 +273,29 @@ def stream_answer(
                 break
         return check
 
-    draft = Draft()
-    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
-    check = check_citations(draft.text, passages)
-    warnings = list(draft.warnings)
-    kept = None if check.grounded else kept_part(check, passages)
-    if kept is not None and not retriever.answering(found, settings.min_relevance, RETRY_COVERAGE):
-        kept = None  # backed sentences are kept only with evidence that a passage answers
+    # backed sentences are kept only with evidence that a passage answers
+    kept = kept_part(check, passages) if not check.grounded and partly else None
     no_answer = draft.said_nothing or restates(draft.text, asked)
+    no_number = lacks_number(draft.text, asked)
     why = ("it holds much of the question's words" if no_answer else
-           "the first answer gave no number" if lacks_number(draft.text, asked) else
+           "the first answer gave no number" if no_number else
            "the first answer was not backed by the passages it cites" if not check.grounded and kept is None else "")
-    if why:
+    if why and partly:
         # A small model often says "not covered" (or restates the question, or answers past the notes)
         # with the answering passage among five. Asked again with the best partly answering passage alone
         # (keeping its number), it usually answers from it.
-        retry = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)
-        if retry:
-            narrow = Draft(first_ms=draft.first_ms)
-            n = retry[0] + 1
-            yield Notice(f"asking again with passage [{n}] alone: {why}")
-            yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
-                                                     numbers=[n]), settings, started, narrow)
-            again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
-            if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
-                    not lacks_number(narrow.text, asked):
-                again = yield from listed(again)
-                yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
-                                                     .format(n=n, why=why)], incomplete=narrow.incomplete)
-                return
+        narrow = Draft(first_ms=draft.first_ms)
+        n = partly[0] + 1
+        yield Notice(f"asking again with passage [{n}] alone: {why}")
+        yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
+                                                 numbers=[n]), settings, started, narrow)
+        again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
+        if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
+                not lacks_number(narrow.text, asked):
+            again = yield from listed(again)
+            yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
+                                                 .format(n=n, why=why)], incomplete=narrow.incomplete)
+            return
     if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
         # passage is quoted, labelled as such (the small model refuses answers it was shown).
@@ -309,7 +310,7 @@ def stream_answer(
             "the model said your notes don't cover this, but a passage holds most of the question's words: "
             "it is quoted instead"])
         return
-    if lacks_number(draft.text, asked):
+    if no_number:
         yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
                                                   "the passages found do not state it"])
         return
@@ -338,7 +339,8 @@ def cite_fragment(text: str, passage: str, n: int) -> str:
     ('0 [3]', '0.5')
     """
     words = set(tokenize(MARKER.sub(" ", text)))
-    if CITED.search(text) or not words or len(claim_words(text)) >= 3 or not words <= set(tokenize(passage)):
+    claim = len(claim_words(text)) >= MIN_CLAIM_WORDS  # a claim is checked as any sentence is, not cited blind
+    if CITED.search(text) or not words or claim or not words <= set(tokenize(passage)):
         return text
     body = text.rstrip()
     end = body[-1] if body[-1] in ".!?" else ""
