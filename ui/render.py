@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ui.core import NotesFolder
 
 NOT_COVERED_NOTICE = "Your notes don't cover this question, so the tutor will not answer it from general knowledge."
-MARKER = CITED  # the markers the answer cites, never an index glued to code
 SECTION_WIDTH = 40  # characters of a section name under the mastery chart
 CSS = """
 .notice { background: #fff4e5; border-left: 4px solid #f0a030; padding: 6px 10px; }
@@ -63,7 +62,7 @@ def answer_html(answer: Answer) -> str:
             body += f'<p class="warning">({html.escape(w)})</p>'
         return body
     text = html.escape(answer.answer).replace("\n", "<br>")
-    text = MARKER.sub(lambda m: f'<a class="marker" href="#cite-{m.group(1)}">[{m.group(1)}]</a>', text)
+    text = CITED.sub(lambda m: f'<a class="marker" href="#cite-{m.group(1)}">[{m.group(1)}]</a>', text)
     out = f'<div class="answer">{text}</div>'
     if answer.incomplete:
         out += '<p class="warning">(the answer was cut off; press Retry to ask again)</p>'
