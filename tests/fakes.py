@@ -90,6 +90,7 @@ class ScriptedModel:
         self.replies = list(replies)
         self.name = name
         self.received: list[list[Message]] = []
+        self.markers: list[int] = []  # each stream's highest citable passage (0: no limit)
         self.fail_after: int | None = None  # raise LLMError after this many pieces
         self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
 
@@ -97,8 +98,9 @@ class ScriptedModel:
         self.replies.extend(replies)
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> TextStream:
+               schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         self.received.append(list(messages))
+        self.markers.append(markers)
         if not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
         reply = self.replies.pop(0)
@@ -152,7 +154,7 @@ class EchoModel:
         self.received: list[list[Message]] = []
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> TextStream:
+               schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         if self.down:
             raise LLMError("cannot reach the language model server", fix="start it")
         self.received.append(list(messages))

@@ -65,6 +65,8 @@ def test_marker_naming_no_passage_is_removed_and_reported(tutor: Tutor, model: S
     _, answer = run(tutor, "DS vs MLE?")
     assert "[42]" not in answer.answer and answer.removed_markers == (42,)
     assert answer.answer.endswith(f"[{n}].")
+    # the backend is told how many passages there are, so one that can steer sampling never writes [42]
+    assert model.markers[-1] == len(answer.retrieval.hits) >= n
 
 
 def test_sentinel_refusal_never_reaches_the_user(tutor: Tutor, model: ScriptedModel) -> None:
@@ -102,6 +104,7 @@ def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alon
     assert any(isinstance(e, Notice) and "not backed by the passages it cites" in e.text for e in events)
     assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
     assert any("the first answer was not backed" in w for w in answer.warnings)
+    assert model.markers[-1] == n  # the retry's one passage keeps its number
 
 
 def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: ScriptedModel) -> None:

@@ -255,7 +255,8 @@ def stream_answer(
     asked = standalone if history else question
 
     draft = Draft()
-    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
+    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft,
+                     markers=len(hits))
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
     partly = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)  # hold half the question's words
@@ -288,7 +289,7 @@ def stream_answer(
         n = partly[0] + 1
         yield Notice(f"asking again with passage [{n}] alone: {why}")
         yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
-                                                 numbers=[n]), settings, started, narrow)
+                                                 numbers=[n]), settings, started, narrow, markers=n)
         again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
         if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                 not lacks_number(narrow.text, asked):
