@@ -15,7 +15,7 @@ import numpy as np
 
 from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
-from tutor.prompts import CONDENSE_SYSTEM
+from tutor.prompts import CONDENSE_SYSTEM, GO_ON, NOT_COVERED
 from tutor.records import Chunk, plain
 from tutor.text import tokenize
 
@@ -83,6 +83,11 @@ class MemoryStore:
         self.commits = getattr(self, "commits", 0) + 1
 
 
+def last_request(model: Any) -> list[Message]:
+    """The messages of the model's last request that was not a request to go on after a one-line answer."""
+    return next(m for m in reversed(model.received) if not m[-1]["content"].startswith(GO_ON))
+
+
 class ScriptedModel:
     """Replies with queued texts, in pieces, and records what it was sent."""
 
@@ -91,6 +96,7 @@ class ScriptedModel:
         self.name = name
         self.received: list[list[Message]] = []
         self.markers: list[int] = []  # each stream's highest citable passage (0: no limit)
+        self.more: list[str] = []  # replies to requests to go on after a one-line answer (none left: nothing more)
         self.fail_after: int | None = None  # raise LLMError after this many pieces
         self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
 
@@ -101,9 +107,12 @@ class ScriptedModel:
                schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         self.received.append(list(messages))
         self.markers.append(markers)
-        if not self.replies:
+        if messages and messages[-1]["content"].startswith(GO_ON):  # asked for more after a one-line answer
+            reply = self.more.pop(0) if self.more else NOT_COVERED
+        elif not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
-        reply = self.replies.pop(0)
+        else:
+            reply = self.replies.pop(0)
         for i in range(0, len(reply), 7):
             if self.fail_after is not None and i // 7 >= self.fail_after:
                 raise LLMError("connection dropped", fix="try again")
@@ -170,6 +179,8 @@ class EchoModel:
         if schema is not None:
             return json.dumps(GOOD_MCQ)
         prompt = messages[-1]["content"]
+        if prompt.startswith(GO_ON):
+            return NOT_COVERED  # it said the one sentence it had
         if messages[0]["content"] == CONDENSE_SYSTEM:
             asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
             follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes import ScriptedModel
+from tests.fakes import ScriptedModel, last_request
 from tutor import answering, pipeline
 from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense, final
 from tutor.errors import TutorError
@@ -29,7 +29,7 @@ def passage_number(tutor: Tutor, model: ScriptedModel, question: str, section: s
     grounded throwaway reply (one that asks nothing again)."""
     model.enqueue("Yes [1].")
     run(tutor, question)
-    prompt = model.received[-1][-1]["content"]
+    prompt = last_request(model)[-1]["content"]
     for line in prompt.splitlines():
         if f'section "{section}"' in line:
             return int(line[1 : line.index("]")])
@@ -99,7 +99,7 @@ def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alon
                   f"Data scientists focus on analysis and experimentation [{n}].")
     events = list(tutor.ask(question))
     answer = final(events)
-    retry = model.received[-1][-1]["content"]
+    retry = last_request(model)[-1]["content"]
     assert retry.count('section "') == 1 and f'section "{ROLES}"' in retry
     assert any(isinstance(e, Notice) and "not backed by the passages it cites" in e.text for e in events)
     assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
@@ -376,3 +376,43 @@ def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, mo
     model.enqueue(f"The ML process has six key steps [{n}].")
     _, answer = run(tutor, question)
     assert not answer.refused
+
+
+def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor: Tutor,
+                                                                          model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].\n- ![](roles.png)\n"
+                      f"- Quantum annealing speeds up gradient boosting on sparse graphs [{n}].\n"
+                      f"- MLE deliverables are production-ready systems [{n}].")
+    events = list(tutor.ask("DS vs MLE?"))
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
+    answer = final(events)
+    asked = model.received[-1][-2:]
+    assert asked[0] == {"role": "assistant", "content": f"Data scientists focus on analysis and experimentation [{n}]."}
+    assert asked[1]["content"].startswith(f"Go on: give the other facts note [{n}] states")
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].\n"
+                             f"- MLE deliverables are production-ready systems [{n}].")  # no picture, no unbacked line
+    assert streamed == answer.answer  # what the learner saw is the answer kept
+    assert not answer.unsupported and [c.n for c in answer.citations] == [n]
+
+
+@pytest.mark.parametrize("more", [NOT_COVERED, "- Quantum annealing speeds up gradient boosting on sparse graphs [1]."])
+def test_nothing_is_added_when_the_model_has_nothing_more_the_notes_back(tutor: Tutor, model: ScriptedModel,
+                                                                        more: str) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(more)
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert answer.answer == streamed == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert not model.more  # it was asked
+
+
+def test_an_answer_of_several_sentences_is_not_asked_to_go_on(tutor: Tutor, model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
+                  f"MLEs focus on building production systems [{n}].")
+    calls = len(model.received)
+    run(tutor, "DS vs MLE?")
+    assert len(model.received) == calls + 1

@@ -23,12 +23,14 @@ from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
 from tutor.lists import asks_for_list, completion, list_items
 from tutor.llm import ChatModel, LLMError
-from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
+from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
+EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empty are found
+IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture in Markdown: no words a learner can use
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -329,7 +331,40 @@ def stream_answer(
         yield refusal(draft.first_ms, warnings)
         return
     check = yield from listed(check)
+    if not draft.incomplete:
+        check = yield from more(model, standalone if history else found.expanded, hits, passages, check, draft,
+                                settings, started)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequence[str], check: CitationCheck,
+         draft: Draft, settings: Settings, started: float) -> Generator[TextDelta, None, CitationCheck]:
+    """A one-sentence answer, with the rest of what the notes say about it.
+
+    A small model stops at the first fact where the notes give four (the note it cites, or the section
+    beside it that holds the details). Told to go on, it copies the notes' other lines; those the
+    passages back are added (a line that is only a picture is not), and the answer is checked again as
+    a whole. Nothing is added when the model has nothing more to say.
+    """
+    if len(split_sentences(check.text)) != 1 or len(check.cited) != 1:
+        return check
+    n = check.cited[0]
+    extra = Draft()
+    for _ in write(model, more_messages(question, hits, draft.text, n), settings, started, extra, markers=len(hits)):
+        pass  # shown once checked: only the backed lines are kept
+    lines = [ln for ln in extra.text.strip().splitlines() if claim_words(IMAGE.sub(" ", ln))]
+    if extra.said_nothing or not lines:
+        return check
+    added = check_citations("\n".join(lines), passages)
+    kept = backed_only(added) if added.cited else ""
+    if not kept:
+        return check
+    both = check_citations(f"{check.text.rstrip()}\n{kept}", passages)
+    if not both.grounded:
+        return check
+    yield TextDelta(both.text[len(check.text.rstrip()):] if both.text.startswith(check.text.rstrip())
+                    else f"\n{kept}")
+    return both
 
 
 def cite_fragment(text: str, passage: str, n: int) -> str:
@@ -365,8 +400,11 @@ def backed_only(check: CitationCheck) -> str:
     """
     text = check.text
     for sentence in check.unsupported:
-        text = text.replace(sentence, "", 1)
+        text = text.replace(sentence, EMPTIED, 1)
     lines = [" ".join(line.split()) for line in text.splitlines()]
+    # a line the removal left with nothing (or only its list mark) goes, and its line break with it
+    lines = [line for line in lines if not re.fullmatch(rf"(?:[-*+]|\d+[.)])?\s*(?:{EMPTIED}\s*)+", line)]
+    lines = [" ".join(line.replace(EMPTIED, " ").split()) for line in lines]
     while lines and (not lines[-1] or lines[-1].endswith(":")):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
