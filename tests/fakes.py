@@ -96,6 +96,7 @@ class ScriptedModel:
         self.name = name
         self.received: list[list[Message]] = []
         self.markers: list[int] = []  # each stream's highest citable passage (0: no limit)
+        self.max_tokens: list[int] = []
         self.more: list[str] = []  # replies to requests to go on after a one-line answer (none left: nothing more)
         self.fail_after: int | None = None  # raise LLMError after this many pieces
         self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
@@ -107,8 +108,12 @@ class ScriptedModel:
                schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         self.received.append(list(messages))
         self.markers.append(markers)
+        self.max_tokens.append(max_tokens)
         if messages and messages[-1]["content"].startswith(GO_ON):  # asked for more after a one-line answer
             reply = self.more.pop(0) if self.more else NOT_COVERED
+            if reply.endswith("…"):  # a reply cut off at the token limit
+                yield reply[:-1]
+                return "length"
         elif not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
         else:

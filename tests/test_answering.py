@@ -416,3 +416,14 @@ def test_an_answer_of_several_sentences_is_not_asked_to_go_on(tutor: Tutor, mode
     calls = len(model.received)
     run(tutor, "DS vs MLE?")
     assert len(model.received) == calls + 1
+
+
+def test_going_on_is_bounded_and_a_line_cut_off_at_the_limit_is_left_out(tutor: Tutor, model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].\n- MLE deliverables are production…")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert model.max_tokens[-1] == answering.MORE_TOKENS < tutor.settings.max_tokens
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].")
+    assert not answer.incomplete  # the answer shown is whole

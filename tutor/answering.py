@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tutor.config import Settings
 from tutor.drafting import Draft, write
@@ -29,6 +29,7 @@ from tutor.retrieval import Retriever
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
+MORE_TOKENS = 200  # what going on may add: about eight lines of notes, a few seconds of the model
 EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empty are found
 IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture in Markdown: no words a learner can use
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
@@ -350,9 +351,11 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
         return check
     n = check.cited[0]
     extra = Draft()
-    for _ in write(model, more_messages(question, hits, draft.text, n), settings, started, extra, markers=len(hits)):
+    bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
+    for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
         pass  # shown once checked: only the backed lines are kept
-    lines = [ln for ln in extra.text.strip().splitlines() if claim_words(IMAGE.sub(" ", ln))]
+    lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
+    lines = [ln for ln in lines if claim_words(IMAGE.sub(" ", ln))]
     if extra.said_nothing or not lines:
         return check
     added = check_citations("\n".join(lines), passages)
