@@ -383,6 +383,7 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
     model.more.append(f"- MLEs focus on building production systems [{n}].\n- ![](roles.png)\n"
+                      f"- Data scientists focus on experimentation and analysis [{n}].\n"  # said already
                       f"- Quantum annealing speeds up gradient boosting on sparse graphs [{n}].\n"
                       f"- MLE deliverables are production-ready systems [{n}].")
     events = list(tutor.ask("DS vs MLE?"))
@@ -393,7 +394,7 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     assert asked[1]["content"].startswith(f"Go on: give the other facts note [{n}] states")
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].\n"
-                             f"- MLE deliverables are production-ready systems [{n}].")  # no picture, no unbacked line
+                             f"- MLE deliverables are production-ready systems [{n}].")  # no picture, repeat, unbacked
     assert streamed == answer.answer  # what the learner saw is the answer kept
     assert not answer.unsupported and [c.n for c in answer.citations] == [n]
 

@@ -344,8 +344,8 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
 
     A small model stops at the first fact where the notes give four (the note it cites, or the section
     beside it that holds the details). Told to go on, it copies the notes' other lines; those the
-    passages back are added (a line that is only a picture is not), and the answer is checked again as
-    a whole. Nothing is added when the model has nothing more to say.
+    passages back are added (a line that is only a picture, or says again what is said, is not), and
+    the answer is checked again as a whole. Nothing is added when the model has nothing more to say.
     """
     if len(split_sentences(check.text)) != 1 or len(check.cited) != 1:
         return check
@@ -355,7 +355,14 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
         pass  # shown once checked: only the backed lines are kept
     lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
-    lines = [ln for ln in lines if claim_words(IMAGE.sub(" ", ln))]
+    said = claim_words(check.text)
+    new = []
+    for line in lines:
+        words = claim_words(IMAGE.sub(" ", line))
+        if len(words - said) >= max(1, len(words) // 3):  # a picture, or the answer said again, adds nothing
+            new.append(line)
+            said |= words
+    lines = new
     if extra.said_nothing or not lines:
         return check
     added = check_citations("\n".join(lines), passages)
