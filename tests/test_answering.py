@@ -384,6 +384,7 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
     model.more.append(f"- MLEs focus on building production systems [{n}].\n- ![](roles.png)\n"
                       f"- Data scientists focus on experimentation and analysis [{n}].\n"  # said already
+                      f"- fact [{n}]\n"  # the request's words, not the notes'
                       f"- Quantum annealing speeds up gradient boosting on sparse graphs [{n}].\n"
                       f"- MLE deliverables are production-ready systems [{n}].")
     events = list(tutor.ask("DS vs MLE?"))
@@ -391,7 +392,7 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     answer = final(events)
     asked = model.received[-1][-2:]
     assert asked[0] == {"role": "assistant", "content": f"Data scientists focus on analysis and experimentation [{n}]."}
-    assert asked[1]["content"].startswith(f"Go on: give the other facts note [{n}] states")
+    assert asked[1]["content"].startswith(f"Go on: list the other facts note [{n}] states")
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].\n"
                              f"- MLE deliverables are production-ready systems [{n}].")  # no picture, repeat, unbacked

@@ -356,12 +356,16 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
         pass  # shown once checked: only the backed lines are kept
     lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
     said = claim_words(check.text)
+    shown = set(tokenize(" ".join(passages)))
     new = []
     for line in lines:
         words = claim_words(IMAGE.sub(" ", line))
-        if len(words - said) >= max(1, len(words) // 3):  # a picture, or the answer said again, adds nothing
-            new.append(line)
-            said |= words
+        if len(words - said) < max(1, len(words) // 3):  # a picture, or the answer said again, adds nothing
+            continue
+        if len(words) < MIN_CLAIM_WORDS and not set(tokenize(MARKER.sub(" ", line))) <= shown:
+            continue  # a fragment is checked by its words ("- fact [1]" copies the request, not the notes)
+        new.append(line)
+        said |= words
     lines = new
     if extra.said_nothing or not lines:
         return check

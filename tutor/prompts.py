@@ -105,8 +105,8 @@ def more_messages(question: str, hits: Sequence[Hit], first: str, n: int) -> lis
     at the first fact; told to go on, it gives the others the note states, in the note's words."""
     return answer_messages(question, hits) + [
         {"role": "assistant", "content": first},
-        {"role": "user", "content": f"{GO_ON} give the other facts note [{n}] states about this, one per line, "
-                                    f"each ending with [{n}]."},
+        {"role": "user", "content": f"{GO_ON} list the other facts note [{n}] states about this, each on a line "
+                                    f"of its own that starts with \"- \" and ends with [{n}]."},
     ]
 
 
