@@ -355,18 +355,7 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
         pass  # shown once checked: only the backed lines are kept
     lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
-    said = claim_words(check.text)
-    shown = set(tokenize(" ".join(passages)))
-    new = []
-    for line in lines:
-        words = claim_words(IMAGE.sub(" ", line))
-        if len(words - said) < max(1, len(words) // 3):  # a picture, or the answer said again, adds nothing
-            continue
-        if len(words) < MIN_CLAIM_WORDS and not set(tokenize(MARKER.sub(" ", line))) <= shown:
-            continue  # a fragment is checked by its words ("- fact [1]" copies the request, not the notes)
-        new.append(line)
-        said |= words
-    lines = new
+    lines = fresh_lines(lines, check.text, passages)
     if extra.said_nothing or not lines:
         return check
     added = check_citations("\n".join(lines), passages)
@@ -379,6 +368,29 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     yield TextDelta(both.text[len(check.text.rstrip()):] if both.text.startswith(check.text.rstrip())
                     else f"\n{kept}")
     return both
+
+
+def fresh_lines(lines: Sequence[str], said: str, passages: Sequence[str]) -> list[str]:
+    """The lines that add to what is ``said``: not a picture, not a line a third of whose words are new
+    at best, and not a fragment (a few words) that is not the passages' own words.
+
+    >>> fresh_lines(["- ![](gru.png)", "- GRUs fix vanishing gradients [1].", "- fact [1]", "- Update gate [1]",
+    ...              "- A memory cell C remembers [1]."], "GRUs fix vanishing gradients [1].",
+    ...             ["GRUs fix vanishing gradients. A memory cell C remembers. Update gate"])
+    ['- Update gate [1]', '- A memory cell C remembers [1].']
+    """
+    known = claim_words(said)
+    notes = set(tokenize(" ".join(passages)))
+    fresh = []
+    for line in lines:
+        words = claim_words(IMAGE.sub(" ", line))
+        if len(words - known) < max(1, len(words) // 3):
+            continue
+        if len(words) < MIN_CLAIM_WORDS and not set(tokenize(MARKER.sub(" ", line))) <= notes:
+            continue  # "- fact [1]" copies the request, not the notes
+        fresh.append(line)
+        known |= words
+    return fresh
 
 
 def cite_fragment(text: str, passage: str, n: int) -> str:
