@@ -15,7 +15,7 @@ import numpy as np
 
 from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
-from tutor.prompts import CONDENSE_SYSTEM
+from tutor.prompts import CONDENSE_SYSTEM, GO_ON, NOT_COVERED
 from tutor.records import Chunk, plain
 from tutor.text import tokenize
 
@@ -83,6 +83,11 @@ class MemoryStore:
         self.commits = getattr(self, "commits", 0) + 1
 
 
+def last_request(model: Any) -> list[Message]:
+    """The messages of the model's last request that was not a request to go on after a one-line answer."""
+    return next(m for m in reversed(model.received) if not m[-1]["content"].startswith(GO_ON))
+
+
 class ScriptedModel:
     """Replies with queued texts, in pieces, and records what it was sent."""
 
@@ -90,6 +95,9 @@ class ScriptedModel:
         self.replies = list(replies)
         self.name = name
         self.received: list[list[Message]] = []
+        self.markers: list[int] = []  # each stream's highest citable passage (0: no limit)
+        self.max_tokens: list[int] = []
+        self.more: list[str] = []  # replies to requests to go on after a one-line answer (none left: nothing more)
         self.fail_after: int | None = None  # raise LLMError after this many pieces
         self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
 
@@ -97,11 +105,19 @@ class ScriptedModel:
         self.replies.extend(replies)
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> TextStream:
+               schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         self.received.append(list(messages))
-        if not self.replies:
+        self.markers.append(markers)
+        self.max_tokens.append(max_tokens)
+        if messages and messages[-1]["content"].startswith(GO_ON):  # asked for more after a one-line answer
+            reply = self.more.pop(0) if self.more else NOT_COVERED
+            if reply.endswith("…"):  # a reply cut off at the token limit
+                yield reply[:-1]
+                return "length"
+        elif not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
-        reply = self.replies.pop(0)
+        else:
+            reply = self.replies.pop(0)
         for i in range(0, len(reply), 7):
             if self.fail_after is not None and i // 7 >= self.fail_after:
                 raise LLMError("connection dropped", fix="try again")
@@ -152,7 +168,7 @@ class EchoModel:
         self.received: list[list[Message]] = []
 
     def stream(self, messages: list[Message], *, max_tokens: int = 320, temperature: float = 0.1,
-               schema: dict[str, Any] | None = None) -> TextStream:
+               schema: dict[str, Any] | None = None, markers: int = 0) -> TextStream:
         if self.down:
             raise LLMError("cannot reach the language model server", fix="start it")
         self.received.append(list(messages))
@@ -168,6 +184,8 @@ class EchoModel:
         if schema is not None:
             return json.dumps(GOOD_MCQ)
         prompt = messages[-1]["content"]
+        if prompt.startswith(GO_ON):
+            return NOT_COVERED  # it said the one sentence it had
         if messages[0]["content"] == CONDENSE_SYSTEM:
             asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
             follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes import ScriptedModel
+from tests.fakes import ScriptedModel, last_request
 from tutor import answering, pipeline
 from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense, final
 from tutor.errors import TutorError
@@ -29,7 +29,7 @@ def passage_number(tutor: Tutor, model: ScriptedModel, question: str, section: s
     grounded throwaway reply (one that asks nothing again)."""
     model.enqueue("Yes [1].")
     run(tutor, question)
-    prompt = model.received[-1][-1]["content"]
+    prompt = last_request(model)[-1]["content"]
     for line in prompt.splitlines():
         if f'section "{section}"' in line:
             return int(line[1 : line.index("]")])
@@ -65,6 +65,8 @@ def test_marker_naming_no_passage_is_removed_and_reported(tutor: Tutor, model: S
     _, answer = run(tutor, "DS vs MLE?")
     assert "[42]" not in answer.answer and answer.removed_markers == (42,)
     assert answer.answer.endswith(f"[{n}].")
+    # the backend is told how many passages there are, so one that can steer sampling never writes [42]
+    assert model.markers[-1] == len(answer.retrieval.hits) >= n
 
 
 def test_sentinel_refusal_never_reaches_the_user(tutor: Tutor, model: ScriptedModel) -> None:
@@ -97,11 +99,12 @@ def test_an_answer_past_the_notes_is_asked_again_with_the_answering_passage_alon
                   f"Data scientists focus on analysis and experimentation [{n}].")
     events = list(tutor.ask(question))
     answer = final(events)
-    retry = model.received[-1][-1]["content"]
+    retry = last_request(model)[-1]["content"]
     assert retry.count('section "') == 1 and f'section "{ROLES}"' in retry
     assert any(isinstance(e, Notice) and "not backed by the passages it cites" in e.text for e in events)
     assert not answer.refused and answer.answer == f"Data scientists focus on analysis and experimentation [{n}]."
     assert any("the first answer was not backed" in w for w in answer.warnings)
+    assert model.markers[-1] == n  # the retry's one passage keeps its number
 
 
 def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: ScriptedModel) -> None:
@@ -373,3 +376,56 @@ def test_a_number_question_answered_without_a_number_is_refused(tutor: Tutor, mo
     model.enqueue(f"The ML process has six key steps [{n}].")
     _, answer = run(tutor, question)
     assert not answer.refused
+
+
+def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor: Tutor,
+                                                                          model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].\n- ![](roles.png)\n"
+                      f"- Data scientists focus on experimentation and analysis [{n}].\n"  # said already
+                      f"- fact [{n}]\n"  # the request's words, not the notes'
+                      f"- Quantum annealing speeds up gradient boosting on sparse graphs [{n}].\n"
+                      f"- MLE deliverables are production-ready systems [{n}].")
+    events = list(tutor.ask("DS vs MLE?"))
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
+    answer = final(events)
+    asked = model.received[-1][-2:]
+    assert asked[0] == {"role": "assistant", "content": f"Data scientists focus on analysis and experimentation [{n}]."}
+    assert asked[1]["content"].startswith(f"Go on: list the other facts note [{n}] states")
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].\n"
+                             f"- MLE deliverables are production-ready systems [{n}].")  # no picture, repeat, unbacked
+    assert streamed == answer.answer  # what the learner saw is the answer kept
+    assert not answer.unsupported and [c.n for c in answer.citations] == [n]
+
+
+@pytest.mark.parametrize("more", [NOT_COVERED, "- Quantum annealing speeds up gradient boosting on sparse graphs [1]."])
+def test_nothing_is_added_when_the_model_has_nothing_more_the_notes_back(tutor: Tutor, model: ScriptedModel,
+                                                                        more: str) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(more)
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert answer.answer == streamed == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert not model.more  # it was asked
+
+
+def test_an_answer_of_several_sentences_is_not_asked_to_go_on(tutor: Tutor, model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
+                  f"MLEs focus on building production systems [{n}].")
+    calls = len(model.received)
+    run(tutor, "DS vs MLE?")
+    assert len(model.received) == calls + 1
+
+
+def test_going_on_is_bounded_and_a_line_cut_off_at_the_limit_is_left_out(tutor: Tutor, model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].\n- MLE deliverables are production…")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert model.max_tokens[-1] == answering.MORE_TOKENS < tutor.settings.max_tokens
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].")
+    assert not answer.incomplete  # the answer shown is whole

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.fakes import ScriptedModel, fake_tutor
+from tests.fakes import ScriptedModel, fake_tutor, last_request
 from tutor.answering import clean_question
 from tutor.errors import TutorError
 from tutor.pipeline import Tutor
@@ -70,7 +70,7 @@ def test_control_characters_and_escape_sequences_are_stripped_not_fatal(cli) -> 
     assert code == 0 and "Traceback" not in err
     data = json.loads(out)
     assert data["question"] == "DS vs MLE? and why?" and not data["refused"]
-    assert "Question: DS vs MLE? and why?" in cli.model.received[-1][-1]["content"]  # what the model saw
+    assert "Question: DS vs MLE? and why?" in last_request(cli.model)[-1]["content"]  # what the model saw
     code, out, _ = cli("search", "--json", "ethical\x1b[1m risks\x00")
     assert code == 0 and json.loads(out)["query"] == "ethical\x1b[1m risks\x00"  # echoed as given
     assert json.loads(out)["hits"]
@@ -95,7 +95,7 @@ def test_a_non_english_question_using_the_notes_terms_gets_a_normal_cited_answer
     code, out, _ = cli("ask", "--json", question)
     data = json.loads(out)
     assert code == 0 and data["question"] == question and not data["refused"] and data["citations"]
-    assert f"Question: {question}" in cli.model.received[-1][-1]["content"]
+    assert f"Question: {question}" in last_request(cli.model)[-1]["content"]
 
 
 @pytest.mark.parametrize("question", [

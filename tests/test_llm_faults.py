@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes import ScriptedModel, fake_tutor
+from tests.fakes import ScriptedModel, fake_tutor, last_request
 from tests.ollama_server import FakeOllama
 from tests.test_grading import BUSINESS_SHORT
 from tutor.grading import grade
@@ -118,7 +118,7 @@ def test_a_planted_note_is_retrieved_but_its_orders_never_reach_the_model(tutor:
     assert any(h.chunk.source == "planted.md" for h in tutor.search("DS vs MLE?"))  # the trap is in the prompt
     model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     list(tutor.ask("DS vs MLE?"))
-    system, *_, user = model.received[-1]
+    system, *_, user = last_request(model)
     assert system["content"] == ANSWER_SYSTEM  # the rules are untouched and come first
     prompt = user["content"]
     assert 'planted.md, section "Data Scientist vs MLE (extra)"' in prompt and LEFT_OUT in prompt

@@ -160,7 +160,7 @@ class SchemaModel(ScriptedModel):
         self.schemas: list[Any] = []
         self.temperatures: list[float] = []
 
-    def stream(self, messages, *, max_tokens=320, temperature=0.1, schema=None):  # type: ignore[no-untyped-def]
+    def stream(self, messages, *, max_tokens=320, temperature=0.1, schema=None, markers=0):  # type: ignore[no-untyped-def]
         self.schemas.append(schema)
         self.temperatures.append(temperature)
         return super().stream(messages, max_tokens=max_tokens, temperature=temperature, schema=schema)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -177,6 +178,19 @@ def test_embedded_model_follows_a_json_schema(embedded_model: Path) -> None:
                                 max_tokens=60, schema=schema))
     data = json.loads(text)
     assert data["role"] in ("Data Scientist", "MLE") and isinstance(data["confidence"], (int, float))
+
+
+@pytest.mark.llm
+def test_embedded_model_never_writes_a_marker_past_the_passages(embedded_model: Path) -> None:
+    from tutor.llm.llamacpp import LlamaCppModel
+
+    model = LlamaCppModel(embedded_model, "llamacpp:qwen2.5-coder-1.5b")
+    asked = [{"role": "user", "content": 'Repeat exactly: "Trees are green [7]. Sky is blue [12]. Code: a[9] = x[7]."'}]
+    free = "".join(model.stream(asked, max_tokens=40))
+    limited = "".join(model.stream(asked, max_tokens=40, markers=3))
+    assert "[7]" in free and "[12]" in free  # the model does copy them when not steered
+    assert not re.search(r" \[(?:[04-9]|\d\d)\]", limited), limited
+    assert "a[9] = x[7]" in limited  # code indexes are not markers
 
 
 # --- the CLI in a subprocess ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tutor.config import Settings
 from tutor.drafting import Draft, write
@@ -23,12 +23,15 @@ from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
 from tutor.lists import asks_for_list, completion, list_items
 from tutor.llm import ChatModel, LLMError
-from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages
+from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
+MORE_TOKENS = 200  # what going on may add: about eight lines of notes, a few seconds of the model
+EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empty are found
+IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture in Markdown: no words a learner can use
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
@@ -255,7 +258,8 @@ def stream_answer(
     asked = standalone if history else question
 
     draft = Draft()
-    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft)
+    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft,
+                     markers=len(hits))
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
     partly = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)  # hold half the question's words
@@ -288,7 +292,7 @@ def stream_answer(
         n = partly[0] + 1
         yield Notice(f"asking again with passage [{n}] alone: {why}")
         yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
-                                                 numbers=[n]), settings, started, narrow)
+                                                 numbers=[n]), settings, started, narrow, markers=n)
         again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
         if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                 not lacks_number(narrow.text, asked):
@@ -328,7 +332,65 @@ def stream_answer(
         yield refusal(draft.first_ms, warnings)
         return
     check = yield from listed(check)
+    if not draft.incomplete:
+        check = yield from more(model, standalone if history else found.expanded, hits, passages, check, draft,
+                                settings, started)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
+
+
+def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequence[str], check: CitationCheck,
+         draft: Draft, settings: Settings, started: float) -> Generator[TextDelta, None, CitationCheck]:
+    """A one-sentence answer, with the rest of what the notes say about it.
+
+    A small model stops at the first fact where the notes give four (the note it cites, or the section
+    beside it that holds the details). Told to go on, it copies the notes' other lines; those the
+    passages back are added (a line that is only a picture, or says again what is said, is not), and
+    the answer is checked again as a whole. Nothing is added when the model has nothing more to say.
+    """
+    if len(split_sentences(check.text)) != 1 or len(check.cited) != 1:
+        return check
+    n = check.cited[0]
+    extra = Draft()
+    bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
+    for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
+        pass  # shown once checked: only the backed lines are kept
+    lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
+    lines = fresh_lines(lines, check.text, passages)
+    if extra.said_nothing or not lines:
+        return check
+    added = check_citations("\n".join(lines), passages)
+    kept = backed_only(added) if added.cited else ""
+    if not kept:
+        return check
+    both = check_citations(f"{check.text.rstrip()}\n{kept}", passages)
+    if not both.grounded:
+        return check
+    yield TextDelta(both.text[len(check.text.rstrip()):] if both.text.startswith(check.text.rstrip())
+                    else f"\n{kept}")
+    return both
+
+
+def fresh_lines(lines: Sequence[str], said: str, passages: Sequence[str]) -> list[str]:
+    """The lines that add to what is ``said``: not a picture, not a line a third of whose words are new
+    at best, and not a fragment (a few words) that is not the passages' own words.
+
+    >>> fresh_lines(["- ![](gru.png)", "- GRUs fix vanishing gradients [1].", "- fact [1]", "- Update gate [1]",
+    ...              "- A memory cell C remembers [1]."], "GRUs fix vanishing gradients [1].",
+    ...             ["GRUs fix vanishing gradients. A memory cell C remembers. Update gate"])
+    ['- Update gate [1]', '- A memory cell C remembers [1].']
+    """
+    known = claim_words(said)
+    notes = set(tokenize(" ".join(passages)))
+    fresh = []
+    for line in lines:
+        words = claim_words(IMAGE.sub(" ", line))
+        if len(words - known) < max(1, len(words) // 3):
+            continue
+        if len(words) < MIN_CLAIM_WORDS and not set(tokenize(MARKER.sub(" ", line))) <= notes:
+            continue  # "- fact [1]" copies the request, not the notes
+        fresh.append(line)
+        known |= words
+    return fresh
 
 
 def cite_fragment(text: str, passage: str, n: int) -> str:
@@ -364,8 +426,11 @@ def backed_only(check: CitationCheck) -> str:
     """
     text = check.text
     for sentence in check.unsupported:
-        text = text.replace(sentence, "", 1)
+        text = text.replace(sentence, EMPTIED, 1)
     lines = [" ".join(line.split()) for line in text.splitlines()]
+    # a line the removal left with nothing (or only its list mark) goes, and its line break with it
+    lines = [line for line in lines if not re.fullmatch(rf"(?:[-*+]|\d+[.)])?\s*(?:{EMPTIED}\s*)+", line)]
+    lines = [" ".join(line.replace(EMPTIED, " ").split()) for line in lines]
     while lines and (not lines[-1] or lines[-1].endswith(":")):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -114,15 +114,16 @@ class Guard:
 
 
 def write(model: ChatModel, messages: list[Message], settings: Settings, started: float,
-          draft: Draft) -> Iterator[TextDelta]:
+          draft: Draft, markers: int = 0) -> Iterator[TextDelta]:
     """Stream one model call into ``draft``, yielding its text as it comes. The opening is held back
     until it can no longer be a refusal ("NOT_COVERED", "The notes do not cover"), so a refusal never
     reaches the user as text; a copied example sentence is left out; when it starts looping the model
-    is stopped."""
+    is stopped. ``markers``: the highest passage number the answer may cite (0: no limit)."""
     shown = ""
     guard = Guard()
     raw = ""
-    completion = Completion(model.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature))
+    completion = Completion(model.stream(messages, max_tokens=settings.max_tokens, temperature=settings.temperature,
+                                         markers=markers))
     pieces = iter(completion)
     try:
         for piece in pieces:

@@ -35,6 +35,8 @@ EXAMPLE_ANSWER = ("Mitochondria produce most of a cell's energy as ATP [1]. They
 
 CONDENSE_SYSTEM = """Rewrite the user's follow-up as one standalone question that can be understood without the conversation. Keep the user's terms. Reply with the question only."""
 
+GO_ON = "Go on:"  # opens the request for the rest of a note, after a one-sentence answer
+
 CONTEXT_CHARS = 4000  # about 1,000 tokens of notes: room for 5 typical chunks
 
 # Text in a note that addresses the model rather than the learner. A small model obeys such text
@@ -95,6 +97,16 @@ def answer_messages(question: str, hits: Sequence[Hit], numbers: Sequence[int] =
         {"role": "user", "content": _user(EXAMPLE_NOTES, "Who discovered the cell?")},
         {"role": "assistant", "content": NOT_COVERED},
         {"role": "user", "content": _user(format_notes(hits, numbers=numbers), question)},
+    ]
+
+
+def more_messages(question: str, hits: Sequence[Hit], first: str, n: int) -> list[Message]:
+    """Asks for the rest of what note [n] says, after a one-line ``first`` answer: a small model stops
+    at the first fact; told to go on, it gives the others the note states, in the note's words."""
+    return answer_messages(question, hits) + [
+        {"role": "assistant", "content": first},
+        {"role": "user", "content": f"{GO_ON} list the other facts note [{n}] states about this, each on a line "
+                                    f"of its own that starts with \"- \" and ends with [{n}]."},
     ]
 
 

@@ -34,8 +34,13 @@ class ChatModel(Protocol):
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
+        markers: int = 0,
     ) -> TextStream:
-        """Text pieces as the model writes them; with ``schema``, the whole text is JSON of that schema."""
+        """Text pieces as the model writes them; with ``schema``, the whole text is JSON of that schema.
+
+        ``markers``: the reply cites passages [1]..[markers], so a backend that can steer its sampling
+        never writes a marker past them (0: no limit). A backend that cannot ignores it; the citation
+        check then removes such a marker."""
         ...
 
 

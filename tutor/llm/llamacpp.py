@@ -16,6 +16,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -95,11 +96,15 @@ class LlamaCppModel:
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
+        markers: int = 0,
     ) -> TextStream:
         llm = self.load()
         kwargs: dict[str, Any] = {}
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if markers:
+            from llama_cpp import LogitsProcessorList
+            kwargs["logits_processor"] = LogitsProcessorList([MarkerLimit(llm, markers)])
         finish_reason: str | None = None
         saved = self._cache_file(messages)
         with _GENERATING:
@@ -163,6 +168,34 @@ class LlamaCppModel:
                 old.unlink(missing_ok=True)  # keep the four newest prompt families
         else:
             tmp.unlink(missing_ok=True)
+
+
+# The text just written ends inside a citation marker: "[" and its digits so far. A "[" right after a word,
+# a bracket or a backtick is code ("shape[1]", "a[i][0]"), not a marker.
+OPEN_MARKER = re.compile(r"(?:^|[^\w\])`])\[(\d*)$")
+
+
+class MarkerLimit:
+    """A llama.cpp logits processor: inside a citation marker, the digits that would make it name no
+    passage ("[6]" with five, "[0]") are not sampled. The model then writes a marker that names a
+    passage, which the citation check can still correct, instead of one it must remove."""
+
+    def __init__(self, llm: Any, limit: int) -> None:
+        self.llm = llm
+        self.limit = limit
+        # Qwen2's tokenizer (like most) writes each digit as a token of its own
+        self.digits = {d: llm.tokenize(str(d).encode(), add_bos=False, special=False) for d in range(10)}
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        tail = self.llm.detokenize(list(input_ids[-4:])).decode("utf-8", "ignore")
+        opened = OPEN_MARKER.search(tail)
+        if opened:
+            so_far = opened.group(1)
+            for d, tokens in self.digits.items():
+                number = so_far + str(d)
+                if len(tokens) == 1 and (number.startswith("0") or int(number) > self.limit):
+                    scores[tokens[0]] = -float("inf")
+        return scores
 
 
 def _stderr(message: str) -> None:

@@ -56,6 +56,7 @@ class OllamaModel:
         max_tokens: int = 320,
         temperature: float = 0.1,
         schema: dict[str, Any] | None = None,
+        markers: int = 0,  # Ollama cannot steer sampling per token: check_citations removes a bad marker
     ) -> TextStream:
         try:
             import httpx
