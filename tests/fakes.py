@@ -89,7 +89,9 @@ def last_request(model: Any) -> list[Message]:
 
 
 class ScriptedModel:
-    """Replies with queued texts, in pieces, and records what it was sent."""
+    """Replies with queued texts, in pieces, and records what it was sent. A request to go on after a
+    one-line answer takes the next of ``more`` instead (NOT_COVERED when none is queued); a ``more`` reply
+    ending in "…" stops there at the token limit."""
 
     def __init__(self, *replies: str, name: str = "scripted:test") -> None:
         self.replies = list(replies)
