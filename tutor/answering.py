@@ -354,19 +354,18 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
     for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
         pass  # shown once checked: only the backed lines are kept
+    if extra.said_nothing:
+        return check
     lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
     lines = fresh_lines(lines, check.text, passages)
-    if extra.said_nothing or not lines:
+    kept = kept_part(check_citations("\n".join(lines), passages), passages) if lines else None
+    if kept is None:
         return check
-    added = check_citations("\n".join(lines), passages)
-    kept = backed_only(added) if added.cited else ""
-    if not kept:
-        return check
-    both = check_citations(f"{check.text.rstrip()}\n{kept}", passages)
+    both = check_citations(f"{check.text.rstrip()}\n{kept.text}", passages)
     if not both.grounded:
         return check
     yield TextDelta(both.text[len(check.text.rstrip()):] if both.text.startswith(check.text.rstrip())
-                    else f"\n{kept}")
+                    else f"\n{kept.text}")
     return both
 
 
