@@ -183,18 +183,18 @@ class MarkerLimit:
     def __init__(self, llm: Any, limit: int) -> None:
         self.llm = llm
         self.limit = limit
-        # Qwen2's tokenizer (like most) writes each digit as a token of its own
-        self.digits = {d: llm.tokenize(str(d).encode(), add_bos=False, special=False) for d in range(10)}
+        # Qwen2's tokenizer (like most) writes each digit as a token of its own; a digit it does not is left be
+        tokens = {d: llm.tokenize(str(d).encode(), add_bos=False, special=False) for d in range(10)}
+        self.digits = {str(d): t[0] for d, t in tokens.items() if len(t) == 1}
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         tail = self.llm.detokenize(list(input_ids[-4:])).decode("utf-8", "ignore")
         opened = OPEN_MARKER.search(tail)
         if opened:
-            so_far = opened.group(1)
-            for d, tokens in self.digits.items():
-                number = so_far + str(d)
-                if len(tokens) == 1 and (number.startswith("0") or int(number) > self.limit):
-                    scores[tokens[0]] = -float("inf")
+            for digit, token in self.digits.items():
+                number = opened.group(1) + digit
+                if number.startswith("0") or int(number) > self.limit:
+                    scores[token] = -float("inf")
         return scores
 
 
