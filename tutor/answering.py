@@ -256,10 +256,10 @@ def stream_answer(
         return
 
     asked = standalone if history else question
+    prompted = standalone if history else found.expanded  # what the model is asked: abbreviations spelled out
 
     draft = Draft()
-    yield from write(model, answer_messages(standalone if history else found.expanded, hits), settings, started, draft,
-                     markers=len(hits))
+    yield from write(model, answer_messages(prompted, hits), settings, started, draft, markers=len(hits))
     check = check_citations(draft.text, passages)
     warnings = list(draft.warnings)
     partly = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)  # hold half the question's words
@@ -291,8 +291,8 @@ def stream_answer(
         narrow = Draft(first_ms=draft.first_ms)
         n = partly[0] + 1
         yield Notice(f"asking again with passage [{n}] alone: {why}")
-        yield from write(model, answer_messages(standalone if history else found.expanded, [hits[n - 1]],
-                                                 numbers=[n]), settings, started, narrow, markers=n)
+        yield from write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings, started, narrow,
+                         markers=n)
         again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
         if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                 not lacks_number(narrow.text, asked):
@@ -333,8 +333,7 @@ def stream_answer(
         return
     check = yield from listed(check)
     if not draft.incomplete:
-        check = yield from more(model, standalone if history else found.expanded, hits, passages, check, draft,
-                                settings, started)
+        check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 
