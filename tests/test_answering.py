@@ -9,7 +9,7 @@ from tests.fakes import ScriptedModel, last_request
 from tutor import answering, pipeline
 from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense, final
 from tutor.errors import TutorError
-from tutor.llm import Completion
+from tutor.llm import Completion, LLMError
 from tutor.pipeline import Tutor
 from tutor.prompts import NOT_COVERED
 from tutor.records import Answer, Notice, TextDelta
@@ -429,3 +429,20 @@ def test_going_on_is_bounded_and_a_line_cut_off_at_the_limit_is_left_out(tutor: 
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].")
     assert not answer.incomplete  # the answer shown is whole
+
+
+def test_a_model_that_fails_when_asked_to_go_on_leaves_the_answer_given(tutor: Tutor, model: ScriptedModel,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}].")
+    answering_stream = model.stream
+
+    def down_on_go_on(messages, **kw):  # type: ignore[no-untyped-def]
+        if messages[-1]["content"].startswith("Go on:"):
+            raise LLMError("connection dropped", fix="try again")
+        return answering_stream(messages, **kw)
+
+    monkeypatch.setattr(model, "stream", down_on_go_on)
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert answer.answer == streamed == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert not answer.refused and [c.n for c in answer.citations] == [n]

@@ -351,8 +351,12 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     n = check.cited[0]
     extra = Draft()
     bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
-    for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra, markers=len(hits)):
-        pass  # shown once checked: only the backed lines are kept
+    try:
+        for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra,
+                       markers=len(hits)):
+            pass  # shown once checked: only the backed lines are kept
+    except LLMError:
+        return check  # the model failed before writing more: the answer already given stands
     if extra.said_nothing:
         return check
     lines = extra.text.strip().splitlines()[: -1 if extra.incomplete else None]  # a line cut off goes
