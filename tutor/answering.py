@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from tutor.comparing import comparing_lines, contrast
 from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
@@ -25,7 +26,7 @@ from tutor.lists import asks_for_list, completion, list_items
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
-from tutor.retrieval import Retriever
+from tutor.retrieval import Retriever, comparison_sides
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
@@ -277,6 +278,16 @@ def stream_answer(
                 break
         return check
 
+    def compared(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
+        """The lines where the passages compare a comparison question's two sides, added when unsaid."""
+        sides = comparison_sides(asked)
+        extra = contrast(comparing_lines(sides, hits, check.text, retriever.bm25.idf, retriever.spelled())) \
+            if sides else ""
+        if not extra:
+            return check
+        yield TextDelta(extra)
+        return check_citations(check.text + extra, passages)
+
     # backed sentences are kept only with evidence that a passage answers
     kept = kept_part(check, passages) if not check.grounded and partly else None
     no_answer = draft.said_nothing or restates(draft.text, asked)
@@ -297,6 +308,7 @@ def stream_answer(
         if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
                 not lacks_number(narrow.text, asked):
             again = yield from listed(again)
+            again = yield from compared(again)
             yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
                                                  .format(n=n, why=why)], incomplete=narrow.incomplete)
             return
@@ -323,6 +335,7 @@ def stream_answer(
         # left out (named in the warnings); without it, the whole answer is withheld.
         if kept is not None:
             kept = yield from listed(kept)
+            kept = yield from compared(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
                          incomplete=draft.incomplete)
@@ -334,6 +347,7 @@ def stream_answer(
     check = yield from listed(check)
     if not draft.incomplete:
         check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
+    check = yield from compared(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 
