@@ -392,7 +392,8 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     answer = final(events)
     asked = model.received[-1][-2:]
     assert asked[0] == {"role": "assistant", "content": f"Data scientists focus on analysis and experimentation [{n}]."}
-    assert asked[1]["content"].startswith(f"Go on: list the other facts note [{n}] states")
+    assert asked[1]["content"].startswith(f"Go on: list the other facts that note [{n}] of the notes for this "
+                                          f"question (ml-process-summary.md) states")
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].\n"
                              f"- MLE deliverables are production-ready systems [{n}].")  # no picture, repeat, unbacked
