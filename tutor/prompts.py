@@ -37,6 +37,9 @@ CONDENSE_SYSTEM = """Rewrite the user's follow-up as one standalone question tha
 
 GO_ON = "Go on:"  # opens the request for the rest of a note, after a one-sentence answer
 
+JUDGE_SYSTEM = "You check whether a study note answers a question. Reply YES or NO only."
+JUDGE_CHARS = 1500  # the note a judge reads: about 400 tokens, a few seconds of prompt processing
+
 CONTEXT_CHARS = 4000  # about 1,000 tokens of notes: room for 5 typical chunks
 
 # Text in a note that addresses the model rather than the learner. A small model obeys such text
@@ -120,3 +123,14 @@ def condense_messages(history: Sequence[tuple[str, str]], follow_up: str) -> lis
         lines.append(f"Tutor: {answer[:400]}")
     user = "Conversation:\n" + "\n".join(lines) + f"\n\nFollow-up: {follow_up}\n\nStandalone question:"
     return [{"role": "system", "content": CONDENSE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def judge_messages(question: str, hit: Hit) -> list[Message]:
+    """Asks whether one note, alone, answers ``question``: a yes or a no, judged apart from writing."""
+    note = quote_note(hit.chunk.text)[:JUDGE_CHARS]
+    return [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": f"Note ({hit.chunk.source}, section \"{hit.chunk.section}\"):\n{note}\n\n"
+                                    f"Question: {question}\n\nDoes this note state the answer to the question? "
+                                    f"Reply YES or NO."},
+    ]
