@@ -15,7 +15,7 @@ import numpy as np
 
 from tutor.errors import TutorError
 from tutor.llm import LLMError, Message, TextStream
-from tutor.prompts import CONDENSE_SYSTEM, GO_ON, NOT_COVERED
+from tutor.prompts import CONDENSE_SYSTEM, GO_ON, JUDGE_SYSTEM, NOT_COVERED
 from tutor.records import Chunk, plain
 from tutor.text import tokenize
 
@@ -84,14 +84,17 @@ class MemoryStore:
 
 
 def last_request(model: Any) -> list[Message]:
-    """The messages of the model's last request that was not a request to go on after a one-line answer."""
-    return next(m for m in reversed(model.received) if not m[-1]["content"].startswith(GO_ON))
+    """The messages of the model's last request that was not a request to go on after a one-line answer,
+    nor a yes-or-no judgement of one passage."""
+    return next(m for m in reversed(model.received)
+                if not m[-1]["content"].startswith(GO_ON) and m[0]["content"] != JUDGE_SYSTEM)
 
 
 class ScriptedModel:
     """Replies with queued texts, in pieces, and records what it was sent. A request to go on after a
     one-line answer takes the next of ``more`` instead (NOT_COVERED when none is queued); a ``more`` reply
-    ending in "…" stops there at the token limit."""
+    ending in "…" stops there at the token limit. Asked whether a passage answers, it takes the next of
+    ``judgements`` ("NO" when none is queued)."""
 
     def __init__(self, *replies: str, name: str = "scripted:test") -> None:
         self.replies = list(replies)
@@ -100,6 +103,7 @@ class ScriptedModel:
         self.markers: list[int] = []  # each stream's highest citable passage (0: no limit)
         self.max_tokens: list[int] = []
         self.more: list[str] = []  # replies to requests to go on after a one-line answer (none left: nothing more)
+        self.judgements: list[str] = []  # replies to "does this passage answer?" (none left: "NO")
         self.fail_after: int | None = None  # raise LLMError after this many pieces
         self.finish_reason = "stop"  # what each stream says it stopped for ("length": the token limit)
 
@@ -116,6 +120,8 @@ class ScriptedModel:
             if reply.endswith("…"):  # a reply cut off at the token limit
                 yield reply[:-1]
                 return "length"
+        elif messages and messages[0]["content"] == JUDGE_SYSTEM:  # does this one passage answer?
+            reply = self.judgements.pop(0) if self.judgements else "NO"
         elif not self.replies:
             raise AssertionError("ScriptedModel has no reply queued")
         else:
@@ -188,6 +194,8 @@ class EchoModel:
         prompt = messages[-1]["content"]
         if prompt.startswith(GO_ON):
             return NOT_COVERED  # it said the one sentence it had
+        if messages[0]["content"] == JUDGE_SYSTEM:
+            return "NO"  # it stands by its answer
         if messages[0]["content"] == CONDENSE_SYSTEM:
             asked = re.findall(r"^User: (.*)$", prompt, re.M)[-1]
             follow = re.search(r"Follow-up: (.*)", prompt).group(1)  # type: ignore[union-attr]

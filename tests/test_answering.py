@@ -6,16 +6,25 @@ from dataclasses import replace
 import pytest
 
 from tests.fakes import ScriptedModel, last_request
-from tutor import answering, pipeline
+from tutor import answering, judging, pipeline
 from tutor.answering import REFUSAL_TEXT, check_citations, clean_question, condense, final
 from tutor.errors import TutorError
 from tutor.llm import Completion, LLMError
 from tutor.pipeline import Tutor
-from tutor.prompts import NOT_COVERED
-from tutor.records import Answer, Notice, TextDelta
+from tutor.prompts import JUDGE_SYSTEM, NOT_COVERED
+from tutor.records import Answer, Notice, TextDelta, plain
 from tutor.retrieval import Retriever
 
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
+
+
+def answers_asked(model: ScriptedModel) -> list[list[dict[str, str]]]:
+    """The requests for an answer (not a judgement of one passage, not a request to go on)."""
+    return [m for m in model.received if m[0]["content"] != JUDGE_SYSTEM and not m[-1]["content"].startswith("Go on")]
+
+
+def judged_passages(model: ScriptedModel) -> list[list[dict[str, str]]]:
+    return [m for m in model.received if m[0]["content"] == JUDGE_SYSTEM]
 
 
 def run(tutor: Tutor, question: str, history=()) -> tuple[str, Answer]:  # type: ignore[no-untyped-def]
@@ -111,7 +120,8 @@ def test_an_answer_past_the_notes_twice_is_withheld(tutor: Tutor, model: Scripte
     model.enqueue("Quantum annealing speeds up gradient boosting on sparse graphs [1].",
                   "Elephants remember every forest they visited [1].")
     _, answer = run(tutor, "What do Data Scientists and Machine Learning Engineers focus on?")
-    assert len(model.received) == 2 and answer.refused
+    assert len(answers_asked(model)) == 2 and answer.refused
+    assert len(judged_passages(model)) == judging.JUDGED - 1  # the passage asked again with is not judged
     assert any("beyond your notes" in w for w in answer.warnings)
 
 
@@ -327,10 +337,51 @@ def test_an_answer_that_only_restates_the_question_is_asked_again(tutor: Tutor, 
     assert not answer.refused and answer.answer == f"Data Scientists and Machine Learning Engineers focus [{n}]."
 
 
-def test_a_refusal_with_no_partly_answering_passage_is_not_asked_again(tutor: Tutor, model: ScriptedModel) -> None:
+def test_a_refusal_with_no_partly_answering_passage_is_passed_on_when_no_passage_is_judged_to_answer(
+        tutor: Tutor, model: ScriptedModel) -> None:
     model.enqueue(NOT_COVERED)
     _, answer = run(tutor, "What learning rate should I use for the ML model?")
-    assert answer.refused and len(model.received) == 1
+    assert answer.refused and len(answers_asked(model)) == 1
+    judged = judged_passages(model)
+    assert len(judged) == judging.JUDGED and all(m[1]["content"].endswith("Reply YES or NO.") for m in judged)
+    assert "Question: What learning rate should I use for the ML model?" in judged[0][1]["content"]
+
+
+def test_a_refusal_is_asked_again_with_the_passage_the_model_judges_to_answer(tutor: Tutor,
+                                                                             model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue(NOT_COVERED)
+    _, first = run(tutor, question)
+    second = judged_passages(model)[1][1]["content"]
+    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.extend(["NO", "YES.", "YES"])
+    model.enqueue(NOT_COVERED, f"{line} [2].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    assert len(judged_passages(model)) == 2 and judged_passages(model)[1][1]["content"] == second  # stops at a yes
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert notes == ["asking again with passage [2] alone: asked apart, the model judged that it answers the question"]
+    retry = answers_asked(model)[-1][-1]["content"]
+    assert retry.count('\n[2] (') == 1 and "\n[1] (" not in retry  # passage [2] alone, keeping its number
+    assert not answer.refused and answer.answer == f"{line} [2]."
+    assert answering.JUDGED_AGAIN.format(n=2) in answer.warnings
+
+
+def test_a_yes_that_the_second_answer_does_not_bear_out_is_still_a_refusal(tutor: Tutor, model: ScriptedModel) -> None:
+    model.judgements.append("YES")
+    model.enqueue(NOT_COVERED, NOT_COVERED)
+    _, answer = run(tutor, "What learning rate should I use for the ML model?")
+    assert answer.refused and len(answers_asked(model)) == 2 and len(judged_passages(model)) == 1
+
+
+def test_a_judge_that_cannot_be_asked_says_no(tutor: Tutor, model: ScriptedModel) -> None:
+    hit = tutor.search("DS vs MLE?")[0]
+    model.judgements.append("yes, it does")
+    assert judging.says_yes(model, "DS vs MLE?", hit)
+    model.fail_after = 0
+    model.judgements.append("YES")
+    assert not judging.says_yes(model, "DS vs MLE?", hit)
 
 
 def test_a_sentence_comparing_what_the_notes_do_not_compare_is_reported(tutor: Tutor, model: ScriptedModel) -> None:
@@ -392,7 +443,8 @@ def test_a_one_sentence_answer_is_asked_to_go_on_and_gets_the_backed_lines(tutor
     answer = final(events)
     asked = model.received[-1][-2:]
     assert asked[0] == {"role": "assistant", "content": f"Data scientists focus on analysis and experimentation [{n}]."}
-    assert asked[1]["content"].startswith(f"Go on: list the other facts note [{n}] states")
+    assert asked[1]["content"].startswith(f"Go on: list the other facts that note [{n}] of the notes for this "
+                                          f"question (ml-process-summary.md) states")
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].\n"
                              f"- MLE deliverables are production-ready systems [{n}].")  # no picture, repeat, unbacked

@@ -17,15 +17,17 @@ import unicodedata
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from tutor.comparing import comparing_lines, contrast
 from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
+from tutor.judging import judged
 from tutor.lists import asks_for_list, completion, list_items
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
-from tutor.retrieval import Retriever
+from tutor.retrieval import Retriever, comparison_sides
 from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
@@ -172,6 +174,8 @@ ASKED_AGAIN = ("the model first gave no answer (it refused, or only restated the
                "passage [{n}] alone, which holds much of the question's words, it answered from it")
 REWRITTEN = ("asked again with passage [{n}] alone, which holds much of the question's words, as {why}: the "
              "model answered from it")
+JUDGED_AGAIN = ("the model's first answer was a refusal or went beyond your notes; asked apart, it judged that "
+                "passage [{n}] answers the question, and asked again with that passage alone, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -277,6 +281,39 @@ def stream_answer(
                 break
         return check
 
+    def compared(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
+        """The lines where the passages compare a comparison question's two sides, added when unsaid."""
+        sides = comparison_sides(asked)
+        extra = contrast(comparing_lines(sides, hits, check.text, retriever.bm25.idf, retriever.spelled())) \
+            if sides else ""
+        if not extra:
+            return check
+        yield TextDelta(extra)
+        return check_citations(check.text + extra, passages)
+
+    def narrowly(n: int, notice: str, warning: str) -> Generator[AnswerEvent, None, Answer | None]:
+        """The question asked again with passage [n] alone (keeping its number): the finished answer when
+        that one holds (says something, backed, with a number if asked for one), else None."""
+        narrow = Draft(first_ms=draft.first_ms)
+        yield Notice(notice)
+        yield from write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings, started, narrow,
+                         markers=n)
+        again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
+        if narrow.said_nothing or restates(narrow.text, asked) or not again.grounded or \
+                lacks_number(narrow.text, asked):
+            return None
+        again = yield from listed(again)
+        again = yield from compared(again)
+        return finish(again, draft.first_ms, [*narrow.warnings, warning], incomplete=narrow.incomplete)
+
+    def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
+        """Asked again with the first of the best passages the model, asked apart, judges to answer."""
+        n = judged(model, asked, hits, tried)
+        if n is None:
+            return None
+        return (yield from narrowly(n, f"asking again with passage [{n}] alone: asked apart, the model judged "
+                                       f"that it answers the question", JUDGED_AGAIN.format(n=n)))
+
     # backed sentences are kept only with evidence that a passage answers
     kept = kept_part(check, passages) if not check.grounded and partly else None
     no_answer = draft.said_nothing or restates(draft.text, asked)
@@ -284,28 +321,25 @@ def stream_answer(
     why = ("it holds much of the question's words" if no_answer else
            "the first answer gave no number" if no_number else
            "the first answer was not backed by the passages it cites" if not check.grounded and kept is None else "")
+    tried: set[int] = set()  # passages the question was asked again with
     if why and partly:
         # A small model often says "not covered" (or restates the question, or answers past the notes)
         # with the answering passage among five. Asked again with the best partly answering passage alone
         # (keeping its number), it usually answers from it.
-        narrow = Draft(first_ms=draft.first_ms)
         n = partly[0] + 1
-        yield Notice(f"asking again with passage [{n}] alone: {why}")
-        yield from write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings, started, narrow,
-                         markers=n)
-        again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
-        if not narrow.said_nothing and not restates(narrow.text, asked) and again.grounded and \
-                not lacks_number(narrow.text, asked):
-            again = yield from listed(again)
-            yield finish(again, draft.first_ms, [*narrow.warnings, (ASKED_AGAIN if no_answer else REWRITTEN)
-                                                 .format(n=n, why=why)], incomplete=narrow.incomplete)
+        tried.add(n)
+        done = yield from narrowly(n, f"asking again with passage [{n}] alone: {why}",
+                                   (ASKED_AGAIN if no_answer else REWRITTEN).format(n=n, why=why))
+        if done:
+            yield done
             return
     if draft.said_nothing:
         # A refusal is passed on only when no passage holds most of the question's words; else that
         # passage is quoted, labelled as such (the small model refuses answers it was shown).
         answering = retriever.answering(found, settings.min_relevance)
         if not answering:
-            yield refusal(draft.first_ms)
+            done = yield from judged_again()
+            yield done or refusal(draft.first_ms)
             return
         text = extractive_answer([hits[i] for i in answering], 2, numbers=[i + 1 for i in answering],
                                  lead=OVERRULED, max_chars=700)
@@ -323,9 +357,14 @@ def stream_answer(
         # left out (named in the warnings); without it, the whole answer is withheld.
         if kept is not None:
             kept = yield from listed(kept)
+            kept = yield from compared(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
                          incomplete=draft.incomplete)
+            return
+        done = yield from judged_again()
+        if done:
+            yield done
             return
         warnings.append("the model answered beyond your notes (most sentences are not backed by the passages "
                         "they cite), so its answer was withheld")
@@ -334,6 +373,7 @@ def stream_answer(
     check = yield from listed(check)
     if not draft.incomplete:
         check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
+    check = yield from compared(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 

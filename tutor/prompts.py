@@ -37,6 +37,9 @@ CONDENSE_SYSTEM = """Rewrite the user's follow-up as one standalone question tha
 
 GO_ON = "Go on:"  # opens the request for the rest of a note, after a one-sentence answer
 
+JUDGE_SYSTEM = "You check whether a study note answers a question. Reply YES or NO only."
+JUDGE_CHARS = 1500  # the note a judge reads: about 400 tokens, a few seconds of prompt processing
+
 CONTEXT_CHARS = 4000  # about 1,000 tokens of notes: room for 5 typical chunks
 
 # Text in a note that addresses the model rather than the learner. A small model obeys such text
@@ -102,11 +105,13 @@ def answer_messages(question: str, hits: Sequence[Hit], numbers: Sequence[int] =
 
 def more_messages(question: str, hits: Sequence[Hit], first: str, n: int) -> list[Message]:
     """Asks for the rest of what note [n] says, after a one-line ``first`` answer: a small model stops
-    at the first fact; told to go on, it gives the others the note states, in the note's words."""
+    at the first fact; told to go on, it gives the others the note states, in the note's words. The note
+    is named by its file too: asked for "note [1]" alone, the model lists the worked example's note [1]."""
     return answer_messages(question, hits) + [
         {"role": "assistant", "content": first},
-        {"role": "user", "content": f"{GO_ON} list the other facts note [{n}] states about this, each on a line "
-                                    f"of its own that starts with \"- \" and ends with [{n}]."},
+        {"role": "user", "content": f"{GO_ON} list the other facts that note [{n}] of the notes for this question "
+                                    f"({hits[n - 1].chunk.source}) states about it, each on a line of its own that "
+                                    f"starts with \"- \" and ends with [{n}]."},
     ]
 
 
@@ -118,3 +123,14 @@ def condense_messages(history: Sequence[tuple[str, str]], follow_up: str) -> lis
         lines.append(f"Tutor: {answer[:400]}")
     user = "Conversation:\n" + "\n".join(lines) + f"\n\nFollow-up: {follow_up}\n\nStandalone question:"
     return [{"role": "system", "content": CONDENSE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def judge_messages(question: str, hit: Hit) -> list[Message]:
+    """Asks whether one note, alone, answers ``question``: a yes or a no, judged apart from writing."""
+    note = quote_note(hit.chunk.text)[:JUDGE_CHARS]
+    return [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": f"Note ({hit.chunk.source}, section \"{hit.chunk.section}\"):\n{note}\n\n"
+                                    f"Question: {question}\n\nDoes this note state the answer to the question? "
+                                    f"Reply YES or NO."},
+    ]

@@ -1,0 +1,39 @@
+"""Does a passage answer the question? The model asked yes or no, one passage at a time.
+
+A small model writing an answer from five passages says "not covered" (or answers past them) while one
+of them answers: asked apart, of one passage alone, whether it states the answer, it tells them apart
+far better. On the dev splits it said no to every passage of all 10 unanswerable questions that reached
+it, and yes to the answering passage of 3 of 5 answerable questions it had refused. A yes is not an
+answer: the question is then asked again with that passage alone, and that answer is checked as any
+other (``tutor.answering``). Limits: a paraphrase the model cannot connect is still judged no; a yes is
+one small model's word, which is why it only earns a second try, never a quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from tutor.llm import ChatModel, LLMError
+from tutor.prompts import judge_messages
+from tutor.records import Hit
+
+JUDGED = 3  # the best passages judged, best first: a few seconds each
+JUDGE_TOKENS = 3  # "YES" or "NO"
+
+
+def says_yes(model: ChatModel, question: str, hit: Hit) -> bool:
+    """Whether the model judges that ``hit`` alone states the answer (no, when it cannot be asked)."""
+    try:
+        reply = "".join(model.stream(judge_messages(question, hit), max_tokens=JUDGE_TOKENS, temperature=0.0))
+    except LLMError:
+        return False
+    return reply.strip().upper().startswith("YES")
+
+
+def judged(model: ChatModel, question: str, hits: Sequence[Hit], tried: Collection[int] = ()) -> int | None:
+    """The number (from 1) of the first of the best ``JUDGED`` passages the model judges to answer
+    ``question``, skipping those ``tried`` already; None when it judges none does."""
+    for n, hit in enumerate(hits[:JUDGED], 1):
+        if n not in tried and says_yes(model, question, hit):
+            return n
+    return None
