@@ -1,6 +1,5 @@
-"""Retrieval measured per component: dense alone, BM25 alone, the heading ranking alone, dense and BM25
-fused, and all three fused (hybrid), with and without the title and heading context in what is embedded
-and indexed, for chunks cut to the embedder's window or by characters only (the old rule).
+"""Retrieval measured per component: dense alone, BM25 alone and fused, with and without the title and
+heading context, for chunks cut to the embedder's window or by characters only (the old rule).
 
     nice -n 10 .venv/bin/python bench/retrieval.py                                  # home notes
     nice -n 10 .venv/bin/python bench/retrieval.py --corpus evals/corpus-dev \\
@@ -37,7 +36,6 @@ sys.path.insert(0, str(REPO))
 from tutor.abbreviations import mine_abbreviations  # noqa: E402
 from tutor.chunking import MAX_TOKENS, chunk_text  # noqa: E402
 from tutor.evals.baseline import DenseIndex  # noqa: E402
-from tutor.evals.dataset import split_of  # noqa: E402
 from tutor.records import Chunk, plain  # noqa: E402
 from tutor.retrieval import Fusion, Retriever  # noqa: E402
 
@@ -89,7 +87,7 @@ def load_cases(path: Path) -> tuple[list[Case], Path | None]:
         return tuple(value) if isinstance(value, list) else (value,) if value else ()
 
     cases = [Case(str(c.get("id", n)), c["question"], c["kind"] != "unanswerable", strings(c.get("sections")),
-                  strings(c.get("source")), c.get("split") or split_of(str(c.get("id", n))),
+                  strings(c.get("source")), c.get("split") or "",
                   tuple((t["question"], t["answer"]) for t in c.get("history") or ()))
              for n, c in enumerate(raw, 1)]
     return cases, corpus
@@ -154,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for window in (False, True):
         for context in (False, True):
             retriever = build(args.corpus, embedder, window=window, context=context, fusion=Fusion())
-            for mode in ("dense", "keyword", "headings", "dense+keyword", "hybrid"):
+            for mode in ("dense", "keyword", "hybrid"):
                 s = score(retriever, cases, mode, args.min_relevance)
                 rows.append({"window": window, "context": context, "mode": mode, **s})
                 print(f"{'window' if window else '1500 char':10} {'yes' if context else 'no':8} {mode:8} "
@@ -171,13 +169,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                     rows.append({"window": True, "context": True, "mode": "hybrid", "fusion": vars(fusion), **s})
                     print(f"  rrf_k={rrf_k:3} dense_weight={dense_weight:.1f} depth={depth:3}  hit@1 {s['hit@1']:.2f} "
                           f"hit@3 {s['hit@3']:.2f} hit@5 {s['hit@5']:.2f} MRR {s['rr']:.2f}")
-        print("\nheading ranking's weight (window, context, hybrid):")
-        for heading_weight in (0.0, 0.3, 0.5, 0.7, 1.0):
-            fusion = Fusion(heading_weight=heading_weight)
-            s = score(replace_fusion(base, fusion), cases, "hybrid", args.min_relevance)
-            rows.append({"window": True, "context": True, "mode": "hybrid", "fusion": vars(fusion), **s})
-            print(f"  heading_weight={heading_weight:.1f}  hit@1 {s['hit@1']:.2f} hit@3 {s['hit@3']:.2f} "
-                  f"hit@5 {s['hit@5']:.2f} MRR {s['rr']:.2f}")
     if args.refusal_curve:
         base = build(args.corpus, embedder, window=True, context=True, fusion=Fusion())
         print("\nevidence threshold (a model that refuses everything it is asked):")

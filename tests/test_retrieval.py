@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import NOTES
 from tests.fakes import HashEmbedder, MemoryStore
 from tutor.abbreviations import expand_query, mine_abbreviations
 from tutor.chunking import chunk_text
-from tutor.retrieval import BM25, Fusion, Retriever
+from tutor.retrieval import BM25, Retriever
 from tutor.text import tokenize
 
 
@@ -90,26 +88,3 @@ def test_an_acronym_the_notes_never_use_is_spelled_out_from_their_phrases() -> N
     assert retriever.expand("How does NMS work?") == "How does NMS work? (non-max suppression)"
     assert retriever.spelled() == {"NMS": "non-max suppression"}
     assert retriever.expand("How does XYZ work?") == "How does XYZ work?"
-
-
-def test_a_question_that_names_a_heading_ranks_that_section_and_the_ranking_counts_half_in_the_fusion() -> None:
-    chunks = chunk_text("# ML process\n## Summary of the phases\nDeployment moves the model into production; "
-                        "monitoring follows.\n## Deployment phase\nThe model moves into production behind an API.\n"
-                        "## Monitoring phase\nWatch the model's predictions after deployment.\n", "process.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    question = "What happens in the deployment phase?"
-    retriever = Retriever(chunks, store, embedder, {})
-    ranking = retriever.heading_ranking(question, 10)
-    assert [i.split(":")[1] for i, _ in ranking] == ["5", "3", "7"]  # both words; then "phase(s)", in note order
-    assert ranking[0][1] > ranking[1][1] == ranking[2][1] > 0
-    assert retriever.heading_ranking("model production", 10) == []  # no heading holds them
-    fused = {h.chunk.id: h.score for h in retriever.search(question, k=3)}
-    apart = {h.chunk.id: h.score for h in retriever.search(question, k=3, mode="dense+keyword")}
-    k, weight = retriever.fusion.rrf_k, retriever.fusion.heading_weight
-    assert weight == 0.5
-    for rank, (chunk_id, _) in enumerate(ranking, 1):
-        assert fused[chunk_id] - apart[chunk_id] == pytest.approx(weight / (k + rank))
-    assert [h.chunk.id for h in retriever.search(question, k=3, mode="headings")] == [i for i, _ in ranking]
-    without = Retriever(chunks, store, embedder, {}, Fusion(heading_weight=0.0))
-    assert {h.chunk.id: h.score for h in without.search(question, k=3)} == apart

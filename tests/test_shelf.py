@@ -39,7 +39,6 @@ def test_chunks_are_read_back_by_id_by_row_and_in_order(tmp_path: Path) -> None:
     assert table.present([chunks[1].id, "nowhere.md:1"]) == {chunks[1].id} and table.present([]) == set()
     assert table.many([chunks[4].id, "nowhere.md:1"]) == {chunks[4].id: chunks[4]}
     assert list(table.rows.texts(batch=7)) == [c.text for c in chunks]
-    assert table.rows.sections() == [(n, c.source, c.section) for n, c in enumerate(chunks)]
     assert "nowhere.md:1" not in table and table.get("nowhere.md:1") is None
     with pytest.raises(IndexError):
         table.rows[len(chunks)]
@@ -80,7 +79,6 @@ def test_a_retriever_over_the_shelf_finds_and_widens_as_one_over_the_chunks(tmp_
         assert disk.widen(again, 3000) == memory.widen(found, 3000)
         assert disk.keyword_coverage(query) == memory.keyword_coverage(query)
         assert disk.answering(again, 0.3) == memory.answering(found, 0.3)
-        assert disk.heading_ranking(query, 10) == memory.heading_ranking(query, 10)
 
 
 def test_a_reader_gets_the_shelf_and_a_generation_without_one_is_read_whole(tutor, settings) -> None:  # type: ignore[no-untyped-def]

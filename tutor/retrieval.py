@@ -24,20 +24,15 @@ from tutor.text import plain_words, tokenize
 
 @dataclass(frozen=True)
 class Fusion:
-    """How the rankings are fused (reciprocal rank fusion): tuned on the dev split only."""
+    """How the two rankings are fused (reciprocal rank fusion): tuned on the dev split only."""
 
     rrf_k: int = 10  # the best of 10/30/60 on dev with depth 50 (bench/retrieval.py --grid); was 60
     dense_weight: float = 1.0  # 0.5-2.0 tried on dev: equal weights were best
     keyword_weight: float = 1.0
-    # The heading ranking (the query's keywords in a piece's heading path) counts half: 0.3-1.0 tried on the
-    # dev splits of both datasets; 0.5 raised the home notes' MRR 0.91 -> 0.96 and left the other notes' as it was.
-    heading_weight: float = 0.5
     depth: int = 50  # how far down each ranking is read (20 and 50 tried)
 
 
-# hybrid: all three rankings fused; "dense+keyword" leaves out the heading ranking (for measurement).
-MODES = ("hybrid", "dense", "keyword", "headings", "dense+keyword")
-DENSE = ("hybrid", "dense", "dense+keyword")  # the modes that embed the query
+MODES = ("hybrid", "dense", "keyword")
 SPELLED_OUT = re.compile(r"\s*\([^()]*\)$")  # what expand_query appends: " (Data Scientist; ...)"
 # "A vs B", "difference between A and B", "compare A and/with/to B", "how does A differ from B".
 COMPARISON = (
@@ -99,7 +94,6 @@ class Retriever:
         self.embedder = embedder
         self.abbreviations = abbreviations or {}
         self.fusion = fusion
-        self._heading_rows: list[tuple[frozenset[str], list[int]]] | None = None
         self.vocabulary = self.bm25.terms.keys()
         self._spelled: dict[str, str | None] = {}
 
@@ -171,35 +165,6 @@ class Retriever:
         ids = self.chunks.ids_at(rows) if isinstance(self.chunks, ChunkRows) else [self.chunks[i].id for i in rows]
         return [(i, score) for i, (_, score) in zip(ids, top)]
 
-    def heading_ranking(self, query: str, depth: int) -> list[tuple[str, float]]:
-        """Chunk ids by the rarity-weighted keywords of ``query`` that their heading path holds, best first
-        (a section's pieces in note order): a question often names the heading it is about ("the
-        deployment phase"), where near-duplicate sections share the words of their bodies."""
-        terms = set(tokenize(query))
-        weight = {t: self.bm25.idf.get(t, 0.0) for t in terms}
-        scored = sorted(((sum(weight[t] for t in terms & words), rows) for words, rows in self._headings()
-                         if terms & words), key=lambda x: (-x[0], x[1][0]))
-        found: list[tuple[int, float]] = []
-        for score, rows in scored:
-            found += [(n, score) for n in rows[: depth - len(found)]]
-            if len(found) >= depth:
-                break
-        ranks = [n for n, _ in found]
-        ids = self.chunks.ids_at(ranks) if isinstance(self.chunks, ChunkRows) else [self.chunks[n].id for n in ranks]
-        return [(i, score) for i, (_, score) in zip(ids, found) if score > 0]
-
-    def _headings(self) -> list[tuple[frozenset[str], list[int]]]:
-        """Each heading path's keywords and its pieces' row numbers, read once (from the shelf's section
-        index, without the chunks' text)."""
-        if self._heading_rows is None:
-            rows = self.chunks.sections() if isinstance(self.chunks, ChunkRows) else \
-                ((n, c.source, c.section) for n, c in enumerate(self.chunks))
-            groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-            for n, source, section in rows:
-                groups[(source, section)].append(n)
-            self._heading_rows = [(frozenset(tokenize(section)), ns) for (_, section), ns in groups.items()]
-        return self._heading_rows
-
     def retrieve(self, query: str, k: int, min_relevance: float) -> Retrieval:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
         expanded = self.expand(query)
@@ -219,7 +184,7 @@ class Retriever:
         sides = comparison_sides(SPELLED_OUT.sub("", expanded))
         texts = [expanded, *(self._expand(side) for side in sides or ())]
         # One embedding call for the query and both sides: a batch of three costs little more than one.
-        vectors = self.embedder.embed(texts) if mode in DENSE else [None] * len(texts)
+        vectors = self.embedder.embed(texts) if mode != "keyword" else [None] * len(texts)
         hits = self._fused(expanded, max(k, 1), depth, mode, vectors[0])
         if sides and hits:
             ids = {h.chunk.id for h in hits}
@@ -239,16 +204,14 @@ class Retriever:
         dense: dict[str, float] = {}
         keyword: dict[str, float] = {}
         rankings = []
-        if mode in DENSE:
+        if mode != "keyword":
             ranking = self.dense_ranking(self.embedder.embed([text])[0] if vector is None else vector, depth)
             rankings.append((ranking, self.fusion.dense_weight))
             dense = dict(ranking)
-        if mode in ("hybrid", "keyword", "dense+keyword"):
+        if mode != "dense":
             ranking = self.keyword_ranking(text, depth)
             rankings.append((ranking, self.fusion.keyword_weight))
             keyword = dict(ranking)
-        if mode in ("hybrid", "headings") and self.fusion.heading_weight:
-            rankings.append((self.heading_ranking(text, depth), self.fusion.heading_weight))
         for ranking, weight in rankings:
             for rank, (chunk_id, _) in enumerate(ranking):
                 fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)

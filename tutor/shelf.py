@@ -218,12 +218,6 @@ class ChunkRows(Sequence[Chunk]):
         found = dict(self.shelf.rows(f"SELECT n, id FROM chunks WHERE n IN ({_marks(rows)})", [int(n) for n in rows]))
         return [found[n] for n in rows]
 
-    def sections(self) -> list[tuple[int, str, str]]:
-        """Every chunk's row number, file and heading path, in row order (the section index holds them all,
-        so the chunks' text is not read)."""
-        return [(int(n), source, section) for n, source, section in
-                self.shelf.rows("SELECT n, source, section FROM chunks ORDER BY n")]
-
     def texts(self, batch: int = 1000) -> Iterator[str]:
         """Every chunk's text in row order, a batch at a time (the acronym lookup reads them all)."""
         for start in range(0, len(self), batch):
