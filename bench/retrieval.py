@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from tutor.abbreviations import mine_abbreviations  # noqa: E402
 from tutor.chunking import MAX_TOKENS, chunk_text  # noqa: E402
 from tutor.evals.baseline import DenseIndex  # noqa: E402
+from tutor.evals.dataset import split_of  # noqa: E402
 from tutor.records import Chunk, plain  # noqa: E402
 from tutor.retrieval import Fusion, Retriever  # noqa: E402
 
@@ -87,7 +88,7 @@ def load_cases(path: Path) -> tuple[list[Case], Path | None]:
         return tuple(value) if isinstance(value, list) else (value,) if value else ()
 
     cases = [Case(str(c.get("id", n)), c["question"], c["kind"] != "unanswerable", strings(c.get("sections")),
-                  strings(c.get("source")), c.get("split") or "",
+                  strings(c.get("source")), c.get("split") or split_of(str(c.get("id", n))),
                   tuple((t["question"], t["answer"]) for t in c.get("history") or ()))
              for n, c in enumerate(raw, 1)]
     return cases, corpus
