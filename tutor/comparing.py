@@ -48,8 +48,8 @@ def side_keys(side: str, other: str, idf: Mapping[str, float], spelled: Mapping[
         return []
     top = max(idf.values(), default=1.0)
     keys = [{max(sorted(own), key=lambda w: idf.get(w, top))}]
-    for word in side.split():
-        expansion = spelled.get(word.strip("?.,;:!")) or spelled.get(word.strip("?.,;:!").rstrip("s"))
+    for word in (w.strip("?.,;:!") for w in side.split()):
+        expansion = spelled.get(word) or spelled.get(word.rstrip("s"))
         if expansion:
             keys.append(plain_words(expansion))
     return keys
@@ -83,8 +83,8 @@ def units(text: str) -> list[str]:
         joining = True
     out: list[str] = []
     for block in blocks:
-        line = plain(LINK.sub(r"\1", BREAK.sub(" ", block))).strip()
-        line = re.sub(r"^(?:[-*+]|\d{1,2}[.)])\s+", "", line)
+        item = ITEM.match(block)  # a list item without its mark
+        line = plain(LINK.sub(r"\1", BREAK.sub(" ", item.group(2) if item else block))).strip()
         if INJECTION.search(line):  # orders to an assistant are no notes to quote (``prompts.quote_note``)
             line = " ".join(s for s in split_sentences(line) if not INJECTION.search(s))
         if line:
