@@ -498,3 +498,57 @@ def test_a_model_that_fails_when_asked_to_go_on_leaves_the_answer_given(tutor: T
     streamed, answer = run(tutor, "DS vs MLE?")
     assert answer.answer == streamed == f"Data scientists focus on analysis and experimentation [{n}]."
     assert not answer.refused and [c.n for c in answer.citations] == [n]
+
+
+def test_an_answer_from_passages_judged_beside_the_point_is_asked_again_with_the_best_one(
+        tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    hits = first.retrieval.hits
+    line = next(plain(x).strip(" -*") for x in hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    best = next(plain(x).strip(" -*") for x in hits[0].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.extend(["NO", "YES"])  # the cited passage [2]: no; the best one, [1]: yes
+    model.enqueue(f"{line} [2].", f"{best} [1].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    judged = judged_passages(model)
+    assert len(judged) == 2 and "\n[2] (" not in judged[0][1]["content"]
+    assert hits[1].chunk.section in judged[0][1]["content"] and hits[0].chunk.section in judged[1][1]["content"]
+    retry = answers_asked(model)[-1][-1]["content"]
+    assert retry.count('\n[1] (') == 1 and "\n[2] (" not in retry  # passage [1] alone
+    assert any(isinstance(e, Notice) and "passage [1] alone" in e.text for e in events)
+    assert answer.answer.startswith(f"{best} [1].") and answering.ELSEWHERE in answer.warnings
+
+
+def test_an_answer_from_a_passage_judged_to_answer_stands_after_one_judgement(tutor: Tutor,
+                                                                              model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.append("YES")
+    model.enqueue(f"{line} [2].")
+    _, answer = run(tutor, question)
+    assert len(judged_passages(model)) == 1 and len(answers_asked(model)) == 1
+    assert answer.answer.startswith(f"{line} [2].") and answering.ELSEWHERE not in answer.warnings
+
+
+def test_when_the_second_answer_does_not_hold_the_first_stands_and_is_written_again(tutor: Tutor,
+                                                                                  model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.extend(["NO", "YES"])
+    model.enqueue(f"{line} [2].", NOT_COVERED)
+    events = list(tutor.ask(question))
+    answer = final(events)
+    notes = [i for i, e in enumerate(events) if isinstance(e, Notice)]
+    assert len(notes) == 2 and events[notes[-1]].text.startswith("the second answer did not hold")
+    after = "".join(e.text for e in events[notes[-1]:] if isinstance(e, TextDelta))
+    assert after.startswith(f"{line} [2].") and answer.answer == after
+    assert not answer.refused and answering.ELSEWHERE not in answer.warnings

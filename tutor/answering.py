@@ -22,8 +22,8 @@ from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
-from tutor.judging import judged
-from tutor.lists import asks_for_list, completion, list_items
+from tutor.judging import elsewhere, judged
+from tutor.lists import asks_for_list, completion, has_list
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
@@ -176,6 +176,8 @@ REWRITTEN = ("asked again with passage [{n}] alone, which holds much of the ques
              "model answered from it")
 JUDGED_AGAIN = ("the model's first answer was a refusal or went beyond your notes; asked apart, it judged that "
                 "passage [{n}] answers the question, and asked again with that passage alone, it answered from it")
+ELSEWHERE = ("the first answer cited only passages the model, asked apart, judged not to answer the question, "
+             "while it judged that passage [1] does; asked again with passage [1] alone, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -273,8 +275,8 @@ def stream_answer(
         if not asks_for_list(asked):
             return check
         for i in partly:
-            if i + 1 in check.cited and list_items(hits[i].chunk.text):
-                extra = completion(check.text, hits[i].chunk.text, i + 1)
+            if i + 1 in check.cited and has_list(hits[i].chunk.text):
+                extra = completion(check.text, hits[i].chunk.text, i + 1, asked)
                 if extra:
                     yield TextDelta(extra)
                     return check_citations(check.text + extra, passages)
@@ -305,6 +307,12 @@ def stream_answer(
         again = yield from listed(again)
         again = yield from compared(again)
         return finish(again, draft.first_ms, [*narrow.warnings, warning], incomplete=narrow.incomplete)
+
+    def stands(check: CitationCheck) -> Iterator[AnswerEvent]:
+        """After a second answer that did not hold, the first one again as it is kept (the terminal shows
+        what was written, so it must be written again)."""
+        yield Notice("the second answer did not hold; the first one stands:")
+        yield TextDelta(check.text)
 
     def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
         """Asked again with the first of the best passages the model, asked apart, judges to answer."""
@@ -356,6 +364,8 @@ def stream_answer(
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
         if kept is not None:
+            if tried:
+                yield from stands(kept)
             kept = yield from listed(kept)
             kept = yield from compared(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
@@ -370,6 +380,17 @@ def stream_answer(
                         "they cite), so its answer was withheld")
         yield refusal(draft.first_ms, warnings)
         return
+    if not tried and elsewhere(model, asked, hits, check.cited):
+        # The small model sometimes answers from a passage beside the point (a neighbouring pattern, the
+        # section before) with the answering one first among five; asked apart, it tells them apart.
+        tried.add(1)
+        done = yield from narrowly(1, "asking again with passage [1] alone: asked apart, the model judged that "
+                                      "the passages the answer cites do not answer the question and that [1] does",
+                                   ELSEWHERE)
+        if done:
+            yield done
+            return
+        yield from stands(check)
     check = yield from listed(check)
     if not draft.incomplete:
         check = yield from more(model, prompted, hits, passages, check, draft, settings, started)

@@ -37,3 +37,16 @@ def judged(model: ChatModel, question: str, hits: Sequence[Hit], tried: Collecti
         if n not in tried and says_yes(model, question, hit):
             return n
     return None
+
+
+def elsewhere(model: ChatModel, question: str, hits: Sequence[Hit], cited: Sequence[int]) -> bool:
+    """Whether an answer that cites only passages other than the best one was written from the wrong
+    ones: the model, asked apart, judges that none of the ``cited`` passages states the answer and that
+    the best passage (``[1]``) does. Most such answers are right (a lower passage often answers), and
+    then the first cited passage judged yes ends it, one call.
+    """
+    if not hits or not cited or 1 in cited:
+        return False
+    if any(says_yes(model, question, hits[n - 1]) for n in cited if 0 < n <= len(hits)):
+        return False
+    return says_yes(model, question, hits[0])
