@@ -463,10 +463,15 @@ def test_nothing_is_added_when_the_model_has_nothing_more_the_notes_back(tutor: 
     assert not model.more  # it was asked
 
 
-def test_an_answer_of_several_sentences_is_not_asked_to_go_on(tutor: Tutor, model: ScriptedModel) -> None:
+def test_an_answer_of_two_sentences_goes_on_and_one_of_three_does_not(tutor: Tutor, model: ScriptedModel) -> None:
     n = passage_number(tutor, model, "DS vs MLE?", ROLES)
-    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
-                  f"MLEs focus on building production systems [{n}].")
+    two = (f"Data scientists focus on analysis and experimentation [{n}]. "
+           f"MLEs focus on building production systems [{n}].")
+    model.enqueue(two)
+    model.more.append(f"- MLE deliverables are production-ready systems [{n}].")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert answer.answer == f"{two}\n- MLE deliverables are production-ready systems [{n}]." and not model.more
+    model.enqueue(f"{two} MLE deliverables are production-ready systems [{n}].")
     calls = len(model.received)
     run(tutor, "DS vs MLE?")
     assert len(model.received) == calls + 1
