@@ -539,6 +539,9 @@ def test_an_answer_from_a_passage_judged_to_answer_stands_after_one_judgement(tu
     _, answer = run(tutor, question)
     assert len(judged_passages(model)) == 1 and len(answers_asked(model)) == 1
     assert answer.answer.startswith(f"{line} [2].") and answering.ELSEWHERE not in answer.warnings
+    kinds = ["judge" if m[0]["content"] == JUDGE_SYSTEM else "go on" if m[-1]["content"].startswith("Go on")
+             else "answer" for m in model.received]
+    assert kinds == ["answer", "go on", "judge"], "going on reuses the answer's prompt cache, so it comes first"
 
 
 def test_when_the_second_answer_does_not_hold_the_first_stands_and_is_written_again(tutor: Tutor,

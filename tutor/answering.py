@@ -381,10 +381,14 @@ def stream_answer(
                         "they cite), so its answer was withheld")
         yield refusal(draft.first_ms, warnings)
         return
-    if not tried and elsewhere(model, asked, hits, check.cited):
+    cited = check.cited  # the model's own citations, before lines of the notes are added
+    check = yield from listed(check)
+    if not draft.incomplete:  # going on first: its prompt extends the answer's, whose KV cache is still there
+        check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
+    check = yield from compared(check)
+    if not tried and elsewhere(model, asked, hits, cited):
         # The small model sometimes answers from a passage beside the point (a neighbouring pattern, the
         # section before) with the answering one first among five; asked apart, it tells them apart.
-        tried.add(1)
         done = yield from narrowly(1, "asking again with passage [1] alone: asked apart, the model judged that "
                                       "the passages the answer cites do not answer the question and that [1] does",
                                    ELSEWHERE)
@@ -392,10 +396,6 @@ def stream_answer(
             yield done
             return
         yield from stands(check)
-    check = yield from listed(check)
-    if not draft.incomplete:
-        check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
-    check = yield from compared(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 
