@@ -7,6 +7,10 @@ it, and yes to the answering passage of 3 of 5 answerable questions it had refus
 answer: the question is then asked again with that passage alone, and that answer is checked as any
 other (``tutor.answering``). Limits: a paraphrase the model cannot connect is still judged no; a yes is
 one small model's word, which is why it only earns a second try, never a quote.
+
+The same question settles an answer that cites only lower passages (``elsewhere``): when the model judges
+none of them to answer and the best passage to, the answer was likely written from the wrong one (dev:
+2 of 19 such answers, both wrong; the BRNN downside was answered from the RNN notation passage).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 A small model asked for the types, steps or methods a note lists tends to name one and stop. When the
 question asks for several things and the answer cites a passage that answers it, is a list, and has an
 item the answer names, the items the answer did not mention are added after it, in the notes' own words
-and cited, so the learner sees the whole list.
+and cited, so the learner sees the whole list. The list may be an item's own sub-list ("Options to
+rerun the job: retry all / partial retry / no retry", under a longer list) when its lead shares a word
+with the question.
 """
 
 from __future__ import annotations
@@ -78,16 +80,6 @@ def top_items(text: str) -> list[str]:
     outer = min(indent for indent, _ in found)
     labels = [_label(item) for indent, item in found if indent == outer]
     return [label for label in labels if label]
-
-
-def list_items(text: str) -> list[str]:
-    """The outermost items of ``text`` when they make a list worth completing (else none).
-
-    >>> list_items("- a b\\n- c d"), list_items("- a\\n- b\\n- c")
-    ([], ['a', 'b', 'c'])
-    """
-    items = top_items(text)
-    return items if MIN_ITEMS <= len(items) <= MAX_ITEMS else []
 
 
 def has_list(text: str) -> bool:
