@@ -401,7 +401,7 @@ def test_a_number_question_answered_without_a_number_is_asked_again_with_the_ans
                   "The Machine Learning Development Lifecycle has six key steps [1].")
     events = list(tutor.ask(question))
     answer = final(events)
-    assert len(model.received) == 2 and model.received[1][-1]["content"].count('section "') == 1
+    assert len(answers_asked(model)) == 2 and model.received[1][-1]["content"].count('section "') == 1
     assert any(isinstance(e, Notice) and "gave no number" in e.text for e in events)
     assert not answer.refused and "six key steps" in answer.answer
 
@@ -560,3 +560,22 @@ def test_when_the_second_answer_does_not_hold_the_first_stands_and_is_written_ag
     after = "".join(e.text for e in events[notes[-1]:] if isinstance(e, TextDelta))
     assert after.startswith(f"{line} [2].") and answer.answer == after
     assert not answer.refused and answering.ELSEWHERE not in answer.warnings
+
+
+def test_a_second_answer_from_one_passage_goes_on_from_that_passage(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("The notes do not cover what they focus on.", "placeholder")
+    list(tutor.ask(question))
+    retry = model.received[1][-1]["content"]
+    n = int(re.search(r"^\[(\d+)\]", retry.split("Notes:\n\n", 1)[1]).group(1))
+    model.received.clear()
+    model.enqueue(NOT_COVERED, f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].")
+    _, answer = run(tutor, question)
+    go_on = model.received[-1]
+    assert go_on[-1]["content"].startswith(f"Go on: list the other facts that note [{n}] of the notes")
+    assert go_on[-3]["content"] == retry, "it goes on from the second answer's own prompt: passage [n] alone"
+    assert go_on[-2]["content"] == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].")
+    assert model.markers[-1] == n and not answer.refused

@@ -306,6 +306,8 @@ def stream_answer(
                 lacks_number(narrow.text, asked):
             return None
         again = yield from listed(again)
+        if not narrow.incomplete:  # a second answer is as terse as a first: it goes on from its one passage
+            again = yield from more(model, prompted, [hits[n - 1]], passages, again, narrow, settings, started, [n])
         again = yield from compared(again)
         return finish(again, draft.first_ms, [*narrow.warnings, warning], incomplete=narrow.incomplete)
 
@@ -400,7 +402,8 @@ def stream_answer(
 
 
 def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequence[str], check: CitationCheck,
-         draft: Draft, settings: Settings, started: float) -> Generator[TextDelta, None, CitationCheck]:
+         draft: Draft, settings: Settings, started: float,
+         numbers: Sequence[int] = ()) -> Generator[TextDelta, None, CitationCheck]:
     """A one- or two-sentence answer, with the rest of what the notes say about it.
 
     A small model stops at the first fact where the notes give four (the note it cites, or the section
@@ -414,8 +417,8 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     extra = Draft()
     bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
     try:
-        for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra,
-                       markers=len(hits)):
+        for _ in write(model, more_messages(question, hits, draft.text, n, numbers), bounded, started, extra,
+                       markers=max(numbers or [len(hits)])):
             pass  # shown once checked: only the backed lines are kept
     except LLMError:
         return check  # the model failed before writing more: the answer already given stands
