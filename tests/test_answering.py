@@ -401,7 +401,7 @@ def test_a_number_question_answered_without_a_number_is_asked_again_with_the_ans
                   "The Machine Learning Development Lifecycle has six key steps [1].")
     events = list(tutor.ask(question))
     answer = final(events)
-    assert len(model.received) == 2 and model.received[1][-1]["content"].count('section "') == 1
+    assert len(answers_asked(model)) == 2 and model.received[1][-1]["content"].count('section "') == 1
     assert any(isinstance(e, Notice) and "gave no number" in e.text for e in events)
     assert not answer.refused and "six key steps" in answer.answer
 
@@ -463,10 +463,15 @@ def test_nothing_is_added_when_the_model_has_nothing_more_the_notes_back(tutor: 
     assert not model.more  # it was asked
 
 
-def test_an_answer_of_several_sentences_is_not_asked_to_go_on(tutor: Tutor, model: ScriptedModel) -> None:
+def test_an_answer_of_two_sentences_goes_on_and_one_of_three_does_not(tutor: Tutor, model: ScriptedModel) -> None:
     n = passage_number(tutor, model, "DS vs MLE?", ROLES)
-    model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. "
-                  f"MLEs focus on building production systems [{n}].")
+    two = (f"Data scientists focus on analysis and experimentation [{n}]. "
+           f"MLEs focus on building production systems [{n}].")
+    model.enqueue(two)
+    model.more.append(f"- MLE deliverables are production-ready systems [{n}].")
+    _, answer = run(tutor, "DS vs MLE?")
+    assert answer.answer == f"{two}\n- MLE deliverables are production-ready systems [{n}]." and not model.more
+    model.enqueue(f"{two} MLE deliverables are production-ready systems [{n}].")
     calls = len(model.received)
     run(tutor, "DS vs MLE?")
     assert len(model.received) == calls + 1
@@ -498,3 +503,79 @@ def test_a_model_that_fails_when_asked_to_go_on_leaves_the_answer_given(tutor: T
     streamed, answer = run(tutor, "DS vs MLE?")
     assert answer.answer == streamed == f"Data scientists focus on analysis and experimentation [{n}]."
     assert not answer.refused and [c.n for c in answer.citations] == [n]
+
+
+def test_an_answer_from_passages_judged_beside_the_point_is_asked_again_with_the_best_one(
+        tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    hits = first.retrieval.hits
+    line = next(plain(x).strip(" -*") for x in hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    best = next(plain(x).strip(" -*") for x in hits[0].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.extend(["NO", "YES"])  # the cited passage [2]: no; the best one, [1]: yes
+    model.enqueue(f"{line} [2].", f"{best} [1].")
+    events = list(tutor.ask(question))
+    answer = final(events)
+    judged = judged_passages(model)
+    assert len(judged) == 2 and "\n[2] (" not in judged[0][1]["content"]
+    assert hits[1].chunk.section in judged[0][1]["content"] and hits[0].chunk.section in judged[1][1]["content"]
+    retry = answers_asked(model)[-1][-1]["content"]
+    assert retry.count('\n[1] (') == 1 and "\n[2] (" not in retry  # passage [1] alone
+    assert any(isinstance(e, Notice) and "passage [1] alone" in e.text for e in events)
+    assert answer.answer.startswith(f"{best} [1].") and answering.ELSEWHERE in answer.warnings
+
+
+def test_an_answer_from_a_passage_judged_to_answer_stands_after_one_judgement(tutor: Tutor,
+                                                                              model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.append("YES")
+    model.enqueue(f"{line} [2].")
+    _, answer = run(tutor, question)
+    assert len(judged_passages(model)) == 1 and len(answers_asked(model)) == 1
+    assert answer.answer.startswith(f"{line} [2].") and answering.ELSEWHERE not in answer.warnings
+    kinds = ["judge" if m[0]["content"] == JUDGE_SYSTEM else "go on" if m[-1]["content"].startswith("Go on")
+             else "answer" for m in model.received]
+    assert kinds == ["answer", "go on", "judge"], "going on reuses the answer's prompt cache, so it comes first"
+
+
+def test_when_the_second_answer_does_not_hold_the_first_stands_and_is_written_again(tutor: Tutor,
+                                                                                  model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    model.received.clear()
+    model.judgements.extend(["NO", "YES"])
+    model.enqueue(f"{line} [2].", NOT_COVERED)
+    events = list(tutor.ask(question))
+    answer = final(events)
+    notes = [i for i, e in enumerate(events) if isinstance(e, Notice)]
+    assert len(notes) == 2 and events[notes[-1]].text.startswith("the second answer did not hold")
+    after = "".join(e.text for e in events[notes[-1]:] if isinstance(e, TextDelta))
+    assert after.startswith(f"{line} [2].") and answer.answer == after
+    assert not answer.refused and answering.ELSEWHERE not in answer.warnings
+
+
+def test_a_second_answer_from_one_passage_goes_on_from_that_passage(tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("The notes do not cover what they focus on.", "placeholder")
+    list(tutor.ask(question))
+    retry = model.received[1][-1]["content"]
+    n = int(re.search(r"^\[(\d+)\]", retry.split("Notes:\n\n", 1)[1]).group(1))
+    model.received.clear()
+    model.enqueue(NOT_COVERED, f"Data scientists focus on analysis and experimentation [{n}].")
+    model.more.append(f"- MLEs focus on building production systems [{n}].")
+    _, answer = run(tutor, question)
+    go_on = model.received[-1]
+    assert go_on[-1]["content"].startswith(f"Go on: list the other facts that note [{n}] of the notes")
+    assert go_on[-3]["content"] == retry, "it goes on from the second answer's own prompt: passage [n] alone"
+    assert go_on[-2]["content"] == f"Data scientists focus on analysis and experimentation [{n}]."
+    assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
+                             f"- MLEs focus on building production systems [{n}].")
+    assert model.markers[-1] == n and not answer.refused

@@ -35,11 +35,12 @@ def test_only_the_outermost_items_count_and_their_markup_is_gone() -> None:
 
 
 def test_the_items_an_answer_names_are_not_added_again() -> None:
-    assert missing_items("Early stopping ends training when dev cost rises [1].", METHODS) == \
+    asked = "Which regularization methods are there?"
+    assert missing_items("Early stopping ends training when dev cost rises [1].", METHODS, asked) == \
         ["Data augmentation", "Model Ensembles"]
-    assert missing_items("Data augmentation, early stopping and model ensembles [1].", METHODS) == []
-    assert missing_items("x [1].", "- a b\n- c d") == [], "two items are not a list worth completing"
-    assert completion("Data augmentation, early stopping and model ensembles [1].", METHODS, 1) == ""
+    assert missing_items("Data augmentation, early stopping and model ensembles [1].", METHODS, asked) == []
+    assert missing_items("x [1].", "- a b\n- c d", asked) == [], "two items are not a list worth completing"
+    assert completion("Data augmentation, early stopping and model ensembles [1].", METHODS, 1, asked) == ""
 
 
 def test_a_one_item_answer_to_a_list_question_gets_the_rest_of_the_list_cited(tutor: Tutor,
@@ -65,3 +66,22 @@ def test_a_question_for_one_fact_gets_no_list(tutor: Tutor, model: ScriptedModel
     model.enqueue("It puts the model into production [1].")
     answer = final(tutor.ask("What is the goal of the deployment step?"))
     assert "Your notes" not in answer.answer, found
+
+
+BATCH = """- Mind the batch size of one job.
+- Mind the time limit: a nightly batch must end by morning.
+- Options to rerun the job in case of failure:
+  - Retry all: rerun the whole prediction of a batch.
+  - Partial retry: rerun on the failed dataset.
+  - No retry: run prediction on the failed dataset on the next batch.
+"""
+
+
+def test_a_sub_list_the_question_asks_for_is_completed_and_others_are_not() -> None:
+    said = "Retry all: rerun the whole prediction of a batch [1]."
+    assert missing_items(said, BATCH, "What options are there to rerun a failed job?") == [
+        "Partial retry: rerun on the failed dataset.",
+        "No retry: run prediction on the failed dataset on the next batch."]
+    assert missing_items(said, BATCH, "What should I mind in a batch pattern?") == [], \
+        "a sub-list whose lead shares no word with the question is not the list asked for"
+    assert completion(said, BATCH, 2, "Which options are there to rerun?").count("[2]") == 3

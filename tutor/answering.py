@@ -22,8 +22,8 @@ from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
 from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
-from tutor.judging import judged
-from tutor.lists import asks_for_list, completion, list_items
+from tutor.judging import elsewhere, judged
+from tutor.lists import asks_for_list, completion, has_list
 from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
@@ -32,6 +32,7 @@ from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
 MORE_TOKENS = 200  # what going on may add: about eight lines of notes, a few seconds of the model
+MORE_SENTENCES = 2  # an answer this short, from one passage, is asked to go on (dev: 9 of 65 had two, mostly terse)
 EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empty are found
 IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture in Markdown: no words a learner can use
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
@@ -176,6 +177,8 @@ REWRITTEN = ("asked again with passage [{n}] alone, which holds much of the ques
              "model answered from it")
 JUDGED_AGAIN = ("the model's first answer was a refusal or went beyond your notes; asked apart, it judged that "
                 "passage [{n}] answers the question, and asked again with that passage alone, it answered from it")
+ELSEWHERE = ("the first answer cited only passages the model, asked apart, judged not to answer the question, "
+             "while it judged that passage [1] does; asked again with passage [1] alone, it answered from it")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -273,8 +276,8 @@ def stream_answer(
         if not asks_for_list(asked):
             return check
         for i in partly:
-            if i + 1 in check.cited and list_items(hits[i].chunk.text):
-                extra = completion(check.text, hits[i].chunk.text, i + 1)
+            if i + 1 in check.cited and has_list(hits[i].chunk.text):
+                extra = completion(check.text, hits[i].chunk.text, i + 1, asked)
                 if extra:
                     yield TextDelta(extra)
                     return check_citations(check.text + extra, passages)
@@ -303,8 +306,16 @@ def stream_answer(
                 lacks_number(narrow.text, asked):
             return None
         again = yield from listed(again)
+        if not narrow.incomplete:  # a second answer is as terse as a first: it goes on from its one passage
+            again = yield from more(model, prompted, [hits[n - 1]], passages, again, narrow, settings, started, [n])
         again = yield from compared(again)
         return finish(again, draft.first_ms, [*narrow.warnings, warning], incomplete=narrow.incomplete)
+
+    def stands(check: CitationCheck) -> Iterator[AnswerEvent]:
+        """After a second answer that did not hold, the first one again as it is kept (the terminal shows
+        what was written, so it must be written again)."""
+        yield Notice("the second answer did not hold; the first one stands:")
+        yield TextDelta(check.text)
 
     def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
         """Asked again with the first of the best passages the model, asked apart, judges to answer."""
@@ -356,6 +367,8 @@ def stream_answer(
         # With evidence that a passage answers, the sentences the passages back are kept and the rest
         # left out (named in the warnings); without it, the whole answer is withheld.
         if kept is not None:
+            if tried:
+                yield from stands(kept)
             kept = yield from listed(kept)
             kept = yield from compared(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
@@ -370,30 +383,42 @@ def stream_answer(
                         "they cite), so its answer was withheld")
         yield refusal(draft.first_ms, warnings)
         return
+    cited = check.cited  # the model's own citations, before lines of the notes are added
     check = yield from listed(check)
-    if not draft.incomplete:
+    if not draft.incomplete:  # going on first: its prompt extends the answer's, whose KV cache is still there
         check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
     check = yield from compared(check)
+    if not tried and elsewhere(model, asked, hits, cited):
+        # The small model sometimes answers from a passage beside the point (a neighbouring pattern, the
+        # section before) with the answering one first among five; asked apart, it tells them apart.
+        done = yield from narrowly(1, "asking again with passage [1] alone: asked apart, the model judged that "
+                                      "the passages the answer cites do not answer the question and that [1] does",
+                                   ELSEWHERE)
+        if done:
+            yield done
+            return
+        yield from stands(check)
     yield finish(check, draft.first_ms, warnings, incomplete=draft.incomplete)
 
 
 def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequence[str], check: CitationCheck,
-         draft: Draft, settings: Settings, started: float) -> Generator[TextDelta, None, CitationCheck]:
-    """A one-sentence answer, with the rest of what the notes say about it.
+         draft: Draft, settings: Settings, started: float,
+         numbers: Sequence[int] = ()) -> Generator[TextDelta, None, CitationCheck]:
+    """A one- or two-sentence answer, with the rest of what the notes say about it.
 
     A small model stops at the first fact where the notes give four (the note it cites, or the section
     beside it that holds the details). Told to go on, it copies the notes' other lines; those the
     passages back are added (a line that is only a picture, or says again what is said, is not), and
     the answer is checked again as a whole. Nothing is added when the model has nothing more to say.
     """
-    if len(split_sentences(check.text)) != 1 or len(check.cited) != 1:
+    if len(split_sentences(check.text)) > MORE_SENTENCES or len(check.cited) != 1:
         return check
     n = check.cited[0]
     extra = Draft()
     bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
     try:
-        for _ in write(model, more_messages(question, hits, draft.text, n), bounded, started, extra,
-                       markers=len(hits)):
+        for _ in write(model, more_messages(question, hits, draft.text, n, numbers), bounded, started, extra,
+                       markers=max(numbers or [len(hits)])):
             pass  # shown once checked: only the backed lines are kept
     except LLMError:
         return check  # the model failed before writing more: the answer already given stands

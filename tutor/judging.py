@@ -7,6 +7,10 @@ it, and yes to the answering passage of 3 of 5 answerable questions it had refus
 answer: the question is then asked again with that passage alone, and that answer is checked as any
 other (``tutor.answering``). Limits: a paraphrase the model cannot connect is still judged no; a yes is
 one small model's word, which is why it only earns a second try, never a quote.
+
+The same question settles an answer that cites only lower passages (``elsewhere``): when the model judges
+none of them to answer and the best passage to, the answer was likely written from the wrong one (dev:
+2 of 19 such answers, both wrong; the BRNN downside was answered from the RNN notation passage).
 """
 
 from __future__ import annotations
@@ -37,3 +41,16 @@ def judged(model: ChatModel, question: str, hits: Sequence[Hit], tried: Collecti
         if n not in tried and says_yes(model, question, hit):
             return n
     return None
+
+
+def elsewhere(model: ChatModel, question: str, hits: Sequence[Hit], cited: Sequence[int]) -> bool:
+    """Whether an answer that cites only passages other than the best one was written from the wrong
+    ones: the model, asked apart, judges that none of the ``cited`` passages states the answer and that
+    the best passage (``[1]``) does. Most such answers are right (a lower passage often answers), and
+    then the first cited passage judged yes ends it, one call.
+    """
+    if not hits or not cited or 1 in cited:
+        return False
+    if any(says_yes(model, question, hits[n - 1]) for n in cited if 0 < n <= len(hits)):
+        return False
+    return says_yes(model, question, hits[0])

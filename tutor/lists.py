@@ -3,7 +3,9 @@
 A small model asked for the types, steps or methods a note lists tends to name one and stop. When the
 question asks for several things and the answer cites a passage that answers it, is a list, and has an
 item the answer names, the items the answer did not mention are added after it, in the notes' own words
-and cited, so the learner sees the whole list.
+and cited, so the learner sees the whole list. The list may be an item's own sub-list ("Options to
+rerun the job: retry all / partial retry / no retry", under a longer list) when its lead shares a word
+with the question.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 
 from tutor.records import plain
-from tutor.text import overlap, word_families
+from tutor.text import overlap, terms, word_families
 
 # A question that asks for several things: "what are", "which ... are", or a plural of a list word.
 LIST_QUESTION = re.compile(
@@ -46,6 +48,26 @@ def _label(item: str) -> str:
     return text
 
 
+def item_lists(text: str) -> list[tuple[str, list[str]]]:
+    """Every list in ``text``, as its lead (the parent item's label; "" for the outermost list) and its
+    items' labels: the outermost items, then each item's own sub-items, in the order they start.
+
+    >>> item_lists("Methods:\\n- **Data augmentation**:\\n  - flip images\\n  - crop\\n- Early stopping")
+    [('', ['Data augmentation', 'Early stopping']), ('Data augmentation', ['flip images', 'crop'])]
+    """
+    found = [(len(m.group(1).expandtabs(4)), m.group(2)) for m in map(ITEM.match, text.splitlines()) if m]
+    labels = [_label(item) for _, item in found]
+    groups: dict[int, list[str]] = {}  # parent item's position (-1: none) -> its items, in order
+    parents: list[tuple[int, int]] = []  # (indent, position) of the items still open above this one
+    for position, (indent, _) in enumerate(found):
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        if labels[position]:
+            groups.setdefault(parents[-1][1] if parents else -1, []).append(labels[position])
+        parents.append((indent, position))
+    return [(labels[parent] if parent >= 0 else "", items) for parent, items in groups.items()]
+
+
 def top_items(text: str) -> list[str]:
     """The items of the outermost list in ``text`` (its sub-items are details, not items).
 
@@ -60,42 +82,51 @@ def top_items(text: str) -> list[str]:
     return [label for label in labels if label]
 
 
-def list_items(text: str) -> list[str]:
-    """The outermost items of ``text`` when they make a list worth completing (else none).
-
-    >>> list_items("- a b\\n- c d"), list_items("- a\\n- b\\n- c")
-    ([], ['a', 'b', 'c'])
-    """
-    items = top_items(text)
-    return items if MIN_ITEMS <= len(items) <= MAX_ITEMS else []
+def has_list(text: str) -> bool:
+    """Whether ``text`` holds a list worth completing, at any depth."""
+    return any(MIN_ITEMS <= len(items) <= MAX_ITEMS for _, items in item_lists(text))
 
 
-def missing_items(answer: str, passage: str) -> list[str]:
-    """The passage's list items that ``answer`` does not mention: none when the passage is not a list,
-    or when the answer names none of its items (then it may be about another list).
+def missing_items(answer: str, passage: str, question: str) -> list[str]:
+    """The items that ``answer`` does not mention of the passage's list it names items of: the outermost
+    list, or an item's sub-list whose lead shares a word with the ``question`` (the list it asks for);
+    of those, the one it names most of. None when it names no item of any (it may be about another list).
 
-    >>> missing_items("Use L1 regularization [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization")
+    >>> missing_items("Use L1 regularization [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization", "")
     ['Data augmentation', 'Early stopping']
-    >>> missing_items("Use weight decay [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization")
+    >>> missing_items("Use weight decay [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization", "")
+    []
+    >>> batch = ("- Mind the batch size\\n- Mind the time limit\\n- Options to rerun a failed job:\\n"
+    ...          "  - Retry all: rerun the whole batch.\\n  - Partial retry: rerun the failed data.\\n"
+    ...          "  - No retry: wait for the next batch.")
+    >>> missing_items("Retry all: rerun the whole batch [1].", batch, "How can I rerun a job?")
+    ['Partial retry: rerun the failed data.', 'No retry: wait for the next batch.']
+    >>> missing_items("Retry all: rerun the whole batch [1].", batch, "What limits are there?")
     []
     """
-    items = list_items(passage)
-    left = [item for item in items if overlap(item, answer, word_families) < SAID]
-    return left if len(left) < len(items) else []  # an answer that names none of them may mean another list
+    asked = terms(question)
+    best: tuple[int, list[str]] = (0, [])
+    for lead, items in item_lists(passage):
+        if not MIN_ITEMS <= len(items) <= MAX_ITEMS or (lead and not terms(lead) & asked):
+            continue
+        left = [item for item in items if overlap(item, answer, word_families) < SAID]
+        if len(items) - len(left) > best[0]:
+            best = (len(items) - len(left), left)  # the list it names most of; the outermost on a tie
+    return best[1]
 
 
-def completion(answer: str, passage: str, n: int) -> str:
+def completion(answer: str, passage: str, n: int, question: str) -> str:
     """What to add after ``answer``: the items of passage ``[n]`` it left out, one cited line each
     (empty when it left none out).
 
-    >>> print(completion("Mirroring [1].", "- Mirroring\\n- Random cropping\\n- Rotation", 1))
+    >>> print(completion("Mirroring [1].", "- Mirroring\\n- Random cropping\\n- Rotation", 1, "Which augmentations?"))
     <BLANKLINE>
     <BLANKLINE>
     Your notes also list [1]:
     - Random cropping [1]
     - Rotation [1]
     """
-    left = missing_items(answer, passage)
+    left = missing_items(answer, passage, question)
     if not left:
         return ""
     return f"\n\nYour notes also list [{n}]:\n" + "\n".join(f"- {item} [{n}]" for item in left)

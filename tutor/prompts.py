@@ -103,14 +103,16 @@ def answer_messages(question: str, hits: Sequence[Hit], numbers: Sequence[int] =
     ]
 
 
-def more_messages(question: str, hits: Sequence[Hit], first: str, n: int) -> list[Message]:
-    """Asks for the rest of what note [n] says, after a one-line ``first`` answer: a small model stops
-    at the first fact; told to go on, it gives the others the note states, in the note's words. The note
-    is named by its file too: asked for "note [1]" alone, the model lists the worked example's note [1]."""
-    return answer_messages(question, hits) + [
+def more_messages(question: str, hits: Sequence[Hit], first: str, n: int, numbers: Sequence[int] = ()) -> list[Message]:
+    """Asks for the rest of what note [n] says, after a short ``first`` answer to ``answer_messages(question,
+    hits, numbers)``: a small model stops at the first fact; told to go on, it gives the others the note
+    states, in the note's words. The note is named by its file too: asked for "note [1]" alone, the model
+    lists the worked example's note [1]."""
+    hit = hits[list(numbers).index(n)] if numbers else hits[n - 1]
+    return answer_messages(question, hits, numbers) + [
         {"role": "assistant", "content": first},
         {"role": "user", "content": f"{GO_ON} list the other facts that note [{n}] of the notes for this question "
-                                    f"({hits[n - 1].chunk.source}) states about it, each on a line of its own that "
+                                    f"({hit.chunk.source}) states about it, each on a line of its own that "
                                     f"starts with \"- \" and ends with [{n}]."},
     ]
 
