@@ -12,7 +12,7 @@ from tutor.errors import TutorError
 from tutor.llm import Completion, LLMError
 from tutor.pipeline import Tutor
 from tutor.prompts import JUDGE_SYSTEM, NOT_COVERED
-from tutor.records import Answer, Notice, TextDelta, plain
+from tutor.records import Answer, Hit, Notice, TextDelta, plain
 from tutor.retrieval import Retriever
 
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
@@ -43,6 +43,20 @@ def passage_number(tutor: Tutor, model: ScriptedModel, question: str, section: s
         if f'section "{section}"' in line:
             return int(line[1 : line.index("]")])
     raise AssertionError(f"{section} was not in the prompt")
+
+
+def found_for(tutor: Tutor, model: ScriptedModel, question: str) -> list[Hit]:
+    """The passages the prompt for ``question`` gives, learnt by asking it once with a placeholder reply;
+    what the model received is then cleared."""
+    model.enqueue("placeholder")
+    _, first = run(tutor, question)
+    model.received.clear()
+    return list(first.retrieval.hits)
+
+
+def claim_of(hit: Hit) -> str:
+    """A line of the passage long enough to be a claim (five words or more), plain."""
+    return next(plain(x).strip(" -*") for x in hit.chunk.text.splitlines() if len(x.split()) >= 5)
 
 
 def test_answer_streams_and_cites_the_passages_it_names(tutor: Tutor, model: ScriptedModel) -> None:
@@ -353,7 +367,7 @@ def test_a_refusal_is_asked_again_with_the_passage_the_model_judges_to_answer(tu
     model.enqueue(NOT_COVERED)
     _, first = run(tutor, question)
     second = judged_passages(model)[1][1]["content"]
-    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
+    line = claim_of(first.retrieval.hits[1])
     model.received.clear()
     model.judgements.extend(["NO", "YES.", "YES"])
     model.enqueue(NOT_COVERED, f"{line} [2].")
@@ -508,12 +522,8 @@ def test_a_model_that_fails_when_asked_to_go_on_leaves_the_answer_given(tutor: T
 def test_an_answer_from_passages_judged_beside_the_point_is_asked_again_with_the_best_one(
         tutor: Tutor, model: ScriptedModel) -> None:
     question = "What learning rate should I use for the ML model?"
-    model.enqueue("placeholder")
-    _, first = run(tutor, question)
-    hits = first.retrieval.hits
-    line = next(plain(x).strip(" -*") for x in hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
-    best = next(plain(x).strip(" -*") for x in hits[0].chunk.text.splitlines() if len(x.split()) >= 5)
-    model.received.clear()
+    hits = found_for(tutor, model, question)
+    line, best = claim_of(hits[1]), claim_of(hits[0])
     model.judgements.extend(["NO", "YES"])  # the cited passage [2]: no; the best one, [1]: yes
     model.enqueue(f"{line} [2].", f"{best} [1].")
     events = list(tutor.ask(question))
@@ -530,10 +540,7 @@ def test_an_answer_from_passages_judged_beside_the_point_is_asked_again_with_the
 def test_an_answer_from_a_passage_judged_to_answer_stands_after_one_judgement(tutor: Tutor,
                                                                               model: ScriptedModel) -> None:
     question = "What learning rate should I use for the ML model?"
-    model.enqueue("placeholder")
-    _, first = run(tutor, question)
-    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
-    model.received.clear()
+    line = claim_of(found_for(tutor, model, question)[1])
     model.judgements.append("YES")
     model.enqueue(f"{line} [2].")
     _, answer = run(tutor, question)
@@ -547,10 +554,7 @@ def test_an_answer_from_a_passage_judged_to_answer_stands_after_one_judgement(tu
 def test_when_the_second_answer_does_not_hold_the_first_stands_and_is_written_again(tutor: Tutor,
                                                                                   model: ScriptedModel) -> None:
     question = "What learning rate should I use for the ML model?"
-    model.enqueue("placeholder")
-    _, first = run(tutor, question)
-    line = next(plain(x).strip(" -*") for x in first.retrieval.hits[1].chunk.text.splitlines() if len(x.split()) >= 5)
-    model.received.clear()
+    line = claim_of(found_for(tutor, model, question)[1])
     model.judgements.extend(["NO", "YES"])
     model.enqueue(f"{line} [2].", NOT_COVERED)
     events = list(tutor.ask(question))
