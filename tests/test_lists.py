@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.fakes import ScriptedModel
 from tutor.answering import final
-from tutor.lists import asks_for_list, completion, missing_items, top_items
+from tutor.lists import asks_for_list, completion, item_lists, missing_items
 from tutor.pipeline import Tutor
 from tutor.records import Answer
 
@@ -19,6 +19,11 @@ METHODS = """### Other regularization methods
 """
 
 
+def outermost(text: str) -> list[str]:
+    """The items of the outermost list in ``text`` (the list with no lead)."""
+    return next((items for lead, items in item_lists(text) if not lead), [])
+
+
 def test_list_questions_are_told_from_single_fact_questions() -> None:
     assert asks_for_list("Besides L2 and dropout, what other regularization methods are there?")
     assert asks_for_list("Which classic CNN architectures are described?")
@@ -28,10 +33,10 @@ def test_list_questions_are_told_from_single_fact_questions() -> None:
 
 
 def test_only_the_outermost_items_count_and_their_markup_is_gone() -> None:
-    assert top_items(METHODS) == ["Data augmentation", "Early stopping", "Model Ensembles"]
-    assert top_items("1. Collect data\n2. [Train](t.md) a model\n3. Deploy it. Then monitor.") == \
+    assert outermost(METHODS) == ["Data augmentation", "Early stopping", "Model Ensembles"]
+    assert outermost("1. Collect data\n2. [Train](t.md) a model\n3. Deploy it. Then monitor.") == \
         ["Collect data", "Train a model", "Deploy it."]
-    assert top_items("No list here, only a sentence.") == []
+    assert outermost("No list here, only a sentence.") == []
 
 
 def test_the_items_an_answer_names_are_not_added_again() -> None:
@@ -48,14 +53,14 @@ def test_a_one_item_answer_to_a_list_question_gets_the_rest_of_the_list_cited(tu
     question = "What are the six key steps of the ML process?"
     model.enqueue("Yes [1].")  # a grounded throwaway: no second ask
     placeholder = final(tutor.ask(question))
-    steps = next(i for i, h in enumerate(placeholder.retrieval.hits) if len(top_items(h.chunk.text)) >= 3)
+    steps = next(i for i, h in enumerate(placeholder.retrieval.hits) if len(outermost(h.chunk.text)) >= 3)
     n = steps + 1
-    first = top_items(placeholder.retrieval.hits[steps].chunk.text)[0]
+    first = outermost(placeholder.retrieval.hits[steps].chunk.text)[0]
     model.enqueue(f"The first step is {first} [{n}].")
     answer: Answer = final(tutor.ask(question))
     assert not answer.refused and f"Your notes also list [{n}]:" in answer.answer
     added = answer.answer.split(f"Your notes also list [{n}]:")[1].strip().splitlines()
-    items = top_items(placeholder.retrieval.hits[steps].chunk.text)
+    items = outermost(placeholder.retrieval.hits[steps].chunk.text)
     assert added == [f"- {item} [{n}]" for item in items[1:]]
     assert answer.unsupported == () and n in [c.n for c in answer.citations]
 

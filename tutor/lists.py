@@ -68,20 +68,6 @@ def item_lists(text: str) -> list[tuple[str, list[str]]]:
     return [(labels[parent] if parent >= 0 else "", items) for parent, items in groups.items()]
 
 
-def top_items(text: str) -> list[str]:
-    """The items of the outermost list in ``text`` (its sub-items are details, not items).
-
-    >>> top_items("Methods:\\n- **Data augmentation**:\\n  - flip images\\n- Early stopping\\n- [Ensembles](e.md)")
-    ['Data augmentation', 'Early stopping', 'Ensembles']
-    """
-    found = [(len(m.group(1).expandtabs(4)), m.group(2)) for m in map(ITEM.match, text.splitlines()) if m]
-    if not found:
-        return []
-    outer = min(indent for indent, _ in found)
-    labels = [_label(item) for indent, item in found if indent == outer]
-    return [label for label in labels if label]
-
-
 def has_list(text: str) -> bool:
     """Whether ``text`` holds a list worth completing, at any depth."""
     return any(MIN_ITEMS <= len(items) <= MAX_ITEMS for _, items in item_lists(text))
