@@ -171,12 +171,13 @@ class Retriever:
         return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}
 
     def _expand(self, query: str) -> str:
-        """The query with the notes' abbreviations spelled out; an acronym the notes never use
-        ("NMS") is looked up as a phrase of theirs with those initials ("non-max suppression")."""
+        """The query with the notes' abbreviations spelled out; an acronym the notes do not define is
+        looked up as a phrase of theirs with those initials, used when they write it more often than the
+        acronym ("NMS" -> "non-max suppression", "BN" -> "batch normalization")."""
         known = dict(self.abbreviations)
         for word in set(re.findall(r"\b[A-Z]{2,5}s?\b", query)):
             word = word.rstrip("s") if word.endswith("s") and word[:-1].isupper() else word
-            if word in known or word.lower() in self.vocabulary:
+            if word in known:
                 continue
             if word not in self._spelled:
                 self._spelled[word] = spelled_out(word, self.chunks.texts() if isinstance(self.chunks, ChunkRows)
