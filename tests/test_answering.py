@@ -603,3 +603,12 @@ def test_a_second_answer_whose_line_comes_from_another_passage_is_kept_without_g
     assert answer.answer.startswith(f"{line} [{m}].") and not answer.refused  # the marker corrected to [m]
     assert not any(r[-1]["content"].startswith("Go on") for r in model.received), \
         "going on asks about the passage the second answer was written from: [m] was not in its prompt"
+
+
+def test_a_passage_found_by_keywords_alone_is_not_judged(tutor: Tutor, model: ScriptedModel) -> None:
+    hit = tutor.search("DS vs MLE?")[0]
+    by_words, by_meaning = replace(hit, dense=None), replace(hit, dense=0.4)
+    model.judgements.extend(["YES", "YES"])
+    assert judging.judged(model, "DS vs MLE?", [by_words, by_meaning]) == 2
+    assert len(judged_passages(model)) == 1 and model.judgements == ["YES"]  # [1] was never asked about
+    assert judging.judged(model, "DS vs MLE?", [by_words]) is None and model.judgements == ["YES"]
