@@ -162,14 +162,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.grid:
         base = build(args.corpus, embedder, window=True, context=True, fusion=Fusion())
         print("\nfusion grid (window, context):")
-        for rrf_k in (10, 30, 60):
-            for dense_weight in (0.5, 1.0, 1.5, 2.0):
-                for depth in (20, 50):
-                    fusion = Fusion(rrf_k=rrf_k, dense_weight=dense_weight, depth=depth)
-                    s = score(replace_fusion(base, fusion), cases, "hybrid", args.min_relevance)
-                    rows.append({"window": True, "context": True, "mode": "hybrid", "fusion": vars(fusion), **s})
-                    print(f"  rrf_k={rrf_k:3} dense_weight={dense_weight:.1f} depth={depth:3}  hit@1 {s['hit@1']:.2f} "
-                          f"hit@3 {s['hit@3']:.2f} hit@5 {s['hit@5']:.2f} MRR {s['rr']:.2f}")
+        grid = [Fusion(method="rrf", rrf_k=rrf_k, dense_weight=w, depth=depth)
+                for rrf_k in (10, 30, 60) for w in (0.5, 1.0, 1.5, 2.0) for depth in (20, 50)]
+        grid += [Fusion(method="zscore", dense_weight=w, depth=depth)
+                 for w in (0.54, 0.67, 0.82, 1.0, 1.22, 1.5, 1.86) for depth in (20, 50, 100)]
+        for fusion in grid:
+            s = score(replace_fusion(base, fusion), cases, "hybrid", args.min_relevance)
+            rows.append({"window": True, "context": True, "mode": "hybrid", "fusion": vars(fusion), **s})
+            knob = f"rrf_k={fusion.rrf_k:3}" if fusion.method == "rrf" else " " * 8
+            print(f"  {fusion.method:6} {knob} dense_weight={fusion.dense_weight:.2f} depth={fusion.depth:3}  "
+                  f"hit@1 {s['hit@1']:.2f} hit@3 {s['hit@3']:.2f} hit@5 {s['hit@5']:.2f} MRR {s['rr']:.2f}")
     if args.refusal_curve:
         base = build(args.corpus, embedder, window=True, context=True, fusion=Fusion())
         print("\nevidence threshold (a model that refuses everything it is asked):")

@@ -14,6 +14,7 @@ from tutor.pipeline import Tutor
 from tutor.prompts import JUDGE_SYSTEM, NOT_COVERED
 from tutor.records import Answer, Hit, Notice, TextDelta, plain
 from tutor.retrieval import Retriever
+from tutor.text import overlap
 
 ROLES = "Professional Roles in ML > Data Scientist vs. Machine Learning Engineer (MLE)"
 
@@ -583,3 +584,31 @@ def test_a_second_answer_from_one_passage_goes_on_from_that_passage(tutor: Tutor
     assert answer.answer == (f"Data scientists focus on analysis and experimentation [{n}].\n"
                              f"- MLEs focus on building production systems [{n}].")
     assert model.markers[-1] == n and not answer.refused
+
+
+def test_a_second_answer_whose_line_comes_from_another_passage_is_kept_without_going_on(
+        tutor: Tutor, model: ScriptedModel) -> None:
+    question = "What do Data Scientists and Machine Learning Engineers focus on?"
+    model.enqueue("The notes do not cover what they focus on.", "placeholder")
+    _, first = run(tutor, question)
+    hits = list(first.retrieval.hits)
+    retry = model.received[1][-1]["content"]
+    n = int(re.search(r"^\[(\d+)\]", retry.split("Notes:\n\n", 1)[1]).group(1))
+    m, line = next((i, plain(x).strip(" -*")) for i in range(1, len(hits) + 1) if i != n
+                   for x in hits[i - 1].chunk.text.splitlines()
+                   if len(x.split()) >= 5 and overlap(plain(x), hits[n - 1].chunk.embed_text()) < 0.3)
+    model.received.clear()
+    model.enqueue(NOT_COVERED, f"{line} [{n}].")  # asked with [n] alone, it wrote a line of passage [m]
+    _, answer = run(tutor, question)
+    assert answer.answer.startswith(f"{line} [{m}].") and not answer.refused  # the marker corrected to [m]
+    assert not any(r[-1]["content"].startswith("Go on") for r in model.received), \
+        "going on asks about the passage the second answer was written from: [m] was not in its prompt"
+
+
+def test_a_passage_found_by_keywords_alone_is_not_judged(tutor: Tutor, model: ScriptedModel) -> None:
+    hit = tutor.search("DS vs MLE?")[0]
+    by_words, by_meaning = replace(hit, dense=None), replace(hit, dense=0.4)
+    model.judgements.extend(["YES", "YES"])
+    assert judging.judged(model, "DS vs MLE?", [by_words, by_meaning]) == 2
+    assert len(judged_passages(model)) == 1 and model.judgements == ["YES"]  # [1] was never asked about
+    assert judging.judged(model, "DS vs MLE?", [by_words]) is None and model.judgements == ["YES"]

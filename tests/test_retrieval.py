@@ -88,3 +88,16 @@ def test_an_acronym_the_notes_never_use_is_spelled_out_from_their_phrases() -> N
     assert retriever.expand("How does NMS work?") == "How does NMS work? (non-max suppression)"
     assert retriever.spelled() == {"NMS": "non-max suppression"}
     assert retriever.expand("How does XYZ work?") == "How does XYZ work?"
+
+
+def test_an_acronym_the_notes_use_now_and_then_is_spelled_out_when_they_mostly_write_the_phrase() -> None:
+    chunks = chunk_text("## Batch norm\nBatch normalization speeds up learning.\n\n"
+                        "## Why it works\nBatch normalization also regularizes a little.\n\n"
+                        "## ResNets\nEach conv is followed by `BN`.\n\n"
+                        "## CNN\nA CNN shares weights. Convolutional neural networks are a CNN's long name.\n"
+                        "Every CNN here is one of the small convolutional neural networks.\n", "dl.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    retriever = Retriever(chunks, store, embedder, {})
+    assert retriever.expand("Does BN regularize?") == "Does BN regularize? (batch normalization)"
+    assert retriever.expand("Why a CNN?") == "Why a CNN?"  # the notes write "CNN" more than its phrase

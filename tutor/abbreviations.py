@@ -34,10 +34,16 @@ def _initials(words: Sequence[str]) -> str:
 
 
 def spelled_out(abbr: str, texts: Iterable[str]) -> str | None:
-    """The phrase of the notes whose initials are ``abbr``: the most frequent, seen at least twice.
+    """The phrase of the notes whose initials are ``abbr``: the most frequent, seen at least twice and
+    more often than ``abbr`` itself (notes that mostly write "CNN" are searched for "CNN" as it is; notes
+    that write "batch normalization" and once "BN" are searched for the phrase).
 
     >>> spelled_out("NMS", ["Non-max suppression drops boxes.", "Then non-max  suppression again."])
     'non-max suppression'
+    >>> spelled_out("BN", ["Batch normalization speeds up learning.", "batch normalization at test time", "a BN layer"])
+    'batch normalization'
+    >>> spelled_out("BN", ["Batch normalization speeds up learning.", "BN at test time", "a BN layer"]) is None
+    True
     >>> spelled_out("XYZ", ["nothing here"]) is None
     True
     """
@@ -45,13 +51,16 @@ def spelled_out(abbr: str, texts: Iterable[str]) -> str | None:
     if not (2 <= len(letters) <= 5 and letters.isascii() and letters.isalpha()):
         return None
     pattern = re.compile(r"\b" + r"[ \t-]+".join(f"({ch}[a-z]+)" for ch in letters) + r"\b", re.IGNORECASE)
+    itself = re.compile(rf"\b{re.escape(abbr)}s?\b")
     counts: Counter[str] = Counter()
+    used = 0
     for text in texts:
+        used += len(itself.findall(text))
         for m in pattern.finditer(text):
             if not any(w.lower() in STOPWORDS for w in m.groups()):
                 counts[re.sub(r"[ \t]+", " ", m.group().lower())] += 1
     found = counts.most_common(1)
-    return found[0][0] if found and found[0][1] >= 2 else None
+    return found[0][0] if found and found[0][1] >= max(2, used + 1) else None
 
 
 def mine_abbreviations(chunks: Iterable[Chunk]) -> dict[str, str]:

@@ -414,6 +414,8 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     if len(split_sentences(check.text)) > MORE_SENTENCES or len(check.cited) != 1:
         return check
     n = check.cited[0]
+    if numbers and n not in numbers:  # its marker was corrected to a passage that was not in its prompt
+        return check
     extra = Draft()
     bounded = replace(settings, max_tokens=min(settings.max_tokens, MORE_TOKENS))
     try:

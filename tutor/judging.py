@@ -36,9 +36,14 @@ def says_yes(model: ChatModel, question: str, hit: Hit) -> bool:
 
 def judged(model: ChatModel, question: str, hits: Sequence[Hit], tried: Collection[int] = ()) -> int | None:
     """The number (from 1) of the first of the best ``JUDGED`` passages the model judges to answer
-    ``question``, skipping those ``tried`` already; None when it judges none does."""
+    ``question``, skipping those ``tried`` already and those the search by meaning did not find (keyword
+    matches alone); None when it judges none does.
+
+    A passage that shares only words with the question is where the model's yes is worth least: asked
+    "How do I run k-fold cross-validation?", it judged a dropout passage (found by "run" and "k", not
+    among the 20 closest in meaning) to answer it, and the second answer from it was nonsense."""
     for n, hit in enumerate(hits[:JUDGED], 1):
-        if n not in tried and says_yes(model, question, hit):
+        if n not in tried and hit.dense is not None and says_yes(model, question, hit):
             return n
     return None
 

@@ -74,9 +74,10 @@ def has_list(text: str) -> bool:
 
 
 def missing_items(answer: str, passage: str, question: str) -> list[str]:
-    """The items that ``answer`` does not mention of the passage's list it names items of: the outermost
-    list, or an item's sub-list whose lead shares a word with the ``question`` (the list it asks for);
-    of those, the one it names most of. None when it names no item of any (it may be about another list).
+    """The items that ``answer`` does not mention of the passage's list the ``question`` asks for: an
+    item's sub-list whose lead the question names (``names``), whatever the answer named; else the list
+    the answer names most items of, the outermost or a sub-list whose lead shares a word with the
+    question. None when it names no item of any (it may be about another list).
 
     >>> missing_items("Use L1 regularization [1].", "- Data augmentation\\n- Early stopping\\n- L1 regularization", "")
     ['Data augmentation', 'Early stopping']
@@ -89,16 +90,35 @@ def missing_items(answer: str, passage: str, question: str) -> list[str]:
     ['Partial retry: rerun the failed data.', 'No retry: wait for the next batch.']
     >>> missing_items("Retry all: rerun the whole batch [1].", batch, "What limits are there?")
     []
+    >>> missing_items("Mind the time limit [1].", batch, "What are the options to rerun a failed job?")
+    ['Retry all: rerun the whole batch.', 'Partial retry: rerun the failed data.', 'No retry: wait for the next batch.']
     """
     asked = terms(question)
+    lists = [(lead, items) for lead, items in item_lists(passage) if MIN_ITEMS <= len(items) <= MAX_ITEMS]
+    named = [(len(terms(lead) & asked), items) for lead, items in lists if lead and names(lead, asked)]
+    if named:  # the question names a sub-list by its lead: that is the list it asks for
+        items = max(named, key=lambda x: x[0])[1]
+        return [item for item in items if overlap(item, answer, word_families) < SAID]
     best: tuple[int, list[str]] = (0, [])
-    for lead, items in item_lists(passage):
-        if not MIN_ITEMS <= len(items) <= MAX_ITEMS or (lead and not terms(lead) & asked):
+    for lead, items in lists:
+        if lead and not terms(lead) & asked:
             continue
         left = [item for item in items if overlap(item, answer, word_families) < SAID]
         if len(items) - len(left) > best[0]:
             best = (len(items) - len(left), left)  # the list it names most of; the outermost on a tie
     return best[1]
+
+
+def names(lead: str, asked: set[str]) -> bool:
+    """Whether a question (its ``terms``) names a list by its lead: two words of it, and two thirds.
+
+    >>> names("How to trigger prediction", terms("What are the ways to trigger a prediction?"))
+    True
+    >>> names("Needs consideration for prediction error", terms("What are the ways to trigger a prediction?"))
+    False
+    """
+    shared = len(terms(lead) & asked)
+    return shared >= 2 and shared >= 2 / 3 * len(terms(lead))
 
 
 def completion(answer: str, passage: str, n: int, question: str) -> str:

@@ -1,4 +1,5 @@
-"""Hybrid search over the notes: dense (the vector store) plus BM25 keywords, fused by reciprocal rank.
+"""Hybrid search over the notes: dense (the vector store) plus BM25 keywords, fused by their standardised
+scores (reciprocal rank fusion is kept for measurement).
 
 Short, abbreviated queries work because abbreviations learned from the notes at ingest
 (``tutor.abbreviations``) are spelled out after the query; comparisons ("A vs B") bring each side's
@@ -8,7 +9,6 @@ best passage into the top.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +24,20 @@ from tutor.text import plain_words, tokenize
 
 @dataclass(frozen=True)
 class Fusion:
-    """How the two rankings are fused (reciprocal rank fusion): tuned on the dev split only."""
+    """How the two rankings are fused: tuned on the dev splits only (bench/retrieval.py --grid).
 
-    rrf_k: int = 10  # the best of 10/30/60 on dev with depth 50 (bench/retrieval.py --grid); was 60
-    dense_weight: float = 1.0  # 0.5-2.0 tried on dev: equal weights were best
+    ``zscore`` (the default): each ranking's top ``depth`` scores are standardised (score minus their
+    mean, over their spread) and added with the weights; a chunk missing from one ranking takes that
+    ranking's lowest standardised score. Unlike reciprocal rank, it keeps how far ahead a chunk is: a
+    passage BM25 puts far above the rest is not levelled with a near tie. On the dev splits it raised
+    MRR 0.856 -> 0.878 (other notes) and 0.914 -> 0.957 (home notes) over ``rrf`` at its best settings.
+    """
+
+    method: str = "zscore"  # or "rrf": reciprocal rank fusion, weight / (rrf_k + rank)
+    dense_weight: float = 1.0  # 0.35-0.55 of the sum tried on dev: equal weights were best for both
     keyword_weight: float = 1.0
-    depth: int = 50  # how far down each ranking is read (20 and 50 tried)
+    depth: int = 20  # how far down each ranking is read (20, 50, 100 tried; 20 best for zscore, 50 for rrf)
+    rrf_k: int = 10  # rrf only: the best of 10/30/60 on dev with depth 50
 
 
 MODES = ("hybrid", "dense", "keyword")
@@ -65,6 +73,31 @@ def comparison_sides(query: str) -> tuple[str, str] | None:
             if a and b and len(tokenize(a)) and len(tokenize(b)):
                 return a, b
     return None
+
+
+def fused_scores(ranking: Sequence[tuple[str, float]], weight: float, fusion: Fusion) -> tuple[dict[str, float], float]:
+    """What one ranking (ids with scores, best first) adds to each chunk's fused score, and what it adds
+    to a chunk it does not hold (its lowest share; nothing for reciprocal rank or a ranking without spread).
+
+    >>> shares, floor = fused_scores([("a", 9.0), ("b", 5.0), ("c", 4.0)], 1.0, Fusion())
+    >>> {i: round(v, 2) for i, v in shares.items()}, round(floor, 2)
+    ({'a': 1.39, 'b': -0.46, 'c': -0.93}, -0.93)
+    >>> fused_scores([("a", 0.5)], 1.0, Fusion())  # one match, or all equal: each counts one spread
+    ({'a': 1.0}, 0.0)
+    >>> fused_scores([("a", 9.0), ("b", 5.0)], 2.0, Fusion(method="rrf", rrf_k=10))  # weight / (rrf_k + rank)
+    ({'a': 0.18181818181818182, 'b': 0.16666666666666666}, 0.0)
+    """
+    if fusion.method == "rrf":
+        return {chunk_id: weight / (fusion.rrf_k + rank + 1) for rank, (chunk_id, _) in enumerate(ranking)}, 0.0
+    if not ranking:
+        return {}, 0.0
+    values = [score for _, score in ranking]
+    mean = sum(values) / len(values)
+    spread = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    if spread == 0:
+        return {chunk_id: weight for chunk_id, _ in ranking}, 0.0
+    shares = {chunk_id: weight * (score - mean) / spread for chunk_id, score in ranking}
+    return shares, min(shares.values())
 
 
 class Retriever:
@@ -138,12 +171,13 @@ class Retriever:
         return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}
 
     def _expand(self, query: str) -> str:
-        """The query with the notes' abbreviations spelled out; an acronym the notes never use
-        ("NMS") is looked up as a phrase of theirs with those initials ("non-max suppression")."""
+        """The query with the notes' abbreviations spelled out; an acronym the notes do not define is
+        looked up as a phrase of theirs with those initials, used when they write it more often than the
+        acronym ("NMS" -> "non-max suppression", "BN" -> "batch normalization")."""
         known = dict(self.abbreviations)
         for word in set(re.findall(r"\b[A-Z]{2,5}s?\b", query)):
             word = word.rstrip("s") if word.endswith("s") and word[:-1].isupper() else word
-            if word in known or word.lower() in self.vocabulary:
+            if word in known:
                 continue
             if word not in self._spelled:
                 self._spelled[word] = spelled_out(word, self.chunks.texts() if isinstance(self.chunks, ChunkRows)
@@ -198,23 +232,21 @@ class Retriever:
         return hits[:k]
 
     def _fused(self, text: str, k: int, depth: int, mode: str, vector: Any = None) -> list[Hit]:
-        """Dense and keyword rankings of one query (``vector``: its embedding), fused by reciprocal rank."""
+        """Dense and keyword rankings of one query (``vector``: its embedding), fused (``Fusion``)."""
         depth = max(depth, k)
-        fused: dict[str, float] = defaultdict(float)
         dense: dict[str, float] = {}
         keyword: dict[str, float] = {}
         rankings = []
         if mode != "keyword":
             ranking = self.dense_ranking(self.embedder.embed([text])[0] if vector is None else vector, depth)
-            rankings.append((ranking, self.fusion.dense_weight))
+            rankings.append(fused_scores(ranking, self.fusion.dense_weight, self.fusion))
             dense = dict(ranking)
         if mode != "dense":
             ranking = self.keyword_ranking(text, depth)
-            rankings.append((ranking, self.fusion.keyword_weight))
+            rankings.append(fused_scores(ranking, self.fusion.keyword_weight, self.fusion))
             keyword = dict(ranking)
-        for ranking, weight in rankings:
-            for rank, (chunk_id, _) in enumerate(ranking):
-                fused[chunk_id] += weight / (self.fusion.rrf_k + rank + 1)
+        ids = dict.fromkeys(i for shares, _ in rankings for i in shares)  # dense order first: ties stay put
+        fused = {i: sum(shares.get(i, floor) for shares, floor in rankings) for i in ids}
         best = sorted(fused.items(), key=lambda x: -x[1])[:k]
         chunks = self.by_id.many([i for i, _ in best]) if isinstance(self.by_id, ChunkTable) else self.by_id
         return [Hit(chunks[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]
