@@ -93,17 +93,19 @@ def missing_items(answer: str, passage: str, question: str) -> list[str]:
     >>> missing_items("Mind the time limit [1].", batch, "What are the options to rerun a failed job?")
     ['Retry all: rerun the whole batch.', 'Partial retry: rerun the failed data.', 'No retry: wait for the next batch.']
     """
+    def unsaid(items: list[str]) -> list[str]:
+        return [item for item in items if overlap(item, answer, word_families) < SAID]
+
     asked = terms(question)
     lists = [(lead, items) for lead, items in item_lists(passage) if MIN_ITEMS <= len(items) <= MAX_ITEMS]
     named = [(len(terms(lead) & asked), items) for lead, items in lists if lead and names(lead, asked)]
     if named:  # the question names a sub-list by its lead: that is the list it asks for
-        items = max(named, key=lambda x: x[0])[1]
-        return [item for item in items if overlap(item, answer, word_families) < SAID]
+        return unsaid(max(named, key=lambda x: x[0])[1])
     best: tuple[int, list[str]] = (0, [])
     for lead, items in lists:
         if lead and not terms(lead) & asked:
             continue
-        left = [item for item in items if overlap(item, answer, word_families) < SAID]
+        left = unsaid(items)
         if len(items) - len(left) > best[0]:
             best = (len(items) - len(left), left)  # the list it names most of; the outermost on a tie
     return best[1]
