@@ -107,6 +107,19 @@ def test_unrelated_question_is_refused_without_asking_the_model(tutor: Tutor, mo
     assert answer.refused and model.received == []
 
 
+def test_a_question_naming_what_the_notes_never_write_is_refused_without_the_model(tutor: Tutor,
+                                                                                    model: ScriptedModel) -> None:
+    # close in meaning to the notes' deployment lines, but the notes never name Kafka
+    _, answer = run(tutor, "Which Kafka settings should the MLE use to deploy the model in production?")
+    assert answer.refused and model.received == []
+    assert answer.retrieval is not None and answer.retrieval.unknown == ("Kafka",) and answer.hits
+    assert any("never mention 'Kafka'" in w for w in answer.warnings)
+    question = "Which settings should the MLE use to deploy the model in production?"
+    model.enqueue(f"MLEs deploy models to production [{passage_number(tutor, model, question, ROLES)}].")
+    _, answer = run(tutor, question)
+    assert not answer.refused  # the same question without the unknown name is answered
+
+
 def test_general_knowledge_answer_is_withheld(tutor: Tutor, model: ScriptedModel) -> None:
     model.enqueue("Adam adapts per-parameter step sizes using moment estimates [1]. "
                   "A typical default is three times ten to the minus four [1].")

@@ -196,6 +196,16 @@ def extractive_answer(hits: Sequence[Hit], max_passages: int = 3, *, numbers: Se
     return "\n".join(lines)
 
 
+def unmentioned(names: Sequence[str]) -> str:
+    """Why a question naming what the notes never write is refused.
+
+    >>> unmentioned(["Kafka"])
+    "your notes never mention 'Kafka', so no passage of them can answer for it"
+    """
+    said = " or ".join(repr(n) for n in names)
+    return f"your notes never mention {said}, so no passage of them can answer for it"
+
+
 def condense(history: Sequence[tuple[str, str]], follow_up: str, model: ChatModel | None) -> str:
     """A follow-up rewritten as a standalone question, for retrieval."""
     if not history:
@@ -252,7 +262,7 @@ def stream_answer(
                       retrieval=found)
 
     if not found.relevant:
-        yield refusal()
+        yield refusal(warnings=[unmentioned(found.unknown)] if found.unknown else [])
         return
     passages = [h.chunk.embed_text() for h in hits]
     if model is None:

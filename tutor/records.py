@@ -81,6 +81,7 @@ class Retrieval:
     expanded: str  # the query with abbreviations spelled out: what was searched, and what the prompt shows
     hits: tuple[Hit, ...]  # best first
     relevant: bool  # False: the notes don't cover the query, so no model is asked
+    unknown: tuple[str, ...] = ()  # names the query gives that the notes never write ("Kafka"): not relevant
 
 
 @dataclass(frozen=True)

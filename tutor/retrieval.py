@@ -16,6 +16,7 @@ from typing import Any
 from tutor.abbreviations import expand_query, hyphenated_terms, spelled_out
 from tutor.embedding import Embedder
 from tutor.keywords import BM25, StoredBM25
+from tutor.names import unknown_names
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.shelf import ChunkRows, ChunkTable, ShelfHyphens, ShelfTerms
 from tutor.store import VectorStore
@@ -203,7 +204,9 @@ class Retriever:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
         expanded = self.expand(query)
         hits = self._ranked(expanded, k, self.fusion.depth)
-        return Retrieval(query, expanded, tuple(hits), bool(hits) and self.is_relevant(query, hits, min_relevance))
+        unknown = tuple(unknown_names(query, self.vocabulary, self.spelled()))
+        return Retrieval(query, expanded, tuple(hits),
+                         bool(hits) and not unknown and self.is_relevant(query, hits, min_relevance), unknown)
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` keeps one ranking alone (for measurement)."""
