@@ -101,3 +101,17 @@ def test_an_acronym_the_notes_use_now_and_then_is_spelled_out_when_they_mostly_w
     retriever = Retriever(chunks, store, embedder, {})
     assert retriever.expand("Does BN regularize?") == "Does BN regularize? (batch normalization)"
     assert retriever.expand("Why a CNN?") == "Why a CNN?"  # the notes write "CNN" more than its phrase
+
+
+def test_a_piece_that_says_nothing_of_its_own_is_passed_over_for_the_next() -> None:
+    # each heading its own section, as in pattern notes: the diagram and the link match the file's title best
+    chunks = chunk_text("# Model load pattern\n\n## Diagram\n![diagram](diagram.png)\n\n## Sample\n"
+                        "https://github.com/example/model_load_pattern\n\n## Architecture\n"
+                        "The server downloads the model file as its first task.\n\n## Pros\n- Light image size.\n",
+                        "model-load.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    retriever = Retriever(chunks, store, embedder, {})
+    sections = [h.chunk.section for h in retriever.search("model load pattern", k=5)]
+    assert sections and not {"Diagram", "Sample"} & {s.rsplit(" > ", 1)[-1] for s in sections}
+    assert {s.rsplit(" > ", 1)[-1] for s in sections} == {"Architecture", "Pros"}

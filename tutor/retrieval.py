@@ -20,7 +20,7 @@ from tutor.names import unknown_names
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.shelf import ChunkRows, ChunkTable, ShelfHyphens, ShelfTerms
 from tutor.store import VectorStore
-from tutor.text import plain_words, tokenize
+from tutor.text import plain_words, says_something, tokenize
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Fusion:
 
 
 MODES = ("hybrid", "dense", "keyword")
+SPARE = 8  # candidates past k fetched, so that pieces saying nothing can be passed over
 SPELLED_OUT = re.compile(r"\s*\([^()]*\)$")  # what expand_query appends: " (Data Scientist; ...)"
 # "A vs B", "difference between A and B", "compare A and/with/to B", "how does A differ from B".
 COMPARISON = (
@@ -250,6 +251,8 @@ class Retriever:
             keyword = dict(ranking)
         ids = dict.fromkeys(i for shares, _ in rankings for i in shares)  # dense order first: ties stay put
         fused = {i: sum(shares.get(i, floor) for shares, floor in rankings) for i in ids}
-        best = sorted(fused.items(), key=lambda x: -x[1])[:k]
+        # a piece that says nothing of its own (a picture, a link, a fence) is no passage: the next one is taken
+        best = sorted(fused.items(), key=lambda x: -x[1])[: k + SPARE]
         chunks = self.by_id.many([i for i, _ in best]) if isinstance(self.by_id, ChunkTable) else self.by_id
-        return [Hit(chunks[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best]
+        return [Hit(chunks[i], score, dense=dense.get(i), keyword=keyword.get(i)) for i, score in best
+                if says_something(chunks[i].text)][:k]

@@ -79,6 +79,21 @@ def plain_words(text: str) -> set[str]:
     return {t for t in tokenize(text) if "-" not in t}
 
 
+# What carries no words a reader can use: a picture, a link's address (its label stays), a bare URL, a code fence.
+NO_WORDS = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|https?://\S+|`{3}\w*")
+
+
+def says_something(text: str) -> bool:
+    """Whether ``text`` holds two words of its own at least: not a picture, a link or a fence alone,
+    nor a lone label ("- **AlexNet**") whose content is in the lines under it.
+
+    >>> [says_something(t) for t in ["![diagram](diagram.png)", "https://github.com/x/y", "  - ```", "- **AlexNet**",
+    ...                              "- Pipeline definition.", "See [the model load pattern](../load.md)"]]
+    [False, False, False, False, True, True]
+    """
+    return len(plain_words(NO_WORDS.sub(" ", text))) >= 2
+
+
 def claim_words(text: str) -> set[str]:
     """Content words of a claim, no markers or numbers, cut to five letters: "analysis"/"analyse" meet.
 
