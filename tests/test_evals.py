@@ -457,6 +457,29 @@ def test_tutor_eval_answers_with_the_backend(cli, tmp_path: Path) -> None:  # ty
     assert "answers by scripted:test" in out and "key_points_lexical" in out and "faithfulness" in out
 
 
+def test_a_case_that_crashes_is_recorded_and_the_run_goes_on_then_fails(  # type: ignore[no-untyped-def]
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.evals import runner
+
+    def answer(question, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if question.startswith("Boom"):
+            raise ValueError("5 is not in list")
+        return real(question, *args, **kwargs)
+    real = runner.final_answer
+    monkeypatch.setattr(runner, "final_answer", answer)
+    case = f"  kind: section\n  sections: ['{ROLES}']\n  key_points: [analysis]\n"
+    cases = write(tmp_path, f"- id: boom\n  question: Boom, DS vs MLE?\n{case}"
+                            f"- id: fine\n  question: DS vs MLE?\n{case}")
+    cli.model.enqueue("Data Scientists focus on analysis and experimentation [1].")
+    code, out, err = cli("eval", "--dataset", str(cases), "--no-baseline", "--quiz", "0", "--json",
+                         "--report-dir", str(tmp_path / "rep"))
+    assert out, err
+    rows = {r["id"]: r for r in json.loads(out)["pipelines"]["ours"]["cases"]}
+    assert code == 1 and "error: 1 case(s) crashed (boom)" in err and "Traceback" not in err
+    assert rows["boom"]["failures"] == ["crashed: ValueError: 5 is not in list"]
+    assert "ValueError" in rows["boom"]["crashed"] and rows["fine"]["answer"]["answer"].startswith("Data Scientists")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

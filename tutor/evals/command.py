@@ -57,12 +57,18 @@ def run_command(args: Any, tutor: Any, console: Any) -> int:
         console.print("\n" + "\n".join(trust_summary(run)))
         console.print(f"\nFailing cases: {failing} (listed in the report, with what was retrieved and answered)")
         console.print(f"Report: {html_path} (and {json_path.name})")
+    status = 0
+    crashed = [r["id"] for rows in run.results.values() for r in rows if r.get("crashed")]
+    if crashed:
+        console.err.write(f"error: {len(crashed)} case(s) crashed ({', '.join(crashed[:5])}): a bug in the tutor; "
+                          f"each one's traceback is in the report ({json_path.name}, field \"crashed\")\n")
+        status = 1
     if run.failed_thresholds:
         under = ", ".join(f"{t['metric']} {t['value']:.2f} (needs {t['direction']} {t['threshold']:g})"
                           for t in run.failed_thresholds)
         console.err.write(f"error: eval failed: {under}\n")
-        return 1
-    return 0
+        status = 1
+    return status
 
 
 def eval_index(data_dir: Path, corpus: Path) -> Path:

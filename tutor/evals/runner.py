@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ def our_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
 
         retriever = Retriever(retriever.chunks, retriever.store, embedder, retriever.abbreviations)
     return Pipeline("ours", retriever, lambda c: [c.section],
-                    "heading-aware chunks with heading paths, hybrid dense + BM25 (RRF), abbreviations")
+                    "heading-aware chunks with heading paths, hybrid dense + BM25 (standardised scores), abbreviations")
 
 
 def baseline_pipeline(tutor: Any, embedder: Any = None) -> Pipeline:
@@ -216,6 +217,10 @@ def run_case(pipeline: Pipeline, case: Case, settings: Any, model: Any, embed: m
         if exc.exit_code != 2:
             raise  # a broken setup stops the run; a bad question fails only its case
         row["failures"].append(f"error: {exc.message}")
+        return row
+    except Exception as exc:  # a bug met by one case: recorded, and the run goes on (the eval then fails)
+        row["failures"].append(f"crashed: {type(exc).__name__}: {exc}")
+        row["crashed"] = "".join(traceback.format_exception(exc))
         return row
     top = list(found.hits)
     row["query"] = found.query
