@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tutor.abbreviations import expand_query, hyphenated_terms, spelled_out
 from tutor.embedding import Embedder
@@ -34,7 +34,7 @@ class Fusion:
     MRR 0.856 -> 0.878 (other notes) and 0.914 -> 0.957 (home notes) over ``rrf`` at its best settings.
     """
 
-    method: str = "zscore"  # or "rrf": reciprocal rank fusion, weight / (rrf_k + rank)
+    method: Literal["zscore", "rrf"] = "zscore"  # or "rrf": reciprocal rank fusion, weight / (rrf_k + rank)
     dense_weight: float = 1.0  # 0.35-0.55 of the sum tried on dev: equal weights were best for both
     keyword_weight: float = 1.0
     depth: int = 20  # how far down each ranking is read (20, 50, 100 tried; 20 best for zscore, 50 for rrf)
