@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.fakes import ScriptedModel
 from tutor.answering import final
-from tutor.lists import asks_for_list, completion, item_lists, missing_items
+from tutor.lists import asks_for_list, completion, has_list, item_lists, missing_items
 from tutor.pipeline import Tutor
 from tutor.records import Answer
 
@@ -90,3 +90,13 @@ def test_a_sub_list_the_question_asks_for_is_completed_and_others_are_not() -> N
     assert missing_items(said, BATCH, "What should I mind in a batch pattern?") == [], \
         "a sub-list whose lead shares no word with the question is not the list asked for"
     assert completion(said, BATCH, 2, "Which options are there to rerun?").count("[2]") == 3
+
+
+def test_a_two_item_list_is_completed_only_when_the_question_names_it() -> None:
+    notes = ("- Two main advantages of Convs are:\n  - Parameter sharing.\n    - A detector useful in one part of "
+             "the image is useful in another.\n  - Sparsity of connections.\n    - Each output depends on few inputs.")
+    question = "What are the two main advantages of convolutional layers?"
+    assert has_list(notes, question) and not has_list(notes) and not has_list(notes, "What is parameter sharing?")
+    said = "Parameter sharing [1]. A detector useful in one part of the image is useful in another [1]."
+    assert completion(said, notes, 1, question) == "\n\nYour notes also list [1]:\n- Sparsity of connections. [1]"
+    assert completion(said, notes, 1, "Why share parameters?") == ""

@@ -286,7 +286,7 @@ def stream_answer(
         if not asks_for_list(asked):
             return check
         for i in partly:
-            if i + 1 in check.cited and has_list(hits[i].chunk.text):
+            if i + 1 in check.cited and has_list(hits[i].chunk.text, asked):
                 extra = completion(check.text, hits[i].chunk.text, i + 1, asked)
                 if extra:
                     yield TextDelta(extra)

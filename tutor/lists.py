@@ -68,9 +68,12 @@ def item_lists(text: str) -> list[tuple[str, list[str]]]:
     return [(labels[parent] if parent >= 0 else "", items) for parent, items in groups.items()]
 
 
-def has_list(text: str) -> bool:
-    """Whether ``text`` holds a list worth completing, at any depth."""
-    return any(MIN_ITEMS <= len(items) <= MAX_ITEMS for _, items in item_lists(text))
+def has_list(text: str, question: str = "") -> bool:
+    """Whether ``text`` holds a list worth completing, at any depth: three items or more, or two under a
+    lead the ``question`` names ("the two main advantages")."""
+    asked = terms(question)
+    return any(MIN_ITEMS <= len(items) <= MAX_ITEMS or (len(items) == 2 and lead and names(lead, asked))
+               for lead, items in item_lists(text))
 
 
 def missing_items(answer: str, passage: str, question: str) -> list[str]:
@@ -92,13 +95,21 @@ def missing_items(answer: str, passage: str, question: str) -> list[str]:
     []
     >>> missing_items("Mind the time limit [1].", batch, "What are the options to rerun a failed job?")
     ['Retry all: rerun the whole batch.', 'Partial retry: rerun the failed data.', 'No retry: wait for the next batch.']
+    >>> two = "- Two main advantages of convs:\\n  - Parameter sharing.\\n  - Sparsity of connections."
+    >>> missing_items("Parameter sharing [1].", two, "What are the two main advantages of convolutions?")
+    ['Sparsity of connections.']
+    >>> missing_items("Parameter sharing [1].", two, "What is parameter sharing?")
+    []
     """
     def unsaid(items: list[str]) -> list[str]:
         return [item for item in items if overlap(item, answer, word_families) < SAID]
 
     asked = terms(question)
-    lists = [(lead, items) for lead, items in item_lists(passage) if MIN_ITEMS <= len(items) <= MAX_ITEMS]
-    named = [(len(terms(lead) & asked), items) for lead, items in lists if lead and names(lead, asked)]
+    every = item_lists(passage)
+    lists = [(lead, items) for lead, items in every if MIN_ITEMS <= len(items) <= MAX_ITEMS]
+    # a list the question names by its lead counts from two items: "What are the two main advantages?"
+    named = [(len(terms(lead) & asked), items) for lead, items in every
+             if lead and 2 <= len(items) <= MAX_ITEMS and names(lead, asked)]
     if named:  # the question names a sub-list by its lead: that is the list it asks for
         return unsaid(max(named, key=lambda x: x[0])[1])
     best: tuple[int, list[str]] = (0, [])
