@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable
 from tutor.text import STOPWORDS, stem
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
+VERSION = 3  # characters glued after a name the notes write that still make it that name: "v3", "16", "s"
 
 
 def names(question: str) -> list[str]:
@@ -45,6 +46,8 @@ def unknown_names(question: str, vocabulary: Collection[str], known: Iterable[st
     >>> vocabulary = {"queue", "vgg", "16", "vgg-16", "andrew", "ng", "transformer", "yolo"}
     >>> unknown_names("Use Kafka or a queue? VGG-16's layers? Andrew Ng's Transformers? YOLO? BN?", vocabulary, ["BN"])
     ['Kafka']
+    >>> unknown_names("Is YOLOv3 faster than VGG16 or a YOLOnator?", vocabulary)
+    ['YOLOnator']
     """
     spelled = set(known)
     unknown = []
@@ -57,5 +60,7 @@ def unknown_names(question: str, vocabulary: Collection[str], known: Iterable[st
         if any(f in vocabulary for f in forms) or (len(parts) > 1 and all(p in vocabulary or stem(p) in vocabulary
                                                                for p in parts)):
             continue
+        if any(word[:i] in vocabulary for i in range(len(word) - 1, 2, -1) if len(word) - i <= VERSION):
+            continue  # a version or a plural glued on: "YOLOv3", "VGG16" where the notes write "YOLO", "VGG"
         unknown.append(name)
     return unknown
