@@ -111,6 +111,13 @@ def test_unrelated_question_is_refused_before_any_model(real_tutor: Tutor) -> No
     assert answer.refused and answer.nearest
 
 
+def test_a_question_naming_what_the_notes_never_write_is_refused_on_the_real_index(real_tutor: Tutor) -> None:
+    answer = ask(real_tutor, "Which Kafka topics should an MLE use to deploy a model?")
+    assert answer.refused and answer.retrieval is not None and answer.retrieval.unknown == ("Kafka",)
+    found = real_tutor.retriever.retrieve("Which CRISP-DM phase do MLEs own, per the Key Takeaways?", 5, 0.3)
+    assert found.unknown == () and found.relevant  # names the notes write, in any of their forms
+
+
 def test_extractive_answer_cites_the_real_passages(real_tutor: Tutor) -> None:
     answer = ask(real_tutor, "DS vs MLE?")
     assert answer.extractive and not answer.refused
