@@ -83,6 +83,14 @@ def test_search_json_and_text(cli) -> None:  # type: ignore[no-untyped-def]
     assert [h["rank"] for h in data["hits"]] == [1, 2, 3]
     code, out, _ = cli("search", "ethical risks")
     assert code == 0 and out.startswith("1. ml-process-summary.md › ") and "score" in out
+    assert data["never_mentioned"] == []
+
+
+def test_search_says_when_the_query_names_what_the_notes_never_write(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("search", "ethical risks of Kafka queues")
+    assert code == 0 and out.startswith("1. ") and "your notes never mention 'Kafka'" in err
+    code, out, _ = cli("search", "--json", "ethical risks of Kafka queues")
+    assert code == 0 and json.loads(out)["never_mentioned"] == ["Kafka"]
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,8 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
 
     def one(query: str) -> dict[str, Any]:
         hits = tutor.search(query, args.k)
-        return {"query": query, "hits": [h.to_dict(rank) for rank, h in enumerate(hits, 1)]}
+        return {"query": query, "hits": [h.to_dict(rank) for rank, h in enumerate(hits, 1)],
+                "never_mentioned": list(tutor.retriever.unknown(query))}
 
     if args.batch:
         return _run_batch(args.batch, console, one)
@@ -132,6 +133,9 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         console.print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     print_hits(result["hits"], console)
+    if result["never_mentioned"]:  # the passages above cannot be about it: ask would refuse
+        console.warn(f"your notes never mention {' or '.join(map(repr, result['never_mentioned']))}: "
+                     "these are the nearest passages, not passages about it")
     return 0
 
 

@@ -105,10 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("search", "show the passages that best match a query",
                 "Hybrid search (meaning + keywords) over your notes; shows ranked passages "
-                "with score, section and lines. Useful to see why an answer cites what it cites.")
+                "with score, section and lines. Useful to see why an answer cites what it cites. "
+                "A name in the query your notes never write (\"Kafka\") is pointed out: the passages "
+                "shown are then only the nearest, and ask would refuse.")
     p.add_argument("query", nargs="*", help="what to look for")
     p.add_argument("-k", type=int, default=None, metavar="N", help="how many passages (default 5)")
-    p.add_argument("--json", action="store_true", help="print JSON: query and hits")
+    p.add_argument("--json", action="store_true", help="print JSON: query, hits and never_mentioned")
     _batch(p, "query")
 
     command("chat", "ask several questions; follow-ups understood",

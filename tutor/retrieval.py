@@ -205,9 +205,15 @@ class Retriever:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
         expanded = self.expand(query)
         hits = self._ranked(expanded, k, self.fusion.depth)
-        unknown = tuple(unknown_names(query, self.vocabulary, self.spelled()))
+        unknown = tuple(unknown_names(query, self.vocabulary, self.spelled()))  # acronyms looked up by expand
         return Retrieval(query, expanded, tuple(hits),
                          bool(hits) and not unknown and self.is_relevant(query, hits, min_relevance), unknown)
+
+    def unknown(self, query: str) -> tuple[str, ...]:
+        """The names ``query`` gives that the notes never write ("Kafka"; ``tutor.names``), acronyms
+        looked up first so that one the notes spell out is not among them."""
+        self.expand(query)
+        return tuple(unknown_names(query, self.vocabulary, self.spelled()))
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` keeps one ranking alone (for measurement)."""
