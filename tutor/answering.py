@@ -28,13 +28,12 @@ from tutor.llm import ChatModel, LLMError
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever, comparison_sides
-from tutor.text import CITED, MARKER, claim_words, split_sentences, tokenize
+from tutor.text import CITED, IMAGE, MARKER, claim_words, split_sentences, tokenize
 
 MIN_CLAIM_WORDS = 3  # fewer content words is a fragment or a lead-in, not a claim of its own
 MORE_TOKENS = 200  # what going on may add: about eight lines of notes, a few seconds of the model
 MORE_SENTENCES = 2  # an answer this short, from one passage, is asked to go on (dev: 9 of 65 had two, mostly terse)
 EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empty are found
-IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture in Markdown: no words a learner can use
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 

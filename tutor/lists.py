@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from tutor.records import plain
-from tutor.text import overlap, terms, word_families
+from tutor.text import LINK, overlap, terms, word_families
 
 # A question that asks for several things: "what are", "which ... are", or a plural of a list word.
 LIST_QUESTION = re.compile(
@@ -23,7 +23,6 @@ LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,2}[.)])[ \t]+(\S.*)$")
-LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 MIN_ITEMS = 3  # fewer is not a list worth completing
 MAX_ITEMS = 12  # more is a page of notes, not one list
 MAX_ITEM_CHARS = 160

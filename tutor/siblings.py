@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tutor.records import Chunk, plain
-from tutor.text import word_families
+from tutor.text import IMAGE, LINK, URL, word_families
 
 ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+(.*\S)\s*$")
 NUMBERED = re.compile(r"^\s*\(?\d+[.)]\s+")
@@ -31,9 +31,6 @@ TAGGED = re.compile(r"^\s*\[[A-Z]{2,8}\]\s*")  # "[WIP] Data model versioning pa
 LABEL = re.compile(r"^\*\*(?P<b>[^*]{2,60}?)\*\*\s*(?::|\s[-–—]\s)\s*(?P<v>.+)$"
                    r"|^(?P<p>[A-Z][\w /&'()-]{1,40}?):\s+(?P<pv>.+)$")
 DEFINITION = re.compile(r"^(?:the |an? )?(?:one |any )?[a-z]", re.IGNORECASE)
-LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-URL = re.compile(r"https?://\S+")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 META_HEADING = re.compile(
     r"^(?:table of contents|contents|toc|index|references?|bibliography|sources?|further reading|reading list|"

@@ -79,8 +79,11 @@ def plain_words(text: str) -> set[str]:
     return {t for t in tokenize(text) if "-" not in t}
 
 
-# What carries no words a reader can use: a picture, a link's address (its label stays), a bare URL, a code fence.
-NO_WORDS = re.compile(r"!\[[^\]]*\]\([^)]*\)|\]\([^)]*\)|https?://\S+|`{3}\w*")
+# Markdown that carries no words a reader can use, or whose words are only its label.
+IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture: no words a learner can use
+LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # a link (or a picture): group 1 is its words
+URL = re.compile(r"https?://\S+")  # a bare address
+FENCE = re.compile(r"`{3}\w*")  # a code block's fence line, with its language
 
 
 def says_something(text: str) -> bool:
@@ -91,7 +94,8 @@ def says_something(text: str) -> bool:
     ...                              "- Pipeline definition.", "See [the model load pattern](../load.md)"]]
     [False, False, False, False, True, True]
     """
-    return len(plain_words(NO_WORDS.sub(" ", text))) >= 2
+    words = FENCE.sub(" ", URL.sub(" ", LINK.sub(r"\1", IMAGE.sub(" ", text))))
+    return len(plain_words(words)) >= 2
 
 
 def claim_words(text: str) -> set[str]:
