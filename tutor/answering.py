@@ -25,6 +25,7 @@ from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_compar
 from tutor.judging import elsewhere, judged
 from tutor.lists import asks_for_list, completion, has_list
 from tutor.llm import ChatModel, LLMError
+from tutor.names import said
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.retrieval import Retriever, comparison_sides
@@ -201,8 +202,7 @@ def unmentioned(names: Sequence[str]) -> str:
     >>> unmentioned(["Kafka"])
     "your notes never mention 'Kafka', so no passage of them can answer for it"
     """
-    said = " or ".join(repr(n) for n in names)
-    return f"your notes never mention {said}, so no passage of them can answer for it"
+    return f"your notes never mention {said(names)}, so no passage of them can answer for it"
 
 
 def condense(history: Sequence[tuple[str, str]], follow_up: str, model: ChatModel | None) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tutor.cli_parser import build_parser
 from tutor.errors import TutorError
+from tutor.names import said
 from tutor.render import (
     Console,
     print_answer_footer,
@@ -134,7 +135,7 @@ def cmd_search(args: argparse.Namespace, console: Console) -> int:
         return 0
     print_hits(result["hits"], console)
     if result["never_mentioned"]:  # the passages above cannot be about it: ask would refuse
-        console.warn(f"your notes never mention {' or '.join(map(repr, result['never_mentioned']))}: "
+        console.warn(f"your notes never mention {said(result['never_mentioned'])}: "
                      "these are the nearest passages, not passages about it")
     return 0
 

@@ -64,3 +64,12 @@ def unknown_names(question: str, vocabulary: Collection[str], known: Iterable[st
             continue  # a version or a plural glued on: "YOLOv3", "VGG16" where the notes write "YOLO", "VGG"
         unknown.append(name)
     return unknown
+
+
+def said(names: Iterable[str]) -> str:
+    """Names as a sentence gives them.
+
+    >>> said(["Kafka"]), said(["ROC", "AUC"])
+    ("'Kafka'", "'ROC' or 'AUC'")
+    """
+    return " or ".join(repr(n) for n in names)

@@ -205,7 +205,7 @@ class Retriever:
         """The ``k`` best chunks for ``query`` and whether the notes cover it: what an answer is written from."""
         expanded = self.expand(query)
         hits = self._ranked(expanded, k, self.fusion.depth)
-        unknown = tuple(unknown_names(query, self.vocabulary, self.spelled()))  # acronyms looked up by expand
+        unknown = self._unknown(query)
         return Retrieval(query, expanded, tuple(hits),
                          bool(hits) and not unknown and self.is_relevant(query, hits, min_relevance), unknown)
 
@@ -213,6 +213,10 @@ class Retriever:
         """The names ``query`` gives that the notes never write ("Kafka"; ``tutor.names``), acronyms
         looked up first so that one the notes spell out is not among them."""
         self.expand(query)
+        return self._unknown(query)
+
+    def _unknown(self, query: str) -> tuple[str, ...]:
+        """``unknown`` once ``expand`` has looked up the query's acronyms."""
         return tuple(unknown_names(query, self.vocabulary, self.spelled()))
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
