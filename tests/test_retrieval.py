@@ -115,3 +115,18 @@ def test_a_piece_that_says_nothing_of_its_own_is_passed_over_for_the_next() -> N
     sections = [h.chunk.section for h in retriever.search("model load pattern", k=5)]
     assert sections and not {"Diagram", "Sample"} & {s.rsplit(" > ", 1)[-1] for s in sections}
     assert {s.rsplit(" > ", 1)[-1] for s in sections} == {"Architecture", "Pros"}
+
+
+def test_a_shorthand_question_far_in_meaning_passes_the_gate_when_its_words_pick_out_a_passage() -> None:
+    from tutor.records import Hit
+
+    retriever = make_retriever()
+    by_section = {c.section.rsplit(" > ", 1)[-1]: c for c in retriever.chunks}
+    hybrid, risks = by_section["Hybrid Approach"], by_section["System Risks"]
+    question = "two-stage recsys?"  # "recsys" is no word of the notes; the embedder reads the rest as noise
+    assert retriever.keyword_coverage(question) >= 0.5
+    # far in meaning from every passage (cosine 0.05), but the best passage holds the question's rare words
+    assert retriever.is_relevant(question, [Hit(hybrid, 1.0, dense=0.05)], 0.3)
+    assert not retriever.is_relevant(question, [Hit(risks, 1.0, dense=0.05)], 0.3)
+    # a question most of whose words the notes never use is not let through by one passage's words
+    assert not retriever.is_relevant("two-stage sourdough starter feeding?", [Hit(hybrid, 1.0, dense=0.05)], 0.3)

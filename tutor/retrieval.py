@@ -139,11 +139,18 @@ class Retriever:
 
     def is_relevant(self, query: str, hits: Sequence[Hit], min_similarity: float) -> bool:
         """Whether the notes plausibly cover the query: close in meaning, or sharing most of its keywords
-        while not far in meaning (short keyword queries such as "crispdm steps?" embed poorly)."""
+        while not far in meaning (short keyword queries such as "crispdm steps?" embed poorly), or sharing
+        most of them with a best passage that holds most of their rarity-weighted sum: a learner's shorthand
+        ("two-stage recsys?") can embed far from every passage while its words pick out one."""
+        from tutor.evidence import MIN_COVERAGE, coverage
+
         best = max((h.dense for h in hits if h.dense is not None), default=0.0)
-        return best >= min_similarity or (
-            best >= 0.6 * min_similarity and self.keyword_coverage(query) >= 0.5
-        )
+        if best >= min_similarity:
+            return True
+        if self.keyword_coverage(query) < 0.5:
+            return False
+        return best >= 0.6 * min_similarity or bool(hits) and \
+            coverage(query, hits[0].chunk.embed_text(), self.bm25.idf, self.spelled()) >= MIN_COVERAGE
 
     def expand(self, query: str) -> str:
         """The query with the notes' abbreviations spelled out (what is searched)."""
