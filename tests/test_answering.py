@@ -625,3 +625,19 @@ def test_a_passage_found_by_keywords_alone_is_not_judged(tutor: Tutor, model: Sc
     assert judging.judged(model, "DS vs MLE?", [by_words, by_meaning]) == 2
     assert len(judged_passages(model)) == 1 and model.judgements == ["YES"]  # [1] was never asked about
     assert judging.judged(model, "DS vs MLE?", [by_words]) is None and model.judgements == ["YES"]
+
+
+def test_a_yes_whose_second_answer_only_restates_the_question_quotes_the_passage(tutor: Tutor,
+                                                                                 model: ScriptedModel) -> None:
+    question = "What learning rate should I use for the ML model?"
+    tutor.settings = replace(tutor.settings, min_relevance=0.0)  # every passage counts as close in meaning
+    model.judgements.append("YES")
+    model.enqueue(NOT_COVERED, "Use the learning rate for the ML model [1].")  # the question, said back
+    events = list(tutor.ask(question))
+    answer = final(events)
+    n = int(re.search(r"passage \[(\d)\] alone", next(e.text for e in events if isinstance(e, Notice))).group(1))
+    assert not answer.refused and answer.extractive
+    assert answer.answer.startswith(answering.JUDGED_QUOTE) and answer.answer.endswith(f"[{n}]")
+    assert [c.n for c in answer.citations] == [n]
+    assert any("only repeated the question" in w for w in answer.warnings)
+    assert any("only restated the question" in e.text for e in events if isinstance(e, Notice))

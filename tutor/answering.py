@@ -179,6 +179,8 @@ JUDGED_AGAIN = ("the model's first answer was a refusal or went beyond your note
                 "passage [{n}] answers the question, and asked again with that passage alone, it answered from it")
 ELSEWHERE = ("the first answer cited only passages the model, asked apart, judged not to answer the question, "
              "while it judged that passage [1] does; asked again with passage [1] alone, it answered from it")
+JUDGED_QUOTE = ("The model judged this part of your notes to answer your question but could only repeat the "
+                "question from it, so here it is as written (quoted, not a written answer):")
 OVERRULED = ("The model found no answer in these passages, but this part of your notes holds most of your "
              "question's words, so here it is as written (quoted, not a written answer):")
 
@@ -303,6 +305,8 @@ def stream_answer(
         yield TextDelta(extra)
         return check_citations(check.text + extra, passages)
 
+    parroted: set[int] = set()  # passages whose second answer only restated the question
+
     def narrowly(n: int, notice: str, warning: str) -> Generator[AnswerEvent, None, Answer | None]:
         """The question asked again with passage [n] alone (keeping its number): the finished answer when
         that one holds (says something, backed, with a number if asked for one), else None."""
@@ -311,8 +315,12 @@ def stream_answer(
         yield from write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings, started, narrow,
                          markers=n)
         again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
-        if narrow.said_nothing or restates(narrow.text, asked) or not again.grounded or \
-                lacks_number(narrow.text, asked):
+        if narrow.said_nothing:
+            return None
+        if restates(narrow.text, asked):
+            parroted.add(n)
+            return None
+        if not again.grounded or lacks_number(narrow.text, asked):
             return None
         again = yield from listed(again)
         if not narrow.incomplete:  # a second answer is as terse as a first: it goes on from its one passage
@@ -327,12 +335,24 @@ def stream_answer(
         yield TextDelta(check.text)
 
     def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
-        """Asked again with the first of the best passages the model, asked apart, judges to answer."""
+        """Asked again with the first of the best passages the model, asked apart, judges to answer. When
+        that second answer only restates the question from a passage close in meaning, the passage is
+        quoted: the model judged it to answer and could not phrase it ("Before using ML, what should I ask
+        ...?" against the notes' "How would you solve the problem without ML?"). A second refusal is not
+        quoted: the model read the passage alone and found nothing."""
         n = judged(model, asked, hits, tried)
         if n is None:
             return None
-        return (yield from narrowly(n, f"asking again with passage [{n}] alone: asked apart, the model judged "
-                                       f"that it answers the question", JUDGED_AGAIN.format(n=n)))
+        done = yield from narrowly(n, f"asking again with passage [{n}] alone: asked apart, the model judged "
+                                      f"that it answers the question", JUDGED_AGAIN.format(n=n))
+        if done is not None or n not in parroted or (hits[n - 1].dense or 0.0) < settings.min_relevance:
+            return done
+        yield Notice(f"the second answer only restated the question: passage [{n}] is quoted instead")
+        text = extractive_answer([hits[n - 1]], 1, numbers=[n], lead=JUDGED_QUOTE, max_chars=700)
+        yield TextDelta(text)
+        return finish(check_citations(text, passages), draft.first_ms, extractive=True, warnings=[
+            f"the model judged that passage [{n}] answers your question, but asked with it alone only repeated "
+            f"the question: it is quoted instead"])
 
     # backed sentences are kept only with evidence that a passage answers
     kept = kept_part(check, passages) if not check.grounded and partly else None
