@@ -15,9 +15,11 @@ import re
 from tutor.records import plain
 from tutor.text import LINK, overlap, terms, word_families
 
-# A question that asks for several things: "what are", "which ... are", or a plural of a list word.
+# A question that asks for several things: "what are", "which ... are", "what can I do", or a plural of a
+# list word.
 LIST_QUESTION = re.compile(
     r"\b(?:what|which)\s+(?:\w+\s+){0,3}(?:are|were)\b|\b(?:list|enumerate|name\s+(?:the|some|all))\b|"
+    r"\bwhat\s+(?:can|could|should)\s+(?:i|we|you|one)\s+do\b|"
     r"\b(?:types|kinds|steps|ways|methods|techniques|pros|cons|advantages|disadvantages|benefits|drawbacks|"
     r"examples|options|components|parts|stages|phases|approaches|strategies|tips|rules|practices)\b",
     re.IGNORECASE,
@@ -34,6 +36,8 @@ def asks_for_list(question: str) -> bool:
 
     >>> asks_for_list("What are the pros and cons of end-to-end learning?"), asks_for_list("What is dropout?")
     (True, False)
+    >>> asks_for_list("What can I do when the variance is large?")  # the things one can do
+    True
     """
     return bool(LIST_QUESTION.search(question))
 
