@@ -641,3 +641,14 @@ def test_a_yes_whose_second_answer_only_restates_the_question_quotes_the_passage
     assert [c.n for c in answer.citations] == [n]
     assert any("only repeated the question" in w for w in answer.warnings)
     assert any("only restated the question" in e.text for e in events if isinstance(e, Notice))
+
+
+def test_a_quoted_numbered_list_keeps_its_items_in_one_cited_sentence_each() -> None:
+    from tutor.records import Chunk, Hit
+
+    text = "1. **What problem is the model solving?**\n2. **How would you solve the problem without ML?**"
+    hit = Hit(Chunk("a:1", "a.md", "Problem Formulation > Four Guiding Questions", 104, 105, text, "h"), 1.0)
+    quoted = answering.extractive_answer([hit], 1, lead=answering.JUDGED_QUOTE)
+    assert "1) What problem" in quoted and "2) How would" in quoted  # "1." flattened would end a sentence
+    check = check_citations(quoted, [hit.chunk.embed_text()])  # the passages as answering checks them
+    assert not check.unsupported  # no "Four Guiding Questions: 1." left unbacked

@@ -39,6 +39,7 @@ REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from 
 
 
 # Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
+NUMBERED = re.compile(r"(?m)^(\s*)(\d{1,2})\.(?=\s)")  # a numbered list item: flattened, its "1." would end a sentence
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
@@ -191,7 +192,7 @@ def extractive_answer(hits: Sequence[Hit], max_passages: int = 3, *, numbers: Se
     model refused although a passage holds the question's words. ``numbers`` are the hits' markers."""
     lines = [lead]
     for n, hit in zip(numbers or range(1, len(hits) + 1), hits[:max_passages]):
-        body = " ".join(plain(hit.chunk.text).split())
+        body = " ".join(NUMBERED.sub(r"\1\2)", plain(hit.chunk.text)).split())  # "1." is no sentence end
         if len(body) > max_chars:
             body = body[:max_chars].rsplit(" ", 1)[0] + " ..."
         lines.append(f"- {hit.chunk.section}: {body} [{n}]")
