@@ -118,6 +118,15 @@ def test_a_question_naming_what_the_notes_never_write_is_refused_on_the_real_ind
     assert found.unknown == () and found.relevant  # names the notes write, in any of their forms
 
 
+def test_a_shorthand_question_far_in_meaning_passes_the_gate_by_its_words_on_the_real_index(real_tutor: Tutor) -> None:
+    found = real_tutor.retriever.retrieve("two-stage recsys?", 5, 0.3)
+    # MiniLM puts it far from every passage ("recsys" is no word of the notes) ...
+    assert max(h.dense or 0.0 for h in found.hits) < 0.6 * 0.3
+    # ... but its words pick out the hybrid approach's two-stage lines, so it is not refused unread
+    assert found.relevant and found.hits[0].chunk.section.endswith("Hybrid Approach")
+    assert not real_tutor.retriever.retrieve("sourdough proofing recsys?", 5, 0.3).relevant
+
+
 def test_extractive_answer_cites_the_real_passages(real_tutor: Tutor) -> None:
     answer = ask(real_tutor, "DS vs MLE?")
     assert answer.extractive and not answer.refused
