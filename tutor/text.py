@@ -83,7 +83,7 @@ def plain_words(text: str) -> set[str]:
 IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")  # a picture: no words a learner can use
 LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # a link (or a picture): group 1 is its words
 URL = re.compile(r"https?://\S+")  # a bare address
-FENCE = re.compile(r"`{3}\w*")  # a code block's fence line, with its language
+FENCE_MARK = re.compile(r"`{3}\w*")  # backticks opening a code block, and its language (chunking.FENCE: a fence line)
 
 
 def says_something(text: str) -> bool:
@@ -94,7 +94,7 @@ def says_something(text: str) -> bool:
     ...                              "- Pipeline definition.", "See [the model load pattern](../load.md)"]]
     [False, False, False, False, True, True]
     """
-    words = FENCE.sub(" ", URL.sub(" ", LINK.sub(r"\1", IMAGE.sub(" ", text))))
+    words = FENCE_MARK.sub(" ", URL.sub(" ", LINK.sub(r"\1", IMAGE.sub(" ", text))))
     return len(plain_words(words)) >= 2
 
 
