@@ -38,8 +38,8 @@ EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empt
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
-# Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
 NUMBERED = re.compile(r"(?m)^(\s*)(\d{1,2})\.(?=\s)")  # a numbered list item: flattened, its "1." would end a sentence
+# Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
@@ -335,6 +335,13 @@ def stream_answer(
         yield Notice("the second answer did not hold; the first one stands:")
         yield TextDelta(check.text)
 
+    def quoted(positions: Sequence[int], lead: str, warning: str) -> Generator[AnswerEvent, None, Answer]:
+        """The hits at ``positions`` (0-based) quoted as the answer, labelled by ``lead``, cited."""
+        text = extractive_answer([hits[i] for i in positions], len(positions), numbers=[i + 1 for i in positions],
+                                 lead=lead, max_chars=700)
+        yield TextDelta(text)
+        return finish(check_citations(text, passages), draft.first_ms, [warning], extractive=True)
+
     def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
         """Asked again with the first of the best passages the model, asked apart, judges to answer. When
         that second answer only restates the question from a passage close in meaning, the passage is
@@ -349,11 +356,9 @@ def stream_answer(
         if done is not None or n not in parroted or (hits[n - 1].dense or 0.0) < settings.min_relevance:
             return done
         yield Notice(f"the second answer only restated the question: passage [{n}] is quoted instead")
-        text = extractive_answer([hits[n - 1]], 1, numbers=[n], lead=JUDGED_QUOTE, max_chars=700)
-        yield TextDelta(text)
-        return finish(check_citations(text, passages), draft.first_ms, extractive=True, warnings=[
-            f"the model judged that passage [{n}] answers your question, but asked with it alone only repeated "
-            f"the question: it is quoted instead"])
+        return (yield from quoted([n - 1], JUDGED_QUOTE, f"the model judged that passage [{n}] answers your "
+                                                         f"question, but asked with it alone only repeated the "
+                                                         f"question: it is quoted instead"))
 
     # backed sentences are kept only with evidence that a passage answers
     kept = kept_part(check, passages) if not check.grounded and partly else None
@@ -382,12 +387,9 @@ def stream_answer(
             done = yield from judged_again()
             yield done or refusal(draft.first_ms)
             return
-        text = extractive_answer([hits[i] for i in answering], 2, numbers=[i + 1 for i in answering],
-                                 lead=OVERRULED, max_chars=700)
-        yield TextDelta(text)
-        yield finish(check_citations(text, passages), draft.first_ms, extractive=True, warnings=[
-            "the model said your notes don't cover this, but a passage holds most of the question's words: "
-            "it is quoted instead"])
+        yield (yield from quoted(answering[:2], OVERRULED, "the model said your notes don't cover this, but a "
+                                                           "passage holds most of the question's words: it is "
+                                                           "quoted instead"))
         return
     if no_number:
         yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "

@@ -149,8 +149,9 @@ class Retriever:
             return True
         if self.keyword_coverage(query) < 0.5:
             return False
-        return best >= 0.6 * min_similarity or bool(hits) and \
-            coverage(query, hits[0].chunk.embed_text(), self.bm25.idf, self.spelled()) >= MIN_COVERAGE
+        return best >= 0.6 * min_similarity or (
+            bool(hits) and coverage(query, hits[0].chunk.embed_text(), self.bm25.idf, self.spelled()) >= MIN_COVERAGE
+        )
 
     def expand(self, query: str) -> str:
         """The query with the notes' abbreviations spelled out (what is searched)."""
