@@ -127,6 +127,16 @@ def test_a_shorthand_question_far_in_meaning_passes_the_gate_by_its_words_on_the
     assert not real_tutor.retriever.retrieve("sourdough proofing recsys?", 5, 0.3).relevant
 
 
+def test_the_line_closest_to_the_question_is_found_by_the_real_embedder(minilm) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_related import ADAM, hit
+    from tutor.related import related_lines
+
+    said = "Adam combines the ideas of momentum and RMSprop [1]."
+    lines = related_lines("How is Adam related to momentum and RMSprop?", [hit(ADAM)], [1], said, minilm)
+    assert lines and lines[0] == (1, "Adam optimization simply puts RMSprop and momentum together!")
+    assert related_lines("What is a convolution stride?", [hit(ADAM)], [1], said, minilm) == []
+
+
 def test_extractive_answer_cites_the_real_passages(real_tutor: Tutor) -> None:
     answer = ask(real_tutor, "DS vs MLE?")
     assert answer.extractive and not answer.refused

@@ -28,6 +28,7 @@ from tutor.llm import ChatModel, LLMError
 from tutor.names import said
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
 from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
+from tutor.related import addition, related_lines
 from tutor.retrieval import Retriever, comparison_sides
 from tutor.text import CITED, IMAGE, MARKER, claim_words, split_sentences, tokenize
 
@@ -306,6 +307,15 @@ def stream_answer(
         yield TextDelta(extra)
         return check_citations(check.text + extra, passages)
 
+    def related(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
+        """The cited passages' lines closest in meaning to the question that the answer left unsaid."""
+        extra = addition(related_lines(prompted, hits, check.cited, check.text, retriever.embedder))
+        both = check_citations(check.text + extra, passages) if extra else check
+        if not extra or not both.grounded:
+            return check
+        yield TextDelta(extra)
+        return both
+
     parroted: set[int] = set()  # passages whose second answer only restated the question
 
     def narrowly(n: int, notice: str, warning: str) -> Generator[AnswerEvent, None, Answer | None]:
@@ -327,6 +337,7 @@ def stream_answer(
         if not narrow.incomplete:  # a second answer is as terse as a first: it goes on from its one passage
             again = yield from more(model, prompted, [hits[n - 1]], passages, again, narrow, settings, started, [n])
         again = yield from compared(again)
+        again = yield from related(again)
         return finish(again, draft.first_ms, [*narrow.warnings, warning], incomplete=narrow.incomplete)
 
     def stands(check: CitationCheck) -> Iterator[AnswerEvent]:
@@ -403,6 +414,7 @@ def stream_answer(
                 yield from stands(kept)
             kept = yield from listed(kept)
             kept = yield from compared(kept)
+            kept = yield from related(kept)
             yield finish(kept, draft.first_ms, [*warnings, *(f"left out, as no passage backs it: {s!r}"
                                                             for s in check.unsupported)],
                          incomplete=draft.incomplete)
@@ -420,6 +432,7 @@ def stream_answer(
     if not draft.incomplete:  # going on first: its prompt extends the answer's, whose KV cache is still there
         check = yield from more(model, prompted, hits, passages, check, draft, settings, started)
     check = yield from compared(check)
+    check = yield from related(check)
     if not tried and elsewhere(model, asked, hits, cited):
         # The small model sometimes answers from a passage beside the point (a neighbouring pattern, the
         # section before) with the answering one first among five; asked apart, it tells them apart.

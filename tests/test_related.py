@@ -1,0 +1,77 @@
+"""Any answer gets the lines of the passages it cites that are closest to the question and left unsaid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.fakes import HashEmbedder, ScriptedModel
+from tutor.answering import final
+from tutor.pipeline import Tutor
+from tutor.records import Chunk, Hit, TextDelta
+from tutor.related import addition, candidates, related_lines
+
+ADAM = """# Optimization
+
+## Adam optimization algorithm
+
+- Adam optimization and RMSprop are among the optimization algorithms that worked very well.
+- Adam optimization simply puts RMSprop and momentum together!
+- Hyperparameters for Adam:
+  - Learning rate: needed to be tuned.
+  - `beta1`: parameter of the momentum - `0.9` is recommended by default.
+![](Images/adam.png)
+| optimizer | default |
+"""
+
+
+def hit(text: str, source: str = "opt.md") -> Hit:
+    return Hit(Chunk(f"{source}:1", source, "Adam optimization algorithm", 1, text.count("\n") + 1, text, ""), 1.0)
+
+
+def test_only_lines_that_can_stand_alone_are_candidates() -> None:
+    assert candidates(ADAM) == [
+        "Adam optimization and RMSprop are among the optimization algorithms that worked very well.",
+        "Adam optimization simply puts RMSprop and momentum together!",
+        "Learning rate: needed to be tuned.",
+        "`beta1`: parameter of the momentum - `0.9` is recommended by default.",
+    ]  # no heading, no lead-in ("Hyperparameters for Adam:"), picture or table row
+    code = ("```python\nsubject to running time < 100ms  # satisficing metric\n```\n"
+            "- A prerelease model gets `0`.<br> A released model gets `1`.")
+    assert candidates(code) == ["`subject to running time < 100ms  # satisficing metric`",
+                                "A prerelease model gets `0`. A released model gets `1`."]
+
+
+def test_the_closest_unsaid_lines_of_the_cited_passages_come_in_the_notes_order() -> None:
+    hits = [hit(ADAM), hit("- Adam is related to momentum and RMSprop through moving averages.", "b.md")]
+    said = "Adam optimization and RMSprop worked very well with many architectures [1]."
+    lines = related_lines("How is Adam related to momentum and RMSprop?", hits, [1], said, HashEmbedder())
+    assert lines == [(1, "Adam optimization simply puts RMSprop and momentum together!")]  # [2] is not cited
+    both = related_lines("How is Adam related to momentum and RMSprop?", hits, [1, 2], said, HashEmbedder())
+    assert [n for n, _ in both] == [1, 2]
+    assert related_lines("How is Adam related to momentum and RMSprop?", hits, [1, 2], said, HashEmbedder(),
+                         max_lines=1) in ([both[0]], [both[1]])
+
+
+def test_nothing_is_added_when_every_close_line_is_said_or_none_is_close() -> None:
+    said = "Adam optimization simply puts RMSprop and momentum together [1]."
+    assert related_lines("How is Adam related to momentum?", [hit(ADAM)], [1], said, HashEmbedder()) == []
+    assert related_lines("What is a convolution stride?", [hit(ADAM)], [1], "", HashEmbedder()) == []
+    assert related_lines("How is Adam related to momentum?", [hit(ADAM)], [], "", HashEmbedder()) == []
+    assert addition([]) == ""
+
+
+def test_an_answer_ends_with_the_related_lines_cited_and_checked(tutor: Tutor, model: ScriptedModel,
+                                                                 corpus: Path) -> None:
+    (corpus / "opt.md").write_text(ADAM)
+    question = "How is Adam related to momentum and RMSprop?"
+    model.enqueue("Yes [1].")  # a grounded throwaway: finds the passage's number
+    found = final(tutor.ask(question))
+    n = next(i for i, h in enumerate(found.retrieval.hits, 1) if h.chunk.source == "opt.md")
+    model.enqueue(f"Adam optimization and RMSprop worked very well with many architectures [{n}]. "
+                  f"They are optimization algorithms [{n}]. Both are recommended [{n}].")  # three: no going on
+    events = list(tutor.ask(question))
+    answer = final(events)
+    assert answer.answer == "".join(e.text for e in events if isinstance(e, TextDelta))  # streamed as kept
+    head, added = answer.answer.split("\n\nYour notes also say:\n")
+    assert added == f"- Adam optimization simply puts RMSprop and momentum together [{n}]!"
+    assert not answer.unsupported and [c.n for c in answer.citations] == [n]

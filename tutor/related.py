@@ -1,0 +1,107 @@
+"""The lines of a cited passage closest in meaning to the question that the answer left unsaid.
+
+A small model stops at the first fact of a passage that states three about what is asked ("Adam is
+related to momentum and RMSprop" where the note says "Adam simply puts RMSprop and momentum together";
+"tanh works better for hidden units" where the line after it gives tanh's range). The passages the
+answer cites are read line by line, each line is embedded, and the closest to the question that add to
+what is said are quoted after the answer, verbatim and cited: the notes' own terms, which no check of
+the model's wording can match for faithfulness. A lead-in ("Hyperparameters for Adam:"), a picture, a
+link list or a heading adds nothing alone and is not a candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from tutor.embedding import Embedder
+from tutor.records import Hit, plain
+from tutor.text import IMAGE, claim_words, split_sentences
+
+MIN_SIMILARITY = 0.5  # cosine to the question a line needs (tuned on the dev splits)
+BELOW_BEST = 0.2  # and it must be within this of the closest line: the rest are about something else
+MAX_LINES = 2  # a few lines that teach; more is a page of notes
+MIN_WORDS = 4  # content words: fewer is a label or a fragment
+MAX_LINE_CHARS = 300  # a longer line is a paragraph, not a fact
+
+FENCE = re.compile(r"^\s*(?:```|~~~)")
+MARK = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+")
+SKIP = re.compile(r"^\s*(?:#|\||>|!\[|<)")  # headings, table rows, quotes, pictures, markup
+BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)  # an HTML line break inside a Markdown line
+
+
+def candidates(text: str) -> list[str]:
+    """A passage's lines that could stand alone as a fact: list marks dropped, code lines kept inside
+    backticks, lead-ins, headings, pictures, tables and fences left out.
+
+    >>> candidates("# Adam\\n- Hyperparameters for Adam:\\n  - beta1: parameter of the momentum, 0.9 by default\\n"
+    ...            "```\\nmaximize F1  # optimizing metric, one of them\\n```\\n![](a.png)")
+    ['beta1: parameter of the momentum, 0.9 by default', '`maximize F1  # optimizing metric, one of them`']
+    """
+    out = []
+    code = False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            code = not code
+            continue
+        body = line.strip() if code else BREAK.sub(" ", MARK.sub("", line)).strip()
+        if not body or len(body) > MAX_LINE_CHARS or (not code and (SKIP.match(body) or body.endswith(":"))):
+            continue
+        if len(claim_words(IMAGE.sub(" ", body))) < MIN_WORDS:
+            continue
+        out.append(f"`{body}`" if code and "`" not in body else body)
+    return out
+
+
+def related_lines(question: str, hits: Sequence[Hit], cited: Sequence[int], said: str, embedder: Embedder,
+                  max_lines: int = MAX_LINES) -> list[tuple[int, str]]:
+    """Up to ``max_lines`` (passage number, line) of the ``cited`` passages (1-based), closest in meaning
+    to ``question`` and adding to ``said``, in the notes' order."""
+    import numpy as np
+
+    lines = [(n, line) for n in cited if 1 <= n <= len(hits) for line in candidates(hits[n - 1].chunk.text)]
+    if not lines:
+        return []
+    vectors = np.asarray(embedder.embed([question] + [plain(line) for _, line in lines]))
+    scores = vectors[1:] @ vectors[0]
+    best = float(scores.max())
+    known = claim_words(said)
+    chosen: dict[int, str] = {}
+    for i in sorted(range(len(lines)), key=lambda i: -scores[i]):
+        if len(chosen) == max_lines or scores[i] < max(MIN_SIMILARITY, best - BELOW_BEST):
+            break
+        fresh = [part for part in split_sentences(lines[i][1]) if adds(part, known)]  # a said sentence goes
+        if not fresh:
+            continue
+        chosen[i] = " ".join(fresh)
+        known |= claim_words(chosen[i])
+    return [(lines[i][0], chosen[i]) for i in sorted(chosen)]
+
+
+def adds(text: str, known: set[str]) -> bool:
+    """Whether a third of ``text``'s content words (at least one) are not ``known``.
+
+    >>> said = claim_words("The algorithm has a parameter B, which is the beam width [2].")
+    >>> adds("The algorithm has a parameter B, the beam width.", said), adds("Take B = 3 outputs at a time.", said)
+    (False, True)
+    """
+    words = claim_words(text)
+    return len(words - known) >= max(1, -(-len(words) // 3))
+
+
+def addition(lines: Sequence[tuple[int, str]]) -> str:
+    """The lines as text to add after an answer, each cited to its passage.
+
+    >>> print(addition([(1, "Adam simply puts RMSprop and momentum together!")]))
+    <BLANKLINE>
+    <BLANKLINE>
+    Your notes also say:
+    - Adam simply puts RMSprop and momentum together [1]!
+    """
+    if not lines:
+        return ""
+    def cited(n: int, line: str) -> str:
+        end = line[-1] if line[-1] in ".!?" else ""
+        return f"- {line[: len(line) - len(end)]} [{n}]{end}"
+
+    return "\n\nYour notes also say:\n" + "\n".join(cited(n, line) for n, line in lines)
