@@ -6,7 +6,7 @@ related to momentum and RMSprop" where the note says "Adam simply puts RMSprop a
 answer cites are read line by line, each line is embedded, and the closest to the question that add to
 what is said are quoted after the answer, verbatim and cited: the notes' own terms, which no check of
 the model's wording can match for faithfulness. A lead-in ("Hyperparameters for Adam:"), a picture, a
-link list or a heading adds nothing alone and is not a candidate.
+link list or a heading adds nothing alone and is not a candidate, nor is a line giving an assistant orders.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from tutor.chunking import FENCE
 from tutor.embedding import Embedder
+from tutor.prompts import INJECTION
 from tutor.records import Hit, plain
 from tutor.text import IMAGE, claim_words, split_sentences
 
@@ -24,7 +26,6 @@ MAX_LINES = 2  # a few lines that teach; more is a page of notes
 MIN_WORDS = 4  # content words: fewer is a label or a fragment
 MAX_LINE_CHARS = 300  # a longer line is a paragraph, not a fact
 
-FENCE = re.compile(r"^\s*(?:```|~~~)")
 MARK = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+")
 SKIP = re.compile(r"^\s*(?:#|\||>|!\[|<)")  # headings, table rows, quotes, pictures, markup
 BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)  # an HTML line break inside a Markdown line
@@ -47,8 +48,8 @@ def candidates(text: str) -> list[str]:
         body = line.strip() if code else BREAK.sub(" ", MARK.sub("", line)).strip()
         if not body or len(body) > MAX_LINE_CHARS or (not code and (SKIP.match(body) or body.endswith(":"))):
             continue
-        if len(claim_words(IMAGE.sub(" ", body))) < MIN_WORDS:
-            continue
+        if len(claim_words(IMAGE.sub(" ", body))) < MIN_WORDS or INJECTION.search(body):
+            continue  # a label or a fragment; or words addressed to an assistant, never quoted
         out.append(f"`{body}`" if code and "`" not in body else body)
     return out
 
