@@ -310,8 +310,10 @@ def stream_answer(
     def related(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
         """The cited passages' lines closest in meaning to the question that the answer left unsaid."""
         extra = addition(related_lines(prompted, hits, check.cited, check.text, retriever.embedder))
-        both = check_citations(check.text + extra, passages) if extra else check
-        if not extra or not both.grounded:
+        if not extra:
+            return check
+        both = check_citations(check.text + extra, passages)
+        if not both.grounded:
             return check
         yield TextDelta(extra)
         return both

@@ -101,8 +101,10 @@ def addition(lines: Sequence[tuple[int, str]]) -> str:
     """
     if not lines:
         return ""
-    def cited(n: int, line: str) -> str:
-        end = line[-1] if line[-1] in ".!?" else ""
-        return f"- {line[: len(line) - len(end)]} [{n}]{end}"
+    return "\n\nYour notes also say:\n" + "\n".join(_item(n, line) for n, line in lines)
 
-    return "\n\nYour notes also say:\n" + "\n".join(cited(n, line) for n, line in lines)
+
+def _item(n: int, line: str) -> str:
+    """A list item of ``line`` with its marker before the closing stop, as the model writes one."""
+    end = line[-1] if line[-1] in ".!?" else ""
+    return f"- {line[: len(line) - len(end)]} [{n}]{end}"
