@@ -174,6 +174,49 @@ def test_right_fact_under_wrong_number_is_repointed(tutor: Tutor, model: Scripte
     assert any(f"[{wrong}] to [{n}]" in w for w in answer.warnings)
 
 
+def test_the_learner_reads_the_corrected_markers_as_the_answer_is_written(tutor: Tutor, model: ScriptedModel) -> None:
+    # The terminal cannot take back what it printed: a marker the model got wrong or left out is
+    # corrected in the stream itself, so what was read is the answer kept (and its warnings are true).
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    wrong = 1 if n != 1 else 2
+    model.enqueue(f"Data scientists do statistical analysis, visualization and hypothesis testing [{wrong}]. "
+                  f"Data scientists focus on analysis and experimentation")
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert streamed == answer.answer
+    assert f"hypothesis testing [{n}]. Data scientists focus on analysis and experimentation" in streamed
+    assert f"[{wrong}]" not in streamed or wrong == n
+    assert any(f"[{wrong}] to [{n}]" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize("text", [
+    "Data scientists analyse data. MLEs ship production systems.",
+    "Data scientists analyse data [2]. MLEs ship production systems [Note 2, 7].\n\n- Data scientists test [1]\n- x",
+    "MLEs ship production systems [1] and maintain them . The range is [-1,1] for tanh.  Use `W[l]` here!",
+    "Data scientists analyse data NOT_COVERED. The sky is blue at noon.\n1. MLEs ship\n2. production systems",
+    "Short.",
+    "Data scientists analyse data. [2] MLEs ship production systems [1][2]. E.g. Data scientists test.\n\n\n"
+    "`a[i][0]` [3]",
+])
+def test_the_stream_is_the_checked_text_however_it_is_cut(text: str) -> None:
+    import random
+
+    passages = ["Data scientists analyse data and test hypotheses", "MLEs ship production systems"]
+    kept = check_citations(text, passages)
+    for seed in range(40):
+        rng = random.Random(seed)
+        cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(1, 12))))
+        pieces = [TextDelta(text[a:b]) for a, b in zip([0, *cuts], [*cuts, len(text)])]
+        shown = answering.cited_stream(pieces, passages, lambda: text)
+        deltas = []
+        while True:
+            try:
+                deltas.append(next(shown).text)
+            except StopIteration as done:
+                assert done.value == kept
+                break
+        assert "".join(deltas) == kept.text, (seed, deltas)
+
+
 def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor, model: ScriptedModel) -> None:
     n = passage_number(tutor, model, "DS vs MLE?", ROLES)
     model.enqueue(f"Data scientists focus on analysis and experimentation [{n}]. And then more text follows here.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from tutor.comparing import comparing_lines, contrast
@@ -39,6 +39,7 @@ EMPTIED = "\x00"  # where a removed sentence was, while the lines it leaves empt
 REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from general knowledge."
 
 
+SENTINEL = re.compile(rf"\s*\b{NOT_COVERED}\b\.?")  # the refusal word, written after a real answer
 NUMBERED = re.compile(r"(?m)^(\s*)(\d{1,2})\.(?=\s)")  # a numbered list item: flattened, its "1." would end a sentence
 # Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -110,7 +111,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
         return "".join(f"[{n}]" for n in numbers if 1 <= n <= len(passages))
 
     cleaned = MARKER.sub(fix, text)
-    cleaned = re.sub(rf"\s*\b{NOT_COVERED}\b\.?", "", cleaned)  # a stray sentinel after a real answer
+    cleaned = SENTINEL.sub("", cleaned)  # a stray sentinel after a real answer
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     passage_words = [claim_words(p) for p in passages]
@@ -160,6 +161,64 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     cleaned = "".join(out)
     cited = sorted({int(n) for n in CITED.findall(cleaned)})
     return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
+
+
+def extended(check: CitationCheck, extra: str, passages: Sequence[str]) -> CitationCheck:
+    """``check``'s answer with ``extra`` added, checked again as a whole; the markers corrected in it
+    before are still reported.
+
+    >>> first = check_citations("MLEs ship production systems.", ["Data", "MLEs ship production systems"])
+    >>> both = extended(first, "\\n- Data [1]", ["Data", "MLEs ship production systems"])
+    >>> both.text, both.repointed
+    ('MLEs ship production systems [2].\\n- Data [1]', [(0, 2)])
+    """
+    both = check_citations(check.text + extra, passages)
+    return replace(both, repointed=[*check.repointed, *both.repointed])
+
+
+# Where a streamed answer's sentence is known to be finished: a boundary of ``split_sentences`` with the
+# next sentence begun after it.
+BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*(\"'])|\n+")
+UNSETTLED = re.compile(r"(?<![\w)])\[.*$|[\s.,;:!?]+$", re.DOTALL)  # a marker, or the stop, may still change
+
+
+def cited_stream(deltas: Iterable[TextDelta], passages: Sequence[str],
+                 kept: Callable[[], str]) -> Generator[TextDelta, None, CitationCheck]:
+    """``deltas`` as the learner should read them: each finished sentence as ``check_citations`` leaves it
+    (a marker the model left out added, a wrong one corrected), the sentence being written up to its last
+    word (its marker and stop may yet change). Once the deltas end, the rest of the checked ``kept()`` text
+    (what the answer keeps), whose check is returned. So the terminal, which cannot take back what it
+    printed, shows the checked answer as it is written, not the model's raw markers.
+
+    >>> pieces = [TextDelta(p) for p in ("MLEs ship", " production systems. Data", " scientists analyse data", ".")]
+    >>> passages = ["Data scientists analyse data", "MLEs ship production systems"]
+    >>> shown = cited_stream(pieces, passages, lambda: "MLEs ship production systems. Data scientists analyse data.")
+    >>> [d.text for d in shown]
+    ['MLEs ship', ' production systems [2]. Data', ' scientists analyse data', ' [1].']
+    """
+    raw = shown = head = ""
+    checked_to = 0  # head is raw[:checked_to], checked
+    for delta in deltas:
+        raw += delta.text
+        text = SENTINEL.sub("", raw)  # as check_citations drops a stray sentinel, before it splits sentences
+        cuts = [m for m in BOUNDARY.finditer(text) if text[m.end():].strip()]
+        cut = cuts[-1].start() if cuts else 0
+        if cut != checked_to:  # a sentence was finished: checked once, not at every piece
+            head, checked_to = check_citations(text[:cut], passages).text, cut
+        tail = text[cut:]
+        last = re.search(r"\w+$", tail)
+        if last and NOT_COVERED.startswith(last.group()):  # it may be one being written
+            tail = tail[: last.start()]
+        tail = UNSETTLED.sub("", tail)
+        tail = re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.,;:!?])", r"\1", tail))
+        view = head + tail if head else tail.lstrip()
+        if view.startswith(shown) and len(view) > len(shown):
+            yield TextDelta(view[len(shown):])
+            shown = view
+    final = check_citations(kept(), passages)
+    if raw and final.text.startswith(shown) and len(final.text) > len(shown):  # nothing shown: a refusal stays unsaid
+        yield TextDelta(final.text[len(shown):])
+    return final
 
 
 def nearest_sections(hits: Sequence[Hit], n: int = 3) -> tuple[str, ...]:
@@ -279,8 +338,8 @@ def stream_answer(
     prompted = standalone if history else found.expanded  # what the model is asked: abbreviations spelled out
 
     draft = Draft()
-    yield from write(model, answer_messages(prompted, hits), settings, started, draft, markers=len(hits))
-    check = check_citations(draft.text, passages)
+    check = yield from cited_stream(write(model, answer_messages(prompted, hits), settings, started, draft,
+                                          markers=len(hits)), passages, lambda: draft.text)
     warnings = list(draft.warnings)
     partly = retriever.answering(found, settings.min_relevance, RETRY_COVERAGE)  # hold half the question's words
 
@@ -293,7 +352,7 @@ def stream_answer(
                 extra = completion(check.text, hits[i].chunk.text, i + 1, asked)
                 if extra:
                     yield TextDelta(extra)
-                    return check_citations(check.text + extra, passages)
+                    return extended(check, extra, passages)
                 break
         return check
 
@@ -305,14 +364,14 @@ def stream_answer(
         if not extra:
             return check
         yield TextDelta(extra)
-        return check_citations(check.text + extra, passages)
+        return extended(check, extra, passages)
 
     def related(check: CitationCheck) -> Generator[TextDelta, None, CitationCheck]:
         """The cited passages' lines closest in meaning to the question that the answer left unsaid."""
         extra = addition(related_lines(prompted, hits, check.cited, check.text, retriever.embedder))
         if not extra:
             return check
-        both = check_citations(check.text + extra, passages)
+        both = extended(check, extra, passages)
         if not both.grounded:
             return check
         yield TextDelta(extra)
@@ -325,9 +384,9 @@ def stream_answer(
         that one holds (says something, backed, with a number if asked for one), else None."""
         narrow = Draft(first_ms=draft.first_ms)
         yield Notice(notice)
-        yield from write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings, started, narrow,
-                         markers=n)
-        again = check_citations(cite_fragment(narrow.text, passages[n - 1], n), passages)
+        again = yield from cited_stream(write(model, answer_messages(prompted, [hits[n - 1]], numbers=[n]), settings,
+                                              started, narrow, markers=n),
+                                        passages, lambda: cite_fragment(narrow.text, passages[n - 1], n))
         if narrow.said_nothing:
             return None
         if restates(narrow.text, asked):
@@ -478,7 +537,7 @@ def more(model: ChatModel, question: str, hits: Sequence[Hit], passages: Sequenc
     kept = kept_part(check_citations("\n".join(lines), passages), passages) if lines else None
     if kept is None:
         return check
-    both = check_citations(f"{check.text.rstrip()}\n{kept.text}", passages)
+    both = extended(replace(check, text=check.text.rstrip()), f"\n{kept.text}", passages)
     if not both.grounded:
         return check
     yield TextDelta(both.text[len(check.text.rstrip()):] if both.text.startswith(check.text.rstrip())
