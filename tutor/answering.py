@@ -197,7 +197,7 @@ def cited_stream(deltas: Iterable[TextDelta], passages: Sequence[str],
     ['MLEs ship', ' production systems [2]. Data', ' scientists analyse data', ' [1].']
     """
     raw = shown = head = ""
-    checked_to = 0  # head is raw[:checked_to], checked
+    checked_to = 0  # head is text[:checked_to], checked
     for delta in deltas:
         raw += delta.text
         text = SENTINEL.sub("", raw)  # as check_citations drops a stray sentinel, before it splits sentences
