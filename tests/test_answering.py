@@ -188,6 +188,17 @@ def test_the_learner_reads_the_corrected_markers_as_the_answer_is_written(tutor:
     assert any(f"[{wrong}] to [{n}]" in w for w in answer.warnings)
 
 
+def test_one_warning_names_each_marker_correction_however_many_sentences_it_took(tutor: Tutor,
+                                                                                model: ScriptedModel) -> None:
+    n = passage_number(tutor, model, "DS vs MLE?", ROLES)
+    model.enqueue("Data scientists do statistical analysis, visualization and hypothesis testing.\n\n"
+                  "Data scientists focus on analysis and experimentation.")  # a paragraph inherits no marker
+    streamed, answer = run(tutor, "DS vs MLE?")
+    assert streamed == answer.answer and answer.answer.count(f"[{n}]") == 2
+    assert [w for w in answer.warnings if "marker" in w] == [
+        f"added the marker [{n}] to 2 sentences the model left uncited: their words are in passage {n}"]
+
+
 @pytest.mark.parametrize("text", [
     "Data scientists analyse data. MLEs ship production systems.",
     "Data scientists analyse data [2]. MLEs ship production systems [Note 2, 7].\n\n- Data scientists test [1]\n- x",

@@ -163,6 +163,24 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
 
 
+def marker_note(written: int, corrected: int, times: int = 1) -> str:
+    """The warning for a marker the check corrected (``written`` 0: added), in ``times`` sentences.
+
+    >>> marker_note(0, 2)
+    'added the marker [2] to a sentence the model left uncited: its words are in passage 2'
+    >>> marker_note(3, 1, 2)
+    'corrected the marker [3] to [1] in 2 sentences: they come from passage 1'
+    """
+    b = corrected
+    if written:
+        if times == 1:
+            return f"corrected the marker [{written}] to [{b}]: the sentence comes from passage {b}"
+        return f"corrected the marker [{written}] to [{b}] in {times} sentences: they come from passage {b}"
+    if times == 1:
+        return f"added the marker [{b}] to a sentence the model left uncited: its words are in passage {b}"
+    return f"added the marker [{b}] to {times} sentences the model left uncited: their words are in passage {b}"
+
+
 def extended(check: CitationCheck, extra: str, passages: Sequence[str]) -> CitationCheck:
     """``check``'s answer with ``extra`` added, checked again as a whole; the markers corrected in it
     before are still reported.
@@ -313,9 +331,7 @@ def stream_answer(
 
     def finish(check: CitationCheck, first_ms: float | None, warnings: Sequence[str] = (), *,
                extractive: bool = False, incomplete: bool = False) -> Answer:
-        notes = tuple(f"corrected the marker [{a}] to [{b}]: the sentence comes from passage {b}" if a else
-                      f"added the marker [{b}] to a sentence the model left uncited: its words are in passage {b}"
-                      for a, b in check.repointed)
+        notes = tuple(marker_note(a, b, check.repointed.count((a, b))) for a, b in dict.fromkeys(check.repointed))
         return Answer(question, check.text, tuple(Citation.of(n, hits[n - 1].chunk) for n in check.cited), False,
                       backend, timings(first_ms), standalone_question=standalone if history else None,
                       unsupported=tuple(check.unsupported + check.overclaims), removed_markers=tuple(check.removed),
