@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pathlib
 import re
 from dataclasses import replace
 
@@ -486,6 +487,32 @@ def test_a_number_question_answered_without_a_number_is_asked_again_with_the_ans
     assert len(answers_asked(model)) == 2 and model.received[1][-1]["content"].count('section "') == 1
     assert any(isinstance(e, Notice) and "gave no number" in e.text for e in events)
     assert not answer.refused and "six key steps" in answer.answer
+
+
+CNNS = """# Case studies
+
+## Classic networks
+
+- **VGG-16**
+  - A modification for AlexNet.
+  - This network is large even by modern standards. It has around 138 million parameters.
+- The best CNN architecture that won the ImageNet competition is called **ResNet** and it has 152 layers!
+"""
+
+
+def test_a_number_the_notes_give_about_something_else_is_no_answer_to_a_quantity_question(
+        tutor: Tutor, model: ScriptedModel, corpus: pathlib.Path) -> None:
+    # The notes give ResNet's layers and VGG-16's parameters, not ResNet's parameters: an answer that joins
+    # them ("ResNet has 138 million parameters") answers with no number the notes give about what was asked.
+    (corpus / "cnn.md").write_text(CNNS)
+    question = "How many parameters does ResNet have?"
+    model.enqueue("ResNet has around 138 million parameters [1].")
+    answer = final(tutor.ask(question))
+    assert answer.refused and any("gives none the passages state about it" in w for w in answer.warnings)
+    model.received.clear()
+    model.enqueue("VGG-16 has around 138 million parameters [1].")
+    answer = final(tutor.ask("How many parameters does VGG-16 have?"))
+    assert not answer.refused and "138 million" in answer.answer and len(answers_asked(model)) == 1
 
 
 def test_a_bare_fragment_written_from_one_passage_is_cited_to_it(tutor: Tutor, model: ScriptedModel) -> None:

@@ -21,7 +21,7 @@ from tutor.comparing import comparing_lines, contrast
 from tutor.config import Settings
 from tutor.drafting import Draft, write
 from tutor.errors import TutorError
-from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons
+from tutor.evidence import RETRY_COVERAGE, lacks_number, restates, unmade_comparisons, unstated_numbers
 from tutor.judging import elsewhere, judged
 from tutor.lists import asks_for_list, completion, has_list
 from tutor.llm import ChatModel, LLMError
@@ -395,6 +395,12 @@ def stream_answer(
 
     parroted: set[int] = set()  # passages whose second answer only restated the question
 
+    def numberless(text: str, shown: Sequence[Hit]) -> bool:
+        """A quantity question answered with no number, or only with numbers the passages ``shown`` to
+        the model give about something else."""
+        return lacks_number(text, asked) or unstated_numbers(text, asked, [(h.chunk.context, h.chunk.text)
+                                                                           for h in shown])
+
     def narrowly(n: int, notice: str, warning: str) -> Generator[AnswerEvent, None, Answer | None]:
         """The question asked again with passage [n] alone (keeping its number): the finished answer when
         that one holds (says something, backed, with a number if asked for one), else None."""
@@ -408,7 +414,7 @@ def stream_answer(
         if restates(narrow.text, asked):
             parroted.add(n)
             return None
-        if not again.grounded or lacks_number(narrow.text, asked):
+        if not again.grounded or numberless(narrow.text, [hits[n - 1]]):
             return None
         again = yield from listed(again)
         if not narrow.incomplete:  # a second answer is as terse as a first: it goes on from its one passage
@@ -451,9 +457,9 @@ def stream_answer(
     # backed sentences are kept only with evidence that a passage answers
     kept = kept_part(check, passages) if not check.grounded and partly else None
     no_answer = draft.said_nothing or restates(draft.text, asked)
-    no_number = lacks_number(draft.text, asked)
+    no_number = numberless(draft.text, hits)
     why = ("it holds much of the question's words" if no_answer else
-           "the first answer gave no number" if no_number else
+           "the first answer gave no number the notes state about it" if no_number else
            "the first answer was not backed by the passages it cites" if not check.grounded and kept is None else "")
     tried: set[int] = set()  # passages the question was asked again with
     if why and partly:
@@ -480,8 +486,8 @@ def stream_answer(
                                                            "quoted instead"))
         return
     if no_number:
-        yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none: "
-                                                  "the passages found do not state it"])
+        yield refusal(draft.first_ms, [*warnings, "the question asks for a number and the answer gives none the "
+                                                  "passages state about it: they do not state it"])
         return
     if not check.grounded:
         # With evidence that a passage answers, the sentences the passages back are kept and the rest

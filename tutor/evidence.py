@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tutor.records import Hit
-from tutor.text import MARKER, claim_words, plain_words
+from tutor.text import MARKER, claim_words, plain_words, terms
 
 RETRY_COVERAGE = 0.5  # share at which a refused question is asked again with that passage alone (tuned on dev)
 MIN_COVERAGE = 0.7  # share of the question's keyword weight a passage must hold to count as answering it (tuned on dev)
@@ -111,6 +111,64 @@ NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
     r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero|"
     r"least|most|majority|minority|bulk)\b", re.IGNORECASE)  # "takes the least time" answers "how much time"
+
+
+# A number written with digits ("138", "0.5", "96MB" gives "96"), and the noun a quantity question asks
+# for ("how many parameters": the answer's number counts parameters, it does not name what has them).
+DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+ASKED_FOR = re.compile(r"\bhow\s+(?:many|much)\s+(\w+)|\bwhat\s+(?:value|number|percentage|size)\s+of\s+(\w+)",
+                       re.IGNORECASE)
+
+
+def ancestors(lines: Sequence[str], at: int) -> list[str]:
+    """The list items ``lines[at]`` sits under, nearest first: each line above it indented less.
+
+    >>> ancestors(["- VGG-16", "", "  - A modification", "  - It has 138 million parameters."], 3)
+    ['- VGG-16']
+    """
+    found = []
+    depth = len(lines[at]) - len(lines[at].lstrip())
+    for line in reversed(lines[:at]):
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        if indent < depth:
+            found.append(line)
+            depth = indent
+        if depth == 0:
+            break
+    return found
+
+
+def unstated_numbers(text: str, question: str, notes: Sequence[tuple[str, str]]) -> bool:
+    """Whether every number an answer to a quantity question gives (in digits, not one the question
+    names) stands in the ``notes`` (each (heading context, text)) only about something else: no line
+    holding it names, with the list items above it and its heading, any of the question's words
+    (besides the quantity asked for). Asked "How many parameters does the 152-layer ResNet have?", a
+    model answered "around 138 million [5]": the notes give 138 million for VGG-16, and no number of
+    parameters for ResNet. False when the answer gives no digits (``lacks_number`` decides then).
+
+    >>> vgg = ("Case studies > Classic networks > VGG-16", "- VGG-16\\n  - It has around 138 million parameters.")
+    >>> unstated_numbers("The 152-layer ResNet has around 138 million parameters [1].",
+    ...                  "How many parameters does the 152-layer ResNet have?", [vgg])
+    True
+    >>> unstated_numbers("VGG-16 has 138 million parameters [1].", "How many parameters does VGG-16 have?", [vgg])
+    False
+    """
+    if not ASKS_NUMBER.search(question):
+        return False
+    given = set(DIGITS.findall(MARKER.sub(" ", text))) - set(DIGITS.findall(question))
+    if not given:
+        return False
+    asked = terms(question)
+    for m in ASKED_FOR.finditer(question):
+        asked -= terms(m.group(1) or m.group(2) or "")
+    for context, body in notes:
+        lines = body.splitlines()
+        for i, line in enumerate(lines):
+            if given & set(DIGITS.findall(line)) and terms(" ".join([context, line, *ancestors(lines, i)])) & asked:
+                return False
+    return True
 
 
 def lacks_number(text: str, question: str) -> bool:
