@@ -79,6 +79,21 @@ def test_a_comparison_brings_evidence_for_each_side_into_the_top() -> None:
     assert "Online pattern" in sections and any(s.startswith("Batch") for s in sections)
 
 
+def test_what_scopes_a_comparison_scopes_both_sides() -> None:
+    # "Synchronous vs asynchronous in the horizontal pattern": each side is searched within that pattern, so
+    # a note on synchronous serving in general does not take a place from the pattern asked about.
+    chunks = chunk_text("# Serving\n## Synchronous pattern\nSynchronous serving blocks until the prediction is made.\n"
+                        "## Horizontal pattern\nThe horizontal pattern runs models in parallel, synchronous or "
+                        "asynchronous.\n## Horizontal pattern cons\nIn the horizontal pattern the slowest model "
+                        "is the bottleneck.\n", "serving.md")
+    store, embedder = MemoryStore(), HashEmbedder()
+    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
+    retriever = Retriever(chunks, store, embedder, {})
+    hits = retriever.search("Synchronous vs asynchronous in the horizontal pattern?", k=2)
+    sections = [h.chunk.section for h in hits]
+    assert sections == ["Horizontal pattern", "Horizontal pattern cons"]
+
+
 def test_an_acronym_the_notes_never_use_is_spelled_out_from_their_phrases() -> None:
     chunks = chunk_text("## Detection\nNon-max suppression keeps the best box.\n\n"
                         "## Tips\nRun non-max suppression per class.\n", "cv.md")

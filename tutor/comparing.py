@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from tutor.lists import ITEM, LINK
 from tutor.prompts import INJECTION
 from tutor.records import Hit, plain
+from tutor.retrieval import QUALIFIER
 from tutor.text import claim_words, plain_words, split_sentences
 
 MAX_LINES = 3  # a few lines that compare; more is a page of notes
@@ -23,8 +24,6 @@ MAX_LINE_CHARS = 320  # a longer line is read sentence by sentence
 MIN_WORDS = 5  # "GRU vs LSTM" alone (a heading) compares nothing
 NEW = 1 / 3  # share of a line's words that must be new for it to add anything
 SKIP = re.compile(r"^\s*(?:```|!\[|\||#|>)")  # code fences, pictures, table rows, headings, quotes
-# What follows a side and is not it: "sigmoid for hidden units", "caviar approach to tuning".
-QUALIFIER = re.compile(r"\s+(?:for|in|to|of|on|at|with|when|during|as)\s.*$", re.IGNORECASE)
 # A line that names both sides compares them only with a word that relates them ("but", "while", "than").
 RELATES = re.compile(r"\b(?:but|while|whereas|unlike|instead|rather|than|differ\w*|difference|vs|versus|both|neither|"
                      r"same|similar\w*|compared?|comparison|whilst|however|better|worse|superior|inferior)\b",

@@ -51,6 +51,8 @@ COMPARISON = (
     re.compile(r"\b(?:compare|contrast)\s+(?P<a>.+?)\s+(?:and|with|to)\s+(?P<b>.+?)$", re.IGNORECASE),
     re.compile(r"\b(?:does|do|is|are)\s+(?P<a>.+?)\s+differ\s+from\s+(?P<b>.+?)$", re.IGNORECASE),
 )
+# What follows a side and is not it: "sigmoid for hidden units", "asynchronous in the horizontal pattern".
+QUALIFIER = re.compile(r"\s+(?:for|in|to|of|on|at|with|when|during|as)\s.*$", re.IGNORECASE)
 LEADING = re.compile(r"^(?:what(?:'s| is| are)?|how|when|why|which|the|is|are|do|does)\s+", re.IGNORECASE)
 
 
@@ -65,6 +67,11 @@ def comparison_sides(query: str) -> tuple[str, str] | None:
     ('L1 regularization', 'L2')
     >>> comparison_sides("What is dropout?") is None
     True
+
+    What follows the second side scopes both ("tanh vs sigmoid for hidden units": tanh for hidden units):
+
+    >>> comparison_sides("Synchronous vs asynchronous in the microservice horizontal pattern?")
+    ('Synchronous in the microservice horizontal pattern', 'asynchronous in the microservice horizontal pattern')
     """
     text = query.strip().rstrip("?.! ")
     for pattern in COMPARISON:
@@ -73,6 +80,9 @@ def comparison_sides(query: str) -> tuple[str, str] | None:
             a, b = (LEADING.sub("", m.group(side).strip(" ,;:")) for side in ("a", "b"))
             a = LEADING.sub("", a)
             if a and b and len(tokenize(a)) and len(tokenize(b)):
+                scope = QUALIFIER.search(b)
+                if scope and not QUALIFIER.search(a) and scope.start() > 0:
+                    a += scope.group()
                 return a, b
     return None
 
