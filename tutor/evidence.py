@@ -143,8 +143,8 @@ def ancestors(lines: Sequence[str], at: int) -> list[str]:
 def unstated_numbers(text: str, question: str, notes: Sequence[tuple[str, str]]) -> bool:
     """Whether every number an answer to a quantity question gives (in digits, not one the question
     names) stands in the ``notes`` (each (heading context, text)) only about something else: no line
-    holding it names, with the list items above it and its heading, any of the question's words
-    (besides the quantity asked for). Asked "How many parameters does the 152-layer ResNet have?", a
+    holding it names, with the line before it, the list items above it and its heading, any of the
+    question's words (besides the quantity asked for). Asked "How many parameters does the 152-layer ResNet have?", a
     model answered "around 138 million [5]": the notes give 138 million for VGG-16, and no number of
     parameters for ResNet. False when the answer gives no digits (``lacks_number`` decides then).
 
@@ -153,6 +153,9 @@ def unstated_numbers(text: str, question: str, notes: Sequence[tuple[str, str]])
     ...                  "How many parameters does the 152-layer ResNet have?", [vgg])
     True
     >>> unstated_numbers("VGG-16 has 138 million parameters [1].", "How many parameters does VGG-16 have?", [vgg])
+    False
+    >>> said = ("Classic networks", "- VGG-16 is large by modern standards.\\n- It has 138 million parameters.")
+    >>> unstated_numbers("VGG-16 has 138 million parameters [1].", "How many parameters does VGG-16 have?", [said])
     False
     """
     if not ASKS_NUMBER.search(question):
@@ -166,7 +169,10 @@ def unstated_numbers(text: str, question: str, notes: Sequence[tuple[str, str]])
     for context, body in notes:
         lines = body.splitlines()
         for i, line in enumerate(lines):
-            if given & set(DIGITS.findall(line)) and terms(" ".join([context, line, *ancestors(lines, i)])) & asked:
+            if not given & set(DIGITS.findall(line)):
+                continue
+            before = next((x for x in reversed(lines[:i]) if x.strip()), "")  # "VGG-16 is large. It has 138M"
+            if terms(" ".join([context, before, line, *ancestors(lines, i)])) & asked:
                 return False
     return True
 
