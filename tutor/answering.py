@@ -84,6 +84,15 @@ class CitationCheck:
         return len(self.unsupported) * 2 <= self.claims
 
 
+def spaced(text: str) -> str:
+    """No space before punctuation, no run of spaces: as the checked answer (and so its stream) is spaced.
+
+    >>> spaced("MLEs ship  systems [1] .")
+    'MLEs ship systems [1].'
+    """
+    return re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.,;:!?])", r"\1", text))
+
+
 def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5) -> CitationCheck:
     """Check the ``[n]`` markers of ``text`` against the numbered ``passages``.
 
@@ -111,9 +120,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
         return "".join(f"[{n}]" for n in numbers if 1 <= n <= len(passages))
 
     cleaned = MARKER.sub(fix, text)
-    cleaned = SENTINEL.sub("", cleaned)  # a stray sentinel after a real answer
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # no space left before punctuation
-    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    cleaned = spaced(SENTINEL.sub("", cleaned)).strip()  # a stray sentinel after a real answer goes
     passage_words = [claim_words(p) for p in passages]
     unsupported: list[str] = []
     repointed: list[tuple[int, int]] = []
@@ -227,8 +234,7 @@ def cited_stream(deltas: Iterable[TextDelta], passages: Sequence[str],
         last = re.search(r"\w+$", tail)
         if last and NOT_COVERED.startswith(last.group()):  # it may be one being written
             tail = tail[: last.start()]
-        tail = UNSETTLED.sub("", tail)
-        tail = re.sub(r"[ \t]{2,}", " ", re.sub(r"[ \t]+([.,;:!?])", r"\1", tail))
+        tail = spaced(UNSETTLED.sub("", tail))
         view = head + tail if head else tail.lstrip()
         if view.startswith(shown) and len(view) > len(shown):
             yield TextDelta(view[len(shown):])
