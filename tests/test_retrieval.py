@@ -4,15 +4,21 @@ from tests.conftest import NOTES
 from tests.fakes import HashEmbedder, MemoryStore
 from tutor.abbreviations import expand_query, mine_abbreviations
 from tutor.chunking import chunk_text
+from tutor.records import Chunk
 from tutor.retrieval import BM25, Retriever
 from tutor.text import tokenize
 
 
-def make_retriever() -> Retriever:
-    chunks = chunk_text(NOTES.read_text(), "ml-process-summary.md")
+def retriever_of(chunks: list[Chunk], abbreviations: dict[str, str] | None = None) -> Retriever:
+    """A retriever over ``chunks`` alone, with the hashing embedder."""
     store, embedder = MemoryStore(), HashEmbedder()
     store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    return Retriever(chunks, store, embedder, mine_abbreviations(chunks))
+    return Retriever(chunks, store, embedder, abbreviations or {})
+
+
+def make_retriever() -> Retriever:
+    chunks = chunk_text(NOTES.read_text(), "ml-process-summary.md")
+    return retriever_of(chunks, mine_abbreviations(chunks))
 
 
 def test_bm25_ranks_the_document_with_the_rare_term_first() -> None:
@@ -72,9 +78,7 @@ def test_a_comparison_brings_evidence_for_each_side_into_the_top() -> None:
                         "## Online pattern\nAnswers each request in real time.\n"
                         + "".join(f"## Batch note {i}\nBatch jobs and batch sizes, batch batch.\n" for i in range(6)),
                         "serving.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    retriever = Retriever(chunks, store, embedder, {})
+    retriever = retriever_of(chunks)
     sections = [h.chunk.section for h in retriever.search("batch vs online pattern", k=3)]
     assert "Online pattern" in sections and any(s.startswith("Batch") for s in sections)
 
@@ -86,9 +90,7 @@ def test_what_scopes_a_comparison_scopes_both_sides() -> None:
                         "## Horizontal pattern\nThe horizontal pattern runs models in parallel, synchronous or "
                         "asynchronous.\n## Horizontal pattern cons\nIn the horizontal pattern the slowest model "
                         "is the bottleneck.\n", "serving.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    retriever = Retriever(chunks, store, embedder, {})
+    retriever = retriever_of(chunks)
     hits = retriever.search("Synchronous vs asynchronous in the horizontal pattern?", k=2)
     sections = [h.chunk.section for h in hits]
     assert sections == ["Horizontal pattern", "Horizontal pattern cons"]
@@ -97,9 +99,7 @@ def test_what_scopes_a_comparison_scopes_both_sides() -> None:
 def test_an_acronym_the_notes_never_use_is_spelled_out_from_their_phrases() -> None:
     chunks = chunk_text("## Detection\nNon-max suppression keeps the best box.\n\n"
                         "## Tips\nRun non-max suppression per class.\n", "cv.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    retriever = Retriever(chunks, store, embedder, {})
+    retriever = retriever_of(chunks)
     assert retriever.expand("How does NMS work?") == "How does NMS work? (non-max suppression)"
     assert retriever.spelled() == {"NMS": "non-max suppression"}
     assert retriever.expand("How does XYZ work?") == "How does XYZ work?"
@@ -111,9 +111,7 @@ def test_an_acronym_the_notes_use_now_and_then_is_spelled_out_when_they_mostly_w
                         "## ResNets\nEach conv is followed by `BN`.\n\n"
                         "## CNN\nA CNN shares weights. Convolutional neural networks are a CNN's long name.\n"
                         "Every CNN here is one of the small convolutional neural networks.\n", "dl.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    retriever = Retriever(chunks, store, embedder, {})
+    retriever = retriever_of(chunks)
     assert retriever.expand("Does BN regularize?") == "Does BN regularize? (batch normalization)"
     assert retriever.expand("Why a CNN?") == "Why a CNN?"  # the notes write "CNN" more than its phrase
 
@@ -124,9 +122,7 @@ def test_a_piece_that_says_nothing_of_its_own_is_passed_over_for_the_next() -> N
                         "https://github.com/example/model_load_pattern\n\n## Architecture\n"
                         "The server downloads the model file as its first task.\n\n## Pros\n- Light image size.\n",
                         "model-load.md")
-    store, embedder = MemoryStore(), HashEmbedder()
-    store.upsert(chunks, embedder.embed([c.embed_text() for c in chunks]))
-    retriever = Retriever(chunks, store, embedder, {})
+    retriever = retriever_of(chunks)
     sections = [h.chunk.section for h in retriever.search("model load pattern", k=5)]
     assert sections and not {"Diagram", "Sample"} & {s.rsplit(" > ", 1)[-1] for s in sections}
     assert {s.rsplit(" > ", 1)[-1] for s in sections} == {"Architecture", "Pros"}
