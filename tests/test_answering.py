@@ -208,6 +208,7 @@ def test_one_warning_names_each_marker_correction_however_many_sentences_it_took
     "Short.",
     "Data scientists analyse data. [2] MLEs ship production systems [1][2]. E.g. Data scientists test.\n\n\n"
     "`a[i][0]` [3]",
+    "Data scientists analyse data [1]. Data scientists test hypotheses.\n- MLEs ship production systems\n- x",
 ])
 def test_the_stream_is_the_checked_text_however_it_is_cut(text: str) -> None:
     import random
@@ -227,6 +228,16 @@ def test_the_stream_is_the_checked_text_however_it_is_cut(text: str) -> None:
                 assert done.value == kept
                 break
         assert "".join(deltas) == kept.text, (seed, deltas)
+
+
+def test_every_backed_claim_shows_its_marker_and_only_an_unbacked_one_has_none() -> None:
+    passages = ["Data scientists analyse data and test hypotheses", "MLEs ship production systems"]
+    text = ("Data scientists analyse data [1]. Data scientists test hypotheses.\n"
+            "- MLEs ship production systems\n- The sky is blue at noon.")
+    kept = check_citations(text, passages)
+    assert kept.text == ("Data scientists analyse data [1]. Data scientists test hypotheses [1].\n"
+                         "- MLEs ship production systems [2]\n- The sky is blue at noon.")
+    assert kept.unsupported == ["- The sky is blue at noon."] and kept.repointed == [(0, 2)]
 
 
 def test_dropped_stream_keeps_the_partial_answer_marked_incomplete(tutor: Tutor, model: ScriptedModel) -> None:

@@ -99,7 +99,9 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     A marker outside 1..len(passages) is removed. A sentence without a marker takes the markers of
     the sentence before it in the same paragraph (a list under a cited lead-in); it is supported
     when at least ``min_overlap`` of its content words occur in the passages it cites, and listed in
-    ``overclaims`` when it also compares in words its passages never use ("scales better").
+    ``overclaims`` when it also compares in words its passages never use ("scales better"). A claim
+    backed by the markers it took gets them written out, so every backed claim shows its citation and a
+    sentence left without one is one that no passage backs.
 
     >>> r = check_citations("DS analyse data [1]. MLEs ship systems [Note 2, 7]. The sky is blue at noon.",
     ...                     ["Data Scientists: analysis of data", "MLE: ships production systems"])
@@ -111,6 +113,8 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     ('MLEs ship production systems [2].', [(1, 2)])
     >>> check_citations("Item-based filtering scales better [1].", ["Item-based filtering scales well"]).overclaims
     ['Item-based filtering scales better [1].']
+    >>> check_citations("MLEs ship systems [1]. They ship production systems.", ["MLEs ship production systems"]).text
+    'MLEs ship systems [1]. They ship production systems [1].'
     """
     removed: list[int] = []
 
@@ -147,6 +151,9 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
             if len(words & backing) >= min_overlap * len(words):
                 if unmade_comparisons(sentence, [passages[n - 1] for n in markers]):
                     overclaims.append(sentence)
+                if not own:  # backed by the markers it inherits: they are shown, so every claim carries its own
+                    sentence = re.sub(r"([.!?]?)$", " " + "".join(f"[{n}]" for n in markers) + r"\1", sentence,
+                                      count=1)
                 out.append(sentence)
                 continue
             best = max(range(len(passages)), key=lambda i: overlap[i]) if passages else -1
