@@ -187,3 +187,18 @@ def test_every_chunk_fits_the_real_embedders_window() -> None:
     sizes = count_word_pieces([c.embed_text() for c in chunks])
     assert max(sizes) + 2 <= 256
     assert min(sizes) > 60  # packed, not one line a chunk
+
+
+def test_the_prompt_and_the_embedded_text_keep_code_as_written() -> None:
+    from tutor.prompts import format_notes
+    from tutor.records import Hit, plain
+
+    note = ("# Tips\n## Regularization\n- **L2** adds `lambda/(2m) * sum(w**2)` to the cost\n"
+            "```python\n# weight decay\nw = w - lr * (dw + lambd / m * w)\ncost = J + lambd * w**2\n```\n"
+            "- `__init__` builds the layer\n")
+    [chunk] = chunk_text(note, "tips.md")
+    quoted = format_notes([Hit(chunk, 0.9)])
+    for kept in ("`lambda/(2m) * sum(w**2)`", "# weight decay", "cost = J + lambd * w**2", "`__init__`", "- L2 adds"):
+        assert kept in quoted and kept in chunk.embed_text()
+    # a piece cut inside a long block (its opening fence in the piece before) reads as text, as before
+    assert plain("x = w**2\n```\n- **Note**: done") == "x = w2\n```\n- Note: done"

@@ -20,13 +20,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tutor.records import Chunk, plain
+from tutor.records import FENCE, Chunk, plain
 
 # An ATX heading; "##" alone is an empty one, and a closing "#" run counts only after a space ("C#").
 HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# A code fence, also indented under a list item or opened on the item's own line ("- ```python").
-FENCE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)")
 LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])\s+")
 TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}")
 # A line that only links to a heading of the same page: "* [Padding](#padding)".

@@ -7,6 +7,7 @@ and serialises to the JSON contract with ``to_dict``; nothing here imports a hea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,16 +217,37 @@ def where(source: str, section: str, page: int | None = None, cell: int | None =
     return f"{source} › {place}" + ("" if section in ("", stem) else f" › {section}")
 
 
+# A code fence, also indented under a list item or opened on the item's own line ("- ```python").
+FENCE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)")
+# What plain() takes out of a line: emphasis marks, but never inside an inline code span.
+MARKS = re.compile(r"(`+).+?\1|\*\*|__")
+
+
 def plain(markdown: str) -> str:
-    """Markdown emphasis and heading marks removed, for embedding and display.
+    r"""Markdown emphasis and heading marks removed, for embedding and display. Code keeps its marks:
+    inline spans, and the lines of whole fenced blocks (``x**2``, ``__init__``, ``# a comment``); in a
+    piece cut inside a long block (an odd number of fences) the fenced lines are read as text.
 
     >>> plain("#### **1. Business Understanding**")
     '1. Business Understanding'
+    >>> print(plain("- **Use** `w**2` and `__init__`\n```python\n# a comment\nx = w**2\n```\n## __Next__"))
+    - Use `w**2` and `__init__`
+    ```python
+    # a comment
+    x = w**2
+    ```
+    Next
     """
+    lines = markdown.splitlines()
+    fences = [i for i, line in enumerate(lines) if FENCE.match(line)]
+    code: set[int] = set()
+    if len(fences) % 2 == 0:
+        for opening, closing in zip(fences[::2], fences[1::2]):
+            code.update(range(opening + 1, closing))
     out = []
-    for line in markdown.splitlines():
-        line = line.lstrip()
-        while line.startswith("#"):
-            line = line[1:]
-        out.append(line.replace("**", "").replace("__", "").strip())
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if i not in code:
+            line = MARKS.sub(lambda m: m.group(0) if m.group(1) else "", line.lstrip("#")).strip()
+        out.append(line)
     return "\n".join(out)
