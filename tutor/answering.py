@@ -152,8 +152,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
                 if unmade_comparisons(sentence, [passages[n - 1] for n in markers]):
                     overclaims.append(sentence)
                 if not own:  # backed by the markers it inherits: they are shown, so every claim carries its own
-                    sentence = re.sub(r"([.!?]?)$", " " + "".join(f"[{n}]" for n in markers) + r"\1", sentence,
-                                      count=1)
+                    sentence = _marked(sentence, markers)
                 out.append(sentence)
                 continue
             best = max(range(len(passages)), key=lambda i: overlap[i]) if passages else -1
@@ -166,7 +165,7 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
                     sentence = re.sub(r"(?<=\])(?:\[\d+\])+", "", sentence)
                 else:
                     repointed.append((0, best + 1))
-                    sentence = re.sub(r"([.!?]?)$", rf" [{best + 1}]\1", sentence, count=1)
+                    sentence = _marked(sentence, [best + 1])
                 inherited = [best + 1]
             else:
                 unsupported.append(sentence)
@@ -175,6 +174,11 @@ def check_citations(text: str, passages: Sequence[str], min_overlap: float = 0.5
     cleaned = "".join(out)
     cited = sorted({int(n) for n in CITED.findall(cleaned)})
     return CitationCheck(cleaned, cited, sorted(set(removed)), unsupported, claims, repointed, overclaims)
+
+
+def _marked(sentence: str, markers: Sequence[int]) -> str:
+    """``sentence`` with ``markers`` written before its closing stop: "X [1][2]."."""
+    return re.sub(r"([.!?]?)$", " " + "".join(f"[{n}]" for n in markers) + r"\1", sentence, count=1)
 
 
 def marker_note(written: int, corrected: int, times: int = 1) -> str:

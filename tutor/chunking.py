@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tutor.records import FENCE, Chunk, plain
+from tutor.records import FENCE, Chunk, fenced, plain
 
 # An ATX heading; "##" alone is an empty one, and a closing "#" run counts only after a space ("C#").
 HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -182,17 +182,7 @@ class _Cutter:
         self.lines = lines
         self.tokens = tokens
         self.max_chars = max_chars
-        self.fenced = self._fenced_lines()
-
-    def _fenced_lines(self) -> list[bool]:
-        """Whether each line is inside a code fence (the closing fence included, the opening not)."""
-        out, inside = [], False
-        for line in self.lines:
-            was = inside
-            if FENCE.match(line):
-                inside = not inside
-            out.append(was)
-        return out
+        self.fenced = fenced(lines)
 
     def _fits(self, first: int, last: int, budget: int) -> bool:
         size = sum(len(self.lines[i]) + 1 for i in range(first, last + 1))

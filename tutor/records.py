@@ -8,6 +8,7 @@ and serialises to the JSON contract with ``to_dict``; nothing here imports a hea
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,6 +224,16 @@ FENCE = re.compile(r"^\s*(?:(?:[-*+]|\d+[.)])\s+)?(```|~~~)")
 MARKS = re.compile(r"(`+).+?\1|\*\*|__")
 
 
+def fenced(lines: Sequence[str]) -> list[bool]:
+    """Whether each line is inside a code fence (the closing fence included, the opening not)."""
+    out, inside = [], False
+    for line in lines:
+        out.append(inside)
+        if FENCE.match(line):
+            inside = not inside
+    return out
+
+
 def plain(markdown: str) -> str:
     r"""Markdown emphasis and heading marks removed, for embedding and display. Code keeps its marks:
     inline spans, and the lines of whole fenced blocks (``x**2``, ``__init__``, ``# a comment``); in a
@@ -239,15 +250,12 @@ def plain(markdown: str) -> str:
     Next
     """
     lines = markdown.splitlines()
-    fences = [i for i, line in enumerate(lines) if FENCE.match(line)]
-    code: set[int] = set()
-    if len(fences) % 2 == 0:
-        for opening, closing in zip(fences[::2], fences[1::2]):
-            code.update(range(opening + 1, closing))
+    whole = sum(bool(FENCE.match(line)) for line in lines) % 2 == 0
+    code = [whole and inside and not FENCE.match(line) for line, inside in zip(lines, fenced(lines))]
     out = []
-    for i, line in enumerate(lines):
+    for line, is_code in zip(lines, code):
         line = line.strip()
-        if i not in code:
+        if not is_code:
             line = MARKS.sub(lambda m: m.group(0) if m.group(1) else "", line.lstrip("#")).strip()
         out.append(line)
     return "\n".join(out)
