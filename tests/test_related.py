@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from tests.fakes import HashEmbedder, ScriptedModel
 from tutor.answering import final
 from tutor.pipeline import Tutor
 from tutor.records import Chunk, Hit, TextDelta
 from tutor.related import addition, candidates, related_lines
+
+if TYPE_CHECKING:
+    from tutor.embedding import Vectors
 
 ADAM = """# Optimization
 
@@ -78,3 +85,35 @@ def test_an_answer_ends_with_the_related_lines_cited_and_checked(tutor: Tutor, m
     head, added = answer.answer.split("\n\nYour notes also say:\n")
     assert added == f"- Adam optimization simply puts RMSprop and momentum together [{n}]!"
     assert not answer.unsupported and [c.n for c in answer.citations] == [n]
+
+
+LEAKY = """## Activation functions
+- Leaky RELU activation function different of RELU is that if the input is negative the slope will be so small.
+  `Leaky_RELU = max(0.01z,z)  #the 0.01 can be a parameter for your algorithm.`
+- Tanh activation function range is [-1,1] and it works better than sigmoid for hidden units.
+```python
+A = np.tanh(z)   # Where z is the input matrix
+```
+"""
+
+
+def test_a_formula_question_gets_the_notes_code_lines_its_answer_left_unsaid() -> None:
+    said = "Leaky ReLU keeps a very small slope when the input is negative [1]."
+    lines = related_lines("What's the formula for Leaky ReLU?", [hit(LEAKY)], [1], said, HashEmbedder())
+    code = [line for _, line in lines if "`" in line]
+    assert "`Leaky_RELU = max(0.01z,z)  #the 0.01 can be a parameter for your algorithm.`" in code
+    assert len(code) == 2  # the two code lines, whatever their closeness to the question
+    said_code = "Leaky ReLU is max(0.01z, z) [1]. Tanh is A = np.tanh(z) [1]."  # comments need not be said
+    assert related_lines("What's the formula for Leaky ReLU?", [hit(LEAKY)], [1], said_code, Far()) == []
+    assert related_lines("What's the formula for Leaky ReLU?", [hit(LEAKY)], [], said, HashEmbedder()) == []
+
+
+class Far(HashEmbedder):
+    def embed(self, texts: Sequence[str]) -> Vectors:  # every line far from the question
+        return np.array([[1.0, 0.0]] + [[0.0, 1.0] for _ in texts[1:]])
+
+
+def test_a_question_not_asking_for_code_gets_code_lines_only_by_closeness() -> None:
+    said = "Leaky ReLU keeps a very small slope when the input is negative [1]."
+    assert related_lines("Why would I use Leaky ReLU?", [hit(LEAKY)], [1], said, Far()) == []
+    assert len(related_lines("What's the formula for Leaky ReLU?", [hit(LEAKY)], [1], said, Far())) == 2

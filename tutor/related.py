@@ -7,6 +7,11 @@ answer cites are read line by line, each line is embedded, and the closest to th
 what is said are quoted after the answer, verbatim and cited: the notes' own terms, which no check of
 the model's wording can match for faithfulness. A lead-in ("Hyperparameters for Adam:"), a picture, a
 link list or a heading adds nothing alone and is not a candidate, nor is a line giving an assistant orders.
+
+A question that asks for a formula or for code ("What's the formula for Leaky ReLU?", "How is the F1
+score computed?") wants the notes' own symbols, which a small model rewrites in words ("the maximum of
+a small slope times z and z") and which embed far from any question: the closest lines of the cited
+passages that hold code the answer does not reproduce come first, whatever their closeness.
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ MAX_LINE_CHARS = 300  # a longer line is a paragraph, not a fact
 MARK = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+")
 SKIP = re.compile(r"^\s*(?:#|\||>|!\[|<)")  # headings, table rows, quotes, pictures, markup
 BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)  # an HTML line break inside a Markdown line
+FORMULA_QUESTION = re.compile(
+    r"\b(?:formulas?|equations?|code|comput(?:e|es|ed|ing)|calculat(?:e|es|ed|ing|ion)|shapes?|sizes?|"
+    r"dimensions?)\b", re.IGNORECASE)
+MAX_CODE_LINES = 2  # for a formula question, besides the closest lines
+CODE = re.compile(r"`([^`]+)`")  # code in a candidate line (a fenced line is a candidate inside backticks)
+COMMENT = re.compile(r"(?:^|\s)#.*")  # a comment in code: words about it, not of it
+SYMBOL = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")  # the words of a name (Leaky_RELU, np.zeros) and the numbers in code
 
 
 def candidates(text: str) -> list[str]:
@@ -54,10 +66,35 @@ def candidates(text: str) -> list[str]:
     return out
 
 
+def asks_for_formula(question: str) -> bool:
+    """Whether the question asks for a formula, code or a computed shape or size.
+
+    >>> asks_for_formula("How is the F1 score computed?"), asks_for_formula("Which methods suit computer vision?")
+    (True, False)
+    """
+    return bool(FORMULA_QUESTION.search(question))
+
+
+def code_said(line: str, said: str) -> bool:
+    """Whether every word and number of the code in ``line`` is in ``said`` (True when it holds no code).
+
+    >>> code_said("`Leaky_RELU = max(0.01z,z)`", "Leaky ReLU is max(0.01z, z) [1].")
+    True
+    >>> code_said("`F1 = 2 / (1/P + 1/R)`", "F1 combines precision and recall [1].")
+    False
+    >>> code_said("`Leaky_RELU = max(0.01z,z)`", "Leaky ReLU keeps a small slope for negative z [1].")
+    False
+    """
+    known = {symbol.lower() for symbol in SYMBOL.findall(said)}
+    return all(symbol.lower() in known for code in CODE.findall(line)
+               for symbol in SYMBOL.findall(COMMENT.sub("", code).strip(" `") or code))  # a comment alone: its words
+
+
 def related_lines(question: str, hits: Sequence[Hit], cited: Sequence[int], said: str, embedder: Embedder,
                   max_lines: int = MAX_LINES) -> list[tuple[int, str]]:
     """Up to ``max_lines`` (passage number, line) of the ``cited`` passages (1-based), closest in meaning
-    to ``question`` and adding to ``said``, in the notes' order."""
+    to ``question`` and adding to ``said``, in the notes' order; for a question asking for a formula or
+    code, first up to ``MAX_CODE_LINES`` more: the closest lines whose code ``said`` does not give."""
     import numpy as np
 
     lines = [(n, line) for n in cited if 1 <= n <= len(hits) for line in candidates(hits[n - 1].chunk.text)]
@@ -66,16 +103,28 @@ def related_lines(question: str, hits: Sequence[Hit], cited: Sequence[int], said
     vectors = np.asarray(embedder.embed([question] + [plain(line) for _, line in lines]))
     scores = vectors[1:] @ vectors[0]
     best = float(scores.max())
-    known = claim_words(said)
+    order = sorted(range(len(lines)), key=lambda i: -scores[i])
     chosen: dict[int, str] = {}
-    for i in sorted(range(len(lines)), key=lambda i: -scores[i]):
-        if len(chosen) == max_lines or scores[i] < max(MIN_SIMILARITY, best - BELOW_BEST):
+    if asks_for_formula(question):
+        for i in order:
+            if len(chosen) == MAX_CODE_LINES:
+                break
+            if CODE.search(lines[i][1]) and not code_said(lines[i][1], said):
+                chosen[i] = lines[i][1]
+                said = f"{said}\n{lines[i][1]}"
+    known = claim_words(said)
+    closest = 0
+    for i in order:
+        if closest == max_lines or scores[i] < max(MIN_SIMILARITY, best - BELOW_BEST):
             break
+        if i in chosen:
+            continue
         fresh = [part for part in split_sentences(lines[i][1]) if adds(part, known)]  # a said sentence goes
         if not fresh:
             continue
         chosen[i] = " ".join(fresh)
         known |= claim_words(chosen[i])
+        closest += 1
     return [(lines[i][0], chosen[i]) for i in sorted(chosen)]
 
 
