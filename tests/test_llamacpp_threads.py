@@ -60,3 +60,25 @@ def test_a_marker_can_only_name_a_passage_and_code_indexes_are_left_alone() -> N
     assert banned(vocab, 5, "a", "[") == set()  # a[7]: an index in code, not a marker
     assert banned(vocab, 5, "`", "[") == set()
     assert banned(vocab, 5, " x", " [", "1", "]") == set()  # the marker is closed
+
+
+def test_a_prompt_extending_a_saved_family_is_served_by_it_and_saves_no_file_of_its_own(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutor.prompts import answer_messages, judge_messages, more_messages
+    from tutor.records import Chunk, Hit
+
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(b"GGUF")
+    model = llamacpp.LlamaCppModel(weights, "fake", cache_dir=tmp_path / "cache")
+    hits = [Hit(Chunk("a.md:1", "a.md", "A", 1, 1, "- MLEs deploy models.", ""), 1.0)]
+    answer = answer_messages("What do MLEs do?", hits)
+    saved, new = model._cache_files(answer)
+    assert saved is None and new is not None  # the first answer: its family (the fixed messages) is saved
+    assert new == model._cache_files(answer_messages("Another question?", hits))[1]  # one family for all
+    new.parent.mkdir()
+    new.write_bytes(b"state")
+    assert model._cache_files(answer_messages("Another question?", hits)) == (new, None)
+    going_on = more_messages("What do MLEs do?", hits, "MLEs deploy models [1].", 1)
+    assert model._cache_files(going_on) == (new, None)  # no ~50 MB file a question
+    judge = model._cache_files(judge_messages("What do MLEs do?", hits[0]))
+    assert judge[0] is None and judge[1] not in (None, new)  # another family
+    assert llamacpp.LlamaCppModel(weights, "fake")._cache_files(answer) == (None, None)  # no cache folder

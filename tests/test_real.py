@@ -336,7 +336,7 @@ def test_an_ingest_writes_chroma_and_never_reads_it_back(settings: Settings, cor
 def test_saved_prompt_cache_gives_the_same_answer_in_a_fresh_context(embedded_model: Path, tmp_path: Path) -> None:
     from tutor.chunking import chunk_text
     from tutor.llm import llamacpp
-    from tutor.prompts import answer_messages
+    from tutor.prompts import answer_messages, more_messages
     from tutor.records import Hit
 
     hits = [Hit(chunk, 1.0) for chunk in chunk_text(NOTES.read_text(), NOTES.name)[7:9]]
@@ -350,6 +350,9 @@ def test_saved_prompt_cache_gives_the_same_answer_in_a_fresh_context(embedded_mo
     again = "".join(second.stream(messages, max_tokens=40, temperature=0.0))
     assert second.restored_tokens > 300  # the whole prompt came from the saved cache
     assert again == answer
+    "".join(second.stream(more_messages("What does an MLE focus on?", hits, answer, 1), max_tokens=8,
+                          temperature=0.0))
+    assert len(list(tmp_path.glob("*.kv"))) == 1  # going on extends the answer's family: no file of its own
 
 
 @pytest.mark.llm

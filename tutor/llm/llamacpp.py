@@ -4,7 +4,10 @@ One loaded copy per model file per process, shared by chat, ``--batch``, the UI 
 then reuses its KV cache for the prompt prefix that repeats (the system prompt and worked example).
 Across processes, the KV cache of the first answer is saved to the cache folder (keyed by model,
 context size and the fixed messages), so the next ``tutor ask`` skips re-reading that prefix: at
-~40 prompt tokens/s on two cores that saves seconds on every cold question.
+~40 prompt tokens/s on two cores that saves seconds on every cold question. A prompt that extends a
+saved family (asking an answer to go on adds the answer and a request to the answer's messages) is
+served by that family's file and writes none of its own: a file per question would be ~50 MB each and
+push the answer family out of the four kept.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class LlamaCppModel:
             from llama_cpp import LogitsProcessorList
             kwargs["logits_processor"] = LogitsProcessorList([MarkerLimit(llm, markers)])
         finish_reason: str | None = None
-        saved = self._cache_file(messages)
+        saved, new = self._cache_files(messages)
         with _GENERATING:
             self.restored_tokens = self._restore(llm, saved) if saved else 0
             try:
@@ -123,17 +126,29 @@ class LlamaCppModel:
             except ValueError as exc:  # e.g. the prompt does not fit the context window
                 raise LLMError(f"llama.cpp refused the prompt ({exc})",
                                fix="ask a shorter question or raise TUTOR_N_CTX") from None
-            if saved and not saved.exists():
+            if new is not None and not new.exists():
                 with contextlib.suppress(OSError):  # an unwritable data folder only costs the next answer time
-                    self._save(llm, saved)
+                    self._save(llm, new)
         return finish_reason
 
-    def _cache_file(self, messages: list[Message]) -> Path | None:
-        """Where the KV cache for prompts that share ``messages[:-1]`` is kept."""
-        if self.cache_dir is None or len(messages) < 2:
+    def _cache_file(self, fixed: list[Message]) -> Path | None:
+        """Where the KV cache for prompts that begin with the messages ``fixed`` is kept."""
+        if self.cache_dir is None or not fixed:
             return None
-        fixed = json.dumps([self.path.name, self.path.stat().st_size, self.n_ctx, list(messages[:-1])])
-        return self.cache_dir / f"{self.path.stem}.{hashlib.sha256(fixed.encode()).hexdigest()[:16]}.kv"
+        key = json.dumps([self.path.name, self.path.stat().st_size, self.n_ctx, list(fixed)])
+        return self.cache_dir / f"{self.path.stem}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.kv"
+
+    def _cache_files(self, messages: list[Message]) -> tuple[Path | None, Path | None]:
+        """(the saved KV cache to start ``messages`` from, the file to save after them): the family of the
+        longest run of leading messages (all but the last at most) that has a file, and none to save; or,
+        when none has, the family of all but the last message, to save."""
+        for k in range(len(messages) - 1, 0, -1):
+            path = self._cache_file(messages[:k])
+            if path is None:
+                return None, None
+            if path.exists():
+                return path, None
+        return None, self._cache_file(messages[:-1])
 
     @staticmethod
     def _restore(llm: Any, path: Path) -> int:
