@@ -87,7 +87,7 @@ def code_said(line: str, said: str) -> bool:
     """
     known = {symbol.lower() for symbol in SYMBOL.findall(said)}
     return all(symbol.lower() in known for code in CODE.findall(line)
-               for symbol in SYMBOL.findall(COMMENT.sub("", code).strip(" `") or code))  # a comment alone: its words
+               for symbol in SYMBOL.findall(COMMENT.sub("", code).strip() or code))  # a comment alone: its words
 
 
 def related_lines(question: str, hits: Sequence[Hit], cited: Sequence[int], said: str, embedder: Embedder,

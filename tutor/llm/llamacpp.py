@@ -131,24 +131,19 @@ class LlamaCppModel:
                     self._save(llm, new)
         return finish_reason
 
-    def _cache_file(self, fixed: list[Message]) -> Path | None:
-        """Where the KV cache for prompts that begin with the messages ``fixed`` is kept."""
-        if self.cache_dir is None or not fixed:
-            return None
-        key = json.dumps([self.path.name, self.path.stat().st_size, self.n_ctx, list(fixed)])
-        return self.cache_dir / f"{self.path.stem}.{hashlib.sha256(key.encode()).hexdigest()[:16]}.kv"
-
     def _cache_files(self, messages: list[Message]) -> tuple[Path | None, Path | None]:
         """(the saved KV cache to start ``messages`` from, the file to save after them): the family of the
         longest run of leading messages (all but the last at most) that has a file, and none to save; or,
-        when none has, the family of all but the last message, to save."""
+        when none has, the family of all but the last message, to save. A family's file is keyed by the
+        model, the context size and its messages."""
+        if self.cache_dir is None or len(messages) < 2:
+            return None, None
+        model = [self.path.name, self.path.stat().st_size, self.n_ctx]  # read once, not once a family
+        families = []  # longest first
         for k in range(len(messages) - 1, 0, -1):
-            path = self._cache_file(messages[:k])
-            if path is None:
-                return None, None
-            if path.exists():
-                return path, None
-        return None, self._cache_file(messages[:-1])
+            key = hashlib.sha256(json.dumps([*model, messages[:k]]).encode()).hexdigest()[:16]
+            families.append(self.cache_dir / f"{self.path.stem}.{key}.kv")
+        return next(((path, None) for path in families if path.exists()), (None, families[0]))
 
     @staticmethod
     def _restore(llm: Any, path: Path) -> int:
