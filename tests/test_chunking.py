@@ -202,3 +202,31 @@ def test_the_prompt_and_the_embedded_text_keep_code_as_written() -> None:
         assert kept in quoted and kept in chunk.embed_text()
     # a piece cut inside a long block (its opening fence in the piece before) reads as text, as before
     assert plain("x = w**2\n```\n- **Note**: done") == "x = w2\n```\n- Note: done"
+
+
+def test_a_paragraph_written_on_one_line_is_cut_into_parts_that_all_cite_that_line() -> None:
+    from tutor.embedding import count_word_pieces
+
+    sentences = [f"Fact {i}: the learning rate schedule number {i} lowers the rate by a factor of {i + 1}."
+                 for i in range(60)]
+    line = " ".join(sentences)
+    text = f"# Optimisers\n\n## Schedules\n\nA short first paragraph.\n\n{line}\n\n- a list item after it\n"
+    chunks = chunk_text(text, "opt.md")
+    parts = [c for c in chunks if c.start == 7]
+    assert len(parts) > 2 and all(c.end == 7 and c.section == "Schedules" for c in parts)
+    assert " ".join(c.text for c in parts) == line  # every word embedded, none twice, in order
+    assert all(c.text.endswith(".") for c in parts)  # cut between sentences
+    assert max(count_word_pieces([c.embed_text() for c in parts])) + 2 <= 256
+    assert len({c.id for c in chunks}) == len(chunks) and parts[0].id == "opt.md:7" and parts[1].id == "opt.md:7+1"
+    exact_lines(text, [c for c in chunks if c.start != 7])  # the other lines as before
+    assert len({c.content_hash for c in parts}) == len(parts)
+
+
+def test_a_line_without_sentence_ends_is_cut_between_words_and_code_lines_stay_whole() -> None:
+    line = " ".join(f"w{i}" for i in range(100))
+    parts = chunk_text(f"## Words\n{line}\n", "w.md", max_tokens=30, count_tokens=words)
+    assert [len(c.text.split()) for c in parts] == [25, 25, 25, 25]  # 30 - [CLS], [SEP] - "W > Words"
+    assert " ".join(c.text for c in parts) == line
+    code = "x = " + " + ".join(f"a{i}" for i in range(100))
+    chunks = chunk_text(f"## Code\n```python\n{code}\n```\n", "c.md", max_tokens=30, count_tokens=words)
+    assert code in [c.text for c in chunks]  # cut code would not be code

@@ -14,6 +14,7 @@ import pytest
 from tests.fakes import HashEmbedder, MemoryStore
 from tests.note_files import (
     CLUTTER,
+    NOTEBOOK,
     PAGE_FACTS,
     make_lecture,
     make_notebook,
@@ -109,6 +110,18 @@ def test_a_notebook_is_its_markdown_and_code_cells_cited_by_cell(notes: Path, tm
     }
     (code,) = [c for c in chunks_of(tmp_path / "index", "lab.ipynb") if c.cell == 3]
     assert Citation.of(1, code).label() == "lab.ipynb › cell 3 › Loading data (lines 1-2)"
+
+
+def test_a_long_one_line_paragraph_in_a_notebook_cell_is_cut_into_parts_cited_by_cell(notes: Path,
+                                                                                     tmp_path: Path) -> None:
+    paragraph = " ".join(f"Step {i} of the pipeline standardises feature number {i} first." for i in range(80))
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": f"## Pipeline\n{paragraph}"}]
+    (notes / "long.ipynb").write_text(json.dumps({**NOTEBOOK, "cells": cells}))
+    run(notes, tmp_path / "index")
+    parts = chunks_of(tmp_path / "index", "long.ipynb")
+    assert len(parts) > 2 and {(c.cell, c.lines) for c in parts} == {(1, (2, 2))}
+    assert " ".join(c.text for c in parts) == paragraph
+    assert len({c.id for c in parts}) == len(parts)  # one id a part: none is lost in the index
 
 
 def test_notebook_sections_are_the_same_for_every_cell_and_a_broken_one_is_skipped(notes: Path,

@@ -32,3 +32,12 @@ def test_widening_keeps_to_the_budget_and_never_swallows_another_hit() -> None:
     grown = widen(hits, chunks, budget=4000)
     assert grown[0].chunk.end == middle.end and grown[1].chunk == last  # the middle piece went to the best hit
     assert widen(hits, chunks, budget=len(first.text) + len(last.text) + 100) == hits  # no room: unchanged
+
+
+def test_parts_of_one_long_line_widen_back_into_the_line() -> None:
+    line = " ".join(f"Sentence {i} of the paragraph." for i in range(30))
+    note = f"## Para\n\n{line}\n"
+    parts = chunk_text(note, "p.md", max_tokens=40, count_tokens=words)
+    assert len(parts) > 3 and {(c.start, c.end) for c in parts} == {(3, 3)}
+    (wide,) = widen([Hit(parts[1], 1.0)], parts, budget=4000)
+    assert wide.chunk.text == line and wide.chunk.lines == (3, 3)

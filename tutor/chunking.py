@@ -7,7 +7,8 @@ embedder's window, counted in its own word pieces (``tutor.embedding.count_word_
 ``max_chars``. Cuts follow the structure: a body splits into paragraphs, tables, code fences and
 top-level list items; an item too big alone splits into its lead line and its sub-items (deeper while
 still too big), and the pieces cut from inside an item carry that item's lead line (or a table's
-header) as context. A single line longer than the window is kept whole (the embedder reads its start).
+header) as context. A single line longer than the window (a paragraph written on one line) is cut
+between sentences, else between words, into parts that all cite that line (code lines stay whole).
 A table of contents (lines that only link to the page's own headings) is navigation and is left out.
 Plain ``.txt`` files have no headings: their paragraphs are packed the same way under the file's name.
 Limits: setext headings (underlined with ``===``) are read as text; HTML is text.
@@ -32,6 +33,8 @@ ANCHOR_LINK = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[^\]]*\]\(#[^)]*\)\s*$")
 MAX_CHARS = 1500
 MAX_TOKENS = 256  # all-MiniLM-L6-v2 reads 256 word pieces, [CLS] and [SEP] included
 SPECIAL_TOKENS = 2
+PART = "+"  # a chunk id's mark for the second and later parts of one long line: "notes.md:12+1"
+SENTENCE_END = re.compile(r"[.!?][)\"'*]*$")
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -104,22 +107,59 @@ def chunk_text(
         for piece in cutter.pieces(part.first, part.last, budget):
             if _is_navigation(lines[piece.first : piece.last + 1]):
                 continue
-            body = "\n".join(lines[piece.first : piece.last + 1])
             lead = "\n".join(plain(lines[i]) for i in piece.lead)
-            chunks.append(
-                Chunk(
-                    id=f"{source}:{piece.first + 1}",
-                    source=source,
-                    section=name,
-                    start=piece.first + 1,
-                    end=piece.last + 1,
-                    text=body,
-                    content_hash=content_hash(f"{doc_title}\n{name}\n{lead}", body),
-                    title=doc_title,
-                    lead=lead,
+            room = budget - sum(counts[i] for i in piece.lead)
+            line = lines[piece.first]
+            if piece.first == piece.last and not cutter.fenced[piece.first] and \
+                    (counts[piece.first] > room or len(line) + 1 > max_chars):
+                bodies = [line[a:b] for a, b in cut_line(line, room, max_chars, count_tokens)]
+            else:
+                bodies = ["\n".join(lines[piece.first : piece.last + 1])]
+            for k, body in enumerate(bodies):
+                chunks.append(
+                    Chunk(
+                        id=f"{source}:{piece.first + 1}" + (f"{PART}{k}" if k else ""),
+                        source=source,
+                        section=name,
+                        start=piece.first + 1,
+                        end=piece.last + 1,
+                        text=body,
+                        content_hash=content_hash(f"{doc_title}\n{name}\n{lead}", body),
+                        title=doc_title,
+                        lead=lead,
+                    )
                 )
-            )
     return chunks
+
+
+def cut_line(line: str, budget: int, max_chars: int, count_tokens: TokenCounter) -> list[tuple[int, int]]:
+    """A line too long for one piece (a paragraph written on one line) as character spans that each fit:
+    cut at a sentence end where one lies in the second half of a part, else between words.
+
+    >>> line = "First sentence here. Second one is here. Third."
+    >>> [line[a:b] for a, b in cut_line(line, 7, 1500, lambda ts: [len(t.split()) for t in ts])]
+    ['First sentence here. Second one is here.', 'Third.']
+    >>> words = "one two three four five"
+    >>> [words[a:b] for a, b in cut_line(words, 2, 1500, lambda ts: [1 for t in ts])]
+    ['one two', 'three four', 'five']
+    """
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+    tokens = count_tokens([plain(line[a:b]) for a, b in words])
+    spans: list[tuple[int, int]] = []
+    first = 0  # index of the current part's first word
+    while first < len(words):
+        used, last = 0, first
+        while last < len(words) and (last == first or (used + tokens[last] <= budget and
+                                                       words[last][1] - words[first][0] < max_chars)):
+            used += tokens[last]
+            last += 1
+        if last < len(words):  # the part is full: end it at its last sentence end past its middle, if any
+            ends = [i for i in range(first, last) if SENTENCE_END.search(line[words[i][0]:words[i][1]])]
+            if ends and ends[-1] >= first + (last - first) // 2:
+                last = ends[-1] + 1
+        spans.append((words[first][0], words[last - 1][1]))
+        first = last
+    return spans
 
 
 def _is_navigation(lines: list[str]) -> bool:

@@ -68,7 +68,7 @@ def _joined(pieces: Sequence[Chunk]) -> Chunk:
     """Consecutive pieces of one section as one chunk: their lines with the blank lines between them."""
     text = pieces[0].text
     for before, after in zip(pieces, pieces[1:]):
-        text += "\n" * (after.start - before.end) + after.text
+        text += ("\n" * (after.start - before.end) or " ") + after.text  # parts of one line: a space
     first = pieces[0]
     return replace(first, end=pieces[-1].end, text=text,
                    content_hash=hashlib.sha256(f"{first.section}\n{text}".encode()).hexdigest()[:16])

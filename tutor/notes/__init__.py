@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from tutor.chunking import chunk_text
+from tutor.chunking import PART, chunk_text
 from tutor.errors import TutorError
 from tutor.notes import html, markdown, notebook, pdf, text
 from tutor.notes.document import Document, NoteSkipped, Part
@@ -171,8 +171,10 @@ def located(chunk: Chunk, part: Part) -> Chunk:
     top = part.lines or chunk.end - part.offset
     start, end = (min(max(n - part.offset, 1), top) for n in (chunk.start, chunk.end))
     place = f"p{part.page}" if part.page is not None else f"c{part.cell}"
-    return replace(chunk, id=f"{chunk.id.rsplit(':', 1)[0]}:{place}:{start}", start=start, end=end,
-                   page=part.page, cell=part.cell)
+    base, _, line = chunk.id.rpartition(":")
+    suffix = line.partition(PART)[2]  # the second and later parts of one long line keep their mark
+    return replace(chunk, id=f"{base}:{place}:{start}" + (f"{PART}{suffix}" if suffix else ""), start=start,
+                   end=end, page=part.page, cell=part.cell)
 
 
 def add_notes(corpus: Path, paths: Sequence[Path]) -> list[Path]:
