@@ -729,18 +729,29 @@ def test_a_yes_whose_second_answer_only_restates_the_question_quotes_the_passage
     answer = final(events)
     n = int(re.search(r"passage \[(\d)\] alone", next(e.text for e in events if isinstance(e, Notice))).group(1))
     assert not answer.refused and answer.extractive
-    assert answer.answer.startswith(answering.JUDGED_QUOTE) and answer.answer.endswith(f"[{n}]")
+    assert answer.answer.startswith(answering.JUDGED_QUOTE) and f"[{n}]:\n" in answer.answer
     assert [c.n for c in answer.citations] == [n]
     assert any("only repeated the question" in w for w in answer.warnings)
     assert any("only restated the question" in e.text for e in events if isinstance(e, Notice))
 
 
-def test_a_quoted_numbered_list_keeps_its_items_in_one_cited_sentence_each() -> None:
+def test_a_quoted_passage_keeps_its_lines_lists_and_code_and_cites_it_once() -> None:
     from tutor.records import Chunk, Hit
 
-    text = "1. **What problem is the model solving?**\n2. **How would you solve the problem without ML?**"
-    hit = Hit(Chunk("a:1", "a.md", "Problem Formulation > Four Guiding Questions", 104, 105, text, "h"), 1.0)
-    quoted = answering.extractive_answer([hit], 1, lead=answering.JUDGED_QUOTE)
-    assert "1) What problem" in quoted and "2) How would" in quoted  # "1." flattened would end a sentence
-    check = check_citations(quoted, [hit.chunk.embed_text()])  # the passages as answering checks them
-    assert not check.unsupported  # no "Four Guiding Questions: 1." left unbacked
+    text = ("1. **What problem is the model solving?**\n2. **How would you solve it without ML?**\n"
+            "- Code for inverted dropout:\n\n  ```python\n  keep_prob = 0.8   # 0 <= keep_prob <= 1\n"
+            "  a3 = a3 / keep_prob\n  ```\n- At test time we don't use dropout.")
+    hit = Hit(Chunk("a:1", "a.md", "Problem Formulation", 104, 112, text, "h"), 1.0)
+    quoted = answering.extractive_answer([hit], 1, numbers=[3], lead=answering.JUDGED_QUOTE, max_chars=1200)
+    assert quoted.splitlines()[1:] == ["- Problem Formulation [3]:", "  1. What problem is the model solving?",
+                                       "  2. How would you solve it without ML?", "  - Code for inverted dropout:",
+                                       "    ```python", "    keep_prob = 0.8   # 0 <= keep_prob <= 1",
+                                       "    a3 = a3 / keep_prob", "    ```", "  - At test time we don't use dropout."]
+    cut = answering.extractive_answer([hit], 1, max_chars=180).splitlines()
+    assert cut[-3:] == ["    keep_prob = 0.8   # 0 <= keep_prob <= 1", "    ```", "  ..."]  # a block cut off is closed
+    assert answering.extractive_answer([hit], 1, max_chars=150).splitlines()[-2:] == [
+        "  - Code for inverted dropout:", "  ..."]  # no empty block
+    check = answering.quote_check(quoted, [3])
+    assert check.cited == [3] and check.grounded and not check.unsupported and "[3]" not in quoted.split(":", 2)[2]
+
+

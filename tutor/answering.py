@@ -27,7 +27,7 @@ from tutor.lists import asks_for_list, completion, has_list
 from tutor.llm import ChatModel, LLMError
 from tutor.names import said
 from tutor.prompts import CONTEXT_CHARS, NOT_COVERED, answer_messages, condense_messages, more_messages
-from tutor.records import Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
+from tutor.records import FENCE, Answer, AnswerEvent, Citation, Hit, Notice, TextDelta, Timings, plain
 from tutor.related import addition, related_lines
 from tutor.retrieval import Retriever, comparison_sides
 from tutor.text import CITED, IMAGE, MARKER, claim_words, split_sentences, tokenize
@@ -40,7 +40,7 @@ REFUSAL_TEXT = "Your notes don't cover this question, so I won't answer it from 
 
 
 SENTINEL = re.compile(rf"\s*\b{NOT_COVERED}\b\.?")  # the refusal word, written after a real answer
-NUMBERED = re.compile(r"(?m)^(\s*)(\d{1,2})\.(?=\s)")  # a numbered list item: flattened, its "1." would end a sentence
+QUOTE_CHARS = 1200  # a passage quoted for a refusal overruled: about the widest a section piece is widened to
 # Terminal escape sequences pasted with a question (colours, titles): removed whole, not just the ESC.
 ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
@@ -284,14 +284,53 @@ OVERRULED = ("The model found no answer in these passages, but this part of your
 def extractive_answer(hits: Sequence[Hit], max_passages: int = 3, *, numbers: Sequence[int] = (),
                       lead: str = NO_MODEL, max_chars: int = 300) -> str:
     """The best passages themselves, cited: the answer when no language model is available, or when the
-    model refused although a passage holds the question's words. ``numbers`` are the hits' markers."""
-    lines = [lead]
+    model refused although a passage holds the question's words. ``numbers`` are the hits' markers. Each
+    passage is quoted as its own lines under its section and marker (a list stays a list, code stays
+    code; blank lines left out), cut after a whole line once ``max_chars`` are quoted."""
+    out = [lead]
     for n, hit in zip(numbers or range(1, len(hits) + 1), hits[:max_passages]):
-        body = " ".join(NUMBERED.sub(r"\1\2)", plain(hit.chunk.text)).split())  # "1." is no sentence end
-        if len(body) > max_chars:
-            body = body[:max_chars].rsplit(" ", 1)[0] + " ..."
-        lines.append(f"- {hit.chunk.section}: {body} [{n}]")
-    return "\n".join(lines)
+        out.append(f"- {hit.chunk.section} [{n}]:")
+        # one paragraph under its marker: blank lines left out, so each line reads as cited by it
+        out.extend(f"  {line}" for line in quoted_lines(hit.chunk.text, max_chars) if line)
+    return "\n".join(out)
+
+
+def quoted_lines(text: str, max_chars: int) -> list[str]:
+    r"""A passage's lines as shown (emphasis marks out, code as written) up to ``max_chars``, cut after a
+    whole line: "..." marks what was left out, and a code block left open is closed.
+
+    >>> quoted_lines("- **Dropout**:\n  ```python\n  d3 = rand() < keep_prob\n  a3 = a3 / keep_prob\n  ```", 52)
+    ['- Dropout:', '  ```python', '  d3 = rand() < keep_prob', '  ```', '...']
+    """
+    raw = text.strip("\n").splitlines()
+    shown = plain("\n".join(raw)).splitlines()
+    if len(shown) == len(raw):  # plain() takes indentation out; a nested list or code keeps its own
+        shown = [f"{r[: len(r) - len(r.lstrip())]}{p}" if p else "" for r, p in zip(raw, shown)]
+    lines = [line.rstrip() for line in shown]
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) > max_chars:
+            if not kept:  # one line longer than the whole quote: its start, cut between words
+                kept.append(line[:max_chars].rsplit(" ", 1)[0] + " ...")
+                return kept
+            fences = [k for k in kept if FENCE.match(k)]
+            if len(fences) % 2 and kept[-1] == fences[-1]:  # an opening fence with nothing under it goes
+                kept.pop()
+            elif len(fences) % 2:
+                kept.append(fences[-1][: len(fences[-1]) - len(fences[-1].lstrip())] + "```")
+            while kept and not kept[-1]:
+                kept.pop()
+            return [*kept, "..."]
+        kept.append(line)
+        used += len(line) + 1
+    return kept
+
+
+def quote_check(text: str, numbers: Sequence[int]) -> CitationCheck:
+    """The check of a quote of the passages ``numbers``: their own lines, so it cites them and makes no
+    claim of its own (checked sentence by sentence, its code lines would get markers)."""
+    return CitationCheck(text, sorted(set(numbers)), [], [], 0)
 
 
 def unmentioned(names: Sequence[str]) -> str:
@@ -361,10 +400,11 @@ def stream_answer(
         return
     passages = [h.chunk.embed_text() for h in hits]
     if model is None:
-        text = extractive_answer([h for h in hits if (h.dense or 0) >= settings.min_relevance] or hits)
+        shown = [h for h in hits if (h.dense or 0) >= settings.min_relevance] or list(hits)
+        text = extractive_answer(shown)
         yield TextDelta(text)
         written_ms = (time.perf_counter() - started) * 1000
-        yield finish(check_citations(text, passages), written_ms, extractive=True)
+        yield finish(quote_check(text, range(1, min(len(shown), 3) + 1)), written_ms, extractive=True)
         return
 
     asked = standalone if history else question
@@ -449,9 +489,9 @@ def stream_answer(
     def quoted(positions: Sequence[int], lead: str, warning: str) -> Generator[AnswerEvent, None, Answer]:
         """The hits at ``positions`` (0-based) quoted as the answer, labelled by ``lead``, cited."""
         text = extractive_answer([hits[i] for i in positions], len(positions), numbers=[i + 1 for i in positions],
-                                 lead=lead, max_chars=700)
+                                 lead=lead, max_chars=QUOTE_CHARS)
         yield TextDelta(text)
-        return finish(check_citations(text, passages), draft.first_ms, [warning], extractive=True)
+        return finish(quote_check(text, [i + 1 for i in positions]), draft.first_ms, [warning], extractive=True)
 
     def judged_again() -> Generator[AnswerEvent, None, Answer | None]:
         """Asked again with the first of the best passages the model, asked apart, judges to answer. When
