@@ -141,3 +141,14 @@ def test_a_shorthand_question_far_in_meaning_passes_the_gate_when_its_words_pick
     assert not retriever.is_relevant(question, [Hit(risks, 1.0, dense=0.05)], 0.3)
     # a question most of whose words the notes never use is not let through by one passage's words
     assert not retriever.is_relevant("two-stage sourdough starter feeding?", [Hit(hybrid, 1.0, dense=0.05)], 0.3)
+
+
+def test_a_symbol_the_notes_write_with_a_subscript_and_a_contraction_are_not_unknown_names() -> None:
+    note = ("# RNNs\n\n## Model\n\n- The weights W<sub>ax</sub>, W<sub>aa</sub> and W<sub>ya</sub> are shared.\n"
+            "- Overfitting the dev set: compare the dev and test errors.\n")
+    retriever = retriever_of(chunk_text(note, "rnn.md"))
+    assert retriever.unknown("What are the shapes of Wax, Waa and Wya?") == ()  # written W<sub>ax</sub>
+    assert retriever.unknown("How much I've overfit the dev set, and what I'd do?") == ()  # not a name "I've"
+    assert retriever.unknown("Which Kafka settings and Wxy weights are shared?") == ("Kafka", "Wxy")
+    found = retriever.retrieve("What are the shapes of Wax, Waa and Wya?", k=2, min_relevance=0.0)
+    assert found.relevant and found.unknown == ()

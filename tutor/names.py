@@ -16,6 +16,8 @@ from collections.abc import Collection, Iterable
 from tutor.text import STOPWORDS, stem
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
+CONTRACTION = re.compile(r"['’](?:s|ve|m|d|ll|re)$", re.IGNORECASE)
+MARKED_UP = re.compile(r"\b([A-Za-z]\w*)<(sub|sup)>([A-Za-z0-9]+)</\2>")  # W<sub>ax</sub>: written "Wax"
 VERSION = 3  # characters glued after a name the notes write that still make it that name: "v3", "16", "s"
 
 
@@ -24,13 +26,13 @@ def names(question: str) -> list[str]:
 
     >>> names("Which Kafka settings does the Async pattern use, per Andrew Ng's notes and XGBoost? I ask.")
     ['Kafka', 'Async', 'Andrew', 'Ng', 'XGBoost']
-    >>> names("What is ROC AUC? And BN?")
+    >>> names("What is ROC AUC? And BN? How much I've overfit, and what I'd do?")
     ['ROC', 'AUC', 'BN']
     """
     found: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+", question):
         for i, match in enumerate(WORD.finditer(sentence)):
-            word = re.sub(r"['’]s$", "", match.group())
+            word = CONTRACTION.sub("", match.group())  # "Ng's" is "Ng"; "I've", "I'm" are no names
             inner = any(ch.isupper() for ch in word[1:])
             if len(word) < 2 or not (inner or (i > 0 and word[0].isupper())):
                 continue
@@ -64,6 +66,16 @@ def unknown_names(question: str, vocabulary: Collection[str], known: Iterable[st
             continue  # a version or a plural glued on: "YOLOv3", "VGG16" where the notes write "YOLO", "VGG"
         unknown.append(name)
     return unknown
+
+
+def marked_up(texts: Iterable[str]) -> set[str]:
+    """The symbols the notes write with an HTML subscript or superscript, as a question types them:
+    "W<sub>ax</sub>" is "wax" (lower-cased). The notes' search terms hold only their parts ("w", "ax").
+
+    >>> sorted(marked_up(["the weights W<sub>ax</sub> and W<sub>aa</sub>", "y<sup>2</sup> is a square"]))
+    ['waa', 'wax', 'y2']
+    """
+    return {f"{base}{mark}".lower() for text in texts for base, _, mark in MARKED_UP.findall(text)}
 
 
 def said(names: Iterable[str]) -> str:

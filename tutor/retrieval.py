@@ -16,7 +16,7 @@ from typing import Any, Literal
 from tutor.abbreviations import expand_query, hyphenated_terms, spelled_out
 from tutor.embedding import Embedder
 from tutor.keywords import BM25, StoredBM25
-from tutor.names import unknown_names
+from tutor.names import marked_up, unknown_names
 from tutor.records import Chunk, Hit, Retrieval
 from tutor.shelf import ChunkRows, ChunkTable, ShelfHyphens, ShelfTerms
 from tutor.store import VectorStore
@@ -141,6 +141,7 @@ class Retriever:
         self.fusion = fusion
         self.vocabulary = self.bm25.terms.keys()
         self._spelled: dict[str, str | None] = {}
+        self._marked_up: set[str] | None = None  # symbols written with a subscript, read when first needed
 
     def keyword_coverage(self, query: str) -> float:
         """Share of the query's keywords that occur in the notes (0 when it has none)."""
@@ -234,8 +235,14 @@ class Retriever:
         return self._unknown(query)
 
     def _unknown(self, query: str) -> tuple[str, ...]:
-        """``unknown`` once ``expand`` has looked up the query's acronyms."""
-        return tuple(unknown_names(query, self.vocabulary, self.spelled()))
+        """``unknown`` once ``expand`` has looked up the query's acronyms; a symbol the notes write with
+        a subscript ("W<sub>ax</sub>", asked as "Wax") is known (the notes are read for those once, and
+        only when a question names something their search terms lack)."""
+        unknown = unknown_names(query, self.vocabulary, self.spelled())
+        if unknown and self._marked_up is None:
+            self._marked_up = marked_up(self.chunks.texts() if isinstance(self.chunks, ChunkRows)
+                                        else (c.text for c in self.chunks))
+        return tuple(n for n in unknown if n.lower() not in (self._marked_up or set()))
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
         """The ``k`` best chunks for ``query``; ``mode`` keeps one ranking alone (for measurement)."""
