@@ -117,3 +117,26 @@ def test_a_question_not_asking_for_code_gets_code_lines_only_by_closeness() -> N
     said = "Leaky ReLU keeps a very small slope when the input is negative [1]."
     assert related_lines("Why would I use Leaky ReLU?", [hit(LEAKY)], [1], said, Far()) == []
     assert len(related_lines("What's the formula for Leaky ReLU?", [hit(LEAKY)], [1], said, Far())) == 2
+
+
+BACKPROP = """## Forward and Backward Propagation
+- Pseudo code for back propagation for layer l:
+
+  ```
+  dZ[l] = dA[l] * g'[l](Z[l])
+  dW[l] = (dZ[l]A[l-1].T) / m
+  db[l] = sum(dZ[l])/m                # Dont forget axis=1, keepdims=True
+  ```
+"""
+
+
+def test_code_a_question_names_is_sought_in_every_passage_first() -> None:
+    said = "The dimensions of the matrices are so important you need to figure them out [1]."
+    question = "When I compute db[l] in the back propagation pseudo code, what arguments shouldn't I forget?"
+    lines = related_lines(question, [hit(LEAKY), hit(BACKPROP)], [1], said, Far())
+    assert lines[0] == (2, "`db[l] = sum(dZ[l])/m                # Dont forget axis=1, keepdims=True`")  # uncited [2]
+    assert all(n == 2 for n, _ in lines)  # no cited line is close to the question (Far): only the named code
+    # code the answer already writes is not sought again; the formula rule (cited passages) applies instead
+    said_db = "Compute db[l] = sum(dZ[l])/m with axis=1 and keepdims=True [1]."
+    assert related_lines(question, [hit(LEAKY), hit(BACKPROP)], [1], said_db, Far()) == related_lines(
+        "How is it computed in the code?", [hit(LEAKY), hit(BACKPROP)], [1], said_db, Far())

@@ -106,7 +106,10 @@ def restates(text: str, question: str) -> bool:
 
 
 # A question that asks for a quantity ("how many", "what value"), and the words that give one.
-ASKS_NUMBER = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:value|number|percentage|size)\b", re.IGNORECASE)
+ASKS_NUMBER = re.compile(
+    r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:value|number|percentage|size)\b"
+    r"|\bwhat\s+(?!(?:is|are|was|were|does|do|did|should|would|can)\b)(?:[\w-]+\s+){1,2}"
+    r"(?:values?|numbers?|percentages?|thresholds?)\b", re.IGNORECASE)  # "what threshold value", "what default values"
 NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|"
     r"thousands?|millions?|billions?|dozens?|half|twice|double|none|zero|"
@@ -191,6 +194,10 @@ def lacks_number(text: str, question: str) -> bool:
     >>> lacks_number("Run web single with multiple replicas [1].", "How many replicas should web single run?")
     True
     >>> lacks_number("Modeling takes the least time of the six steps [1].", "How much time does modeling take?")
+    False
+    >>> lacks_number("Set it below the largest gradient [1].", "What threshold value should I set for clipping?")
+    True
+    >>> lacks_number("The cache stores the prediction as the value [1].", "What is stored as the cache value?")
     False
     """
     given = {m.lower() for m in NUMBER.findall(MARKER.sub(" ", text))}

@@ -37,6 +37,8 @@ BREAK = re.compile(r"\s*<br\s*/?>\s*", re.IGNORECASE)  # an HTML line break insi
 FORMULA_QUESTION = re.compile(
     r"\b(?:formulas?|equations?|code|comput(?:e|es|ed|ing)|calculat(?:e|es|ed|ing|ion)|shapes?|sizes?|"
     r"dimensions?)\b", re.IGNORECASE)
+# Code a question writes: an indexed name (db[l]), a snake_case or camelCase name, a call (np.dot(...)).
+CODE_NAME = re.compile(r"\w+\[[^\]\s]*\]|\b[A-Za-z]\w*_\w+|\b[a-z]+[A-Z]\w*|\b[A-Z][a-z]+[A-Z]\w*|\b\w+\.\w+(?=\()")
 MAX_CODE_LINES = 2  # for a formula question, besides the closest lines
 CODE = re.compile(r"`([^`]+)`")  # code in a candidate line (a fenced line is a candidate inside backticks)
 COMMENT = re.compile(r"(?:^|\s)#.*")  # a comment in code: words about it, not of it
@@ -75,6 +77,30 @@ def asks_for_formula(question: str) -> bool:
     return bool(FORMULA_QUESTION.search(question))
 
 
+def code_names(question: str) -> list[str]:
+    """The code ``question`` writes, each once: indexed names, snake_case and camelCase names, calls.
+
+    >>> code_names("How is db[l] computed, and what do Z_norm, RepeatVector and np.dot(a, b) do?")
+    ['db[l]', 'Z_norm', 'RepeatVector', 'np.dot']
+    >>> code_names("What does batch normalization do to the learning rate?")
+    []
+    """
+    return list(dict.fromkeys(m.group() for m in CODE_NAME.finditer(question)))
+
+
+def writes(line: str, name: str) -> bool:
+    """Whether ``line`` writes the code ``name``: as written, or its name before an index or call
+    (``db[l]`` in ``db = np.sum(dZ)``), as a whole name.
+
+    >>> writes("`db[l] = sum(dZ[l])/m  # axis=1`", "db[l]"), writes("`db = np.sum(dZ)`", "db[l]")
+    (True, True)
+    >>> writes("`dbx = 1`", "db[l]"), writes("`Z[l] = W[l]A`", "A[l]")
+    (False, False)
+    """
+    base = re.split(r"[\[(]", name)[0]
+    return name in line or (len(base) >= 2 and re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", line) is not None)
+
+
 def code_said(line: str, said: str) -> bool:
     """Whether every word and number of the code in ``line`` is in ``said`` (True when it holds no code).
 
@@ -93,31 +119,43 @@ def code_said(line: str, said: str) -> bool:
 def related_lines(question: str, hits: Sequence[Hit], cited: Sequence[int], said: str, embedder: Embedder,
                   max_lines: int = MAX_LINES) -> list[tuple[int, str]]:
     """Up to ``max_lines`` (passage number, line) of the ``cited`` passages (1-based), closest in meaning
-    to ``question`` and adding to ``said``, in the notes' order; for a question asking for a formula or
-    code, first up to ``MAX_CODE_LINES`` more: the closest lines whose code ``said`` does not give."""
+    to ``question`` and adding to ``said``, in the notes' order; first, up to ``MAX_CODE_LINES`` lines
+    whose code ``said`` does not give: for a question that writes code (``code_names``) the answer does
+    not, the lines of any passage whose code writes most of it; else, for a question asking for a
+    formula or code, the closest lines of the cited passages that hold code."""
     import numpy as np
 
-    lines = [(n, line) for n in cited if 1 <= n <= len(hits) for line in candidates(hits[n - 1].chunk.text)]
+    names = [name for name in code_names(question) if not writes(said, name)]  # what the answer leaves out
+    pool = range(1, len(hits) + 1) if names else cited  # the code a question names is sought in every passage
+    lines = [(n, line) for n in pool if 1 <= n <= len(hits) for line in candidates(hits[n - 1].chunk.text)]
     if not lines:
         return []
     vectors = np.asarray(embedder.embed([question] + [plain(line) for _, line in lines]))
     scores = vectors[1:] @ vectors[0]
-    best = float(scores.max())
+    own = [i for i, (n, _) in enumerate(lines) if n in cited]
+    best = max((float(scores[i]) for i in own), default=1.0)
     order = sorted(range(len(lines)), key=lambda i: -scores[i])
+    code = [i for i in order if CODE.search(lines[i][1])]
+    named = {i: sum(writes(" ".join(CODE.findall(lines[i][1])), name) for name in names) for i in code}
+    if any(named.values()):  # the lines writing most of the code the question names, closest first
+        code = sorted((i for i in code if named[i]), key=lambda i: -named[i])
+    elif asks_for_formula(question):
+        code = [i for i in code if lines[i][0] in cited]
+    else:
+        code = []
     chosen: dict[int, str] = {}
-    if asks_for_formula(question):
-        for i in order:
-            if len(chosen) == MAX_CODE_LINES:
-                break
-            if CODE.search(lines[i][1]) and not code_said(lines[i][1], said):
-                chosen[i] = lines[i][1]
-                said = f"{said}\n{lines[i][1]}"
+    for i in code:
+        if len(chosen) == MAX_CODE_LINES:
+            break
+        if not code_said(lines[i][1], said):
+            chosen[i] = lines[i][1]
+            said = f"{said}\n{lines[i][1]}"
     known = claim_words(said)
     closest = 0
     for i in order:
         if closest == max_lines or scores[i] < max(MIN_SIMILARITY, best - BELOW_BEST):
             break
-        if i in chosen:
+        if i in chosen or lines[i][0] not in cited:
             continue
         fresh = [part for part in split_sentences(lines[i][1]) if adds(part, known)]  # a said sentence goes
         if not fresh:
