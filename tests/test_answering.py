@@ -755,3 +755,13 @@ def test_a_quoted_passage_keeps_its_lines_lists_and_code_and_cites_it_once() -> 
     assert check.cited == [3] and check.grounded and not check.unsupported and "[3]" not in quoted.split(":", 2)[2]
 
 
+
+
+def test_without_a_model_each_quoted_passage_keeps_its_own_number(settings, tutor: Tutor) -> None:  # type: ignore[no-untyped-def]
+    no_model = replace(settings, backend="extractive", min_relevance=0.0)
+    extractive = Tutor(no_model, embedder=tutor.embedder, store=tutor.store, progress=False)
+    _, answer = run(extractive, "What are the two approaches of recommendation systems?")
+    assert answer.retrieval is not None
+    for c in answer.citations:  # the passage a marker names is the one quoted under it
+        assert f"- {c.section} [{c.n}]:" in answer.answer
+        assert c.text == answer.retrieval.hits[c.n - 1].chunk.text

@@ -400,11 +400,12 @@ def stream_answer(
         return
     passages = [h.chunk.embed_text() for h in hits]
     if model is None:
-        shown = [h for h in hits if (h.dense or 0) >= settings.min_relevance] or list(hits)
-        text = extractive_answer(shown)
+        shown = [n for n, h in enumerate(hits, 1) if (h.dense or 0) >= settings.min_relevance][:3] or \
+            list(range(1, min(len(hits), 3) + 1))  # each passage keeps its own number, as it is cited
+        text = extractive_answer([hits[n - 1] for n in shown], numbers=shown)
         yield TextDelta(text)
         written_ms = (time.perf_counter() - started) * 1000
-        yield finish(quote_check(text, range(1, min(len(shown), 3) + 1)), written_ms, extractive=True)
+        yield finish(quote_check(text, shown), written_ms, extractive=True)
         return
 
     asked = standalone if history else question
