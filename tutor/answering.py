@@ -398,7 +398,6 @@ def stream_answer(
     if not found.relevant:
         yield refusal(warnings=[unmentioned(found.unknown)] if found.unknown else [])
         return
-    passages = [h.chunk.embed_text() for h in hits]
     if model is None:
         shown = [n for n, h in enumerate(hits, 1) if (h.dense or 0) >= settings.min_relevance][:3] or \
             list(range(1, min(len(hits), 3) + 1))  # each passage keeps its own number, as it is cited
@@ -407,6 +406,7 @@ def stream_answer(
         written_ms = (time.perf_counter() - started) * 1000
         yield finish(quote_check(text, shown), written_ms, extractive=True)
         return
+    passages = [h.chunk.embed_text() for h in hits]  # what a written answer's sentences are checked against
 
     asked = standalone if history else question
     prompted = standalone if history else found.expanded  # what the model is asked: abbreviations spelled out

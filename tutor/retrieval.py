@@ -9,7 +9,7 @@ best passage into the top.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -187,6 +187,10 @@ class Retriever:
         every = self.by_id if isinstance(self.by_id, ChunkTable) else self.chunks  # a table reads just the sections
         return replace(found, hits=tuple(widen(found.hits, every, budget)))
 
+    def _texts(self) -> Iterable[str]:
+        """Every chunk's text, read from the shelf when the chunks are on disk (for a scan of the notes)."""
+        return self.chunks.texts() if isinstance(self.chunks, ChunkRows) else (c.text for c in self.chunks)
+
     def spelled(self) -> dict[str, str]:
         """Every abbreviation known so far: mined from the notes, and acronyms looked up for queries."""
         return {**{a: e for a, e in self._spelled.items() if e}, **self.abbreviations}
@@ -201,8 +205,7 @@ class Retriever:
             if word in known:
                 continue
             if word not in self._spelled:
-                self._spelled[word] = spelled_out(word, self.chunks.texts() if isinstance(self.chunks, ChunkRows)
-                                                 else (c.text for c in self.chunks))
+                self._spelled[word] = spelled_out(word, self._texts())
             if self._spelled[word]:
                 known[word] = self._spelled[word]  # type: ignore[assignment]
         return expand_query(query, known, self.vocabulary, self._hyphenated)
@@ -240,8 +243,7 @@ class Retriever:
         only when a question names something their search terms lack)."""
         unknown = unknown_names(query, self.vocabulary, self.spelled())
         if unknown and self._marked_up is None:
-            self._marked_up = marked_up(self.chunks.texts() if isinstance(self.chunks, ChunkRows)
-                                        else (c.text for c in self.chunks))
+            self._marked_up = marked_up(self._texts())
         return tuple(n for n in unknown if n.lower() not in (self._marked_up or set()))
 
     def search(self, query: str, k: int = 5, depth: int | None = None, mode: str = "hybrid") -> list[Hit]:
